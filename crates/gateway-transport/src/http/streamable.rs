@@ -1,0 +1,670 @@
+//! The Streamable HTTP adapter: one long-lived MCP session per upstream instance, shared
+//! by every concurrent call. Responses may be JSON or an SSE stream (progress arrives
+//! before the final response). An expired session (404) is re-initialized once,
+//! transparently. 2026-07-28 upstreams get no session and the `Mcp-Method` / `Mcp-Name`
+//! headers instead.
+
+use std::sync::{
+    Arc,
+    atomic::{AtomicI64, Ordering},
+};
+
+use bytes::Bytes;
+use gateway_core::{
+    InstanceId,
+    jsonrpc::{ErrorObject, Message, Notification, Request, Response, code},
+    mcp::{
+        Era, Method, ParamsView, ProtocolVersion,
+        wire::{HEADER_METHOD, HEADER_NAME, HEADER_PROTOCOL_VERSION, HEADER_SESSION_ID},
+    },
+};
+use http::{HeaderMap, HeaderValue, StatusCode, header};
+use http_body_util::{BodyExt, Full};
+use tokio::sync::{broadcast, mpsc};
+
+use super::{
+    HttpClient,
+    sse::{Event, SseParser},
+};
+use crate::{
+    Error, Options, ServerInfo, ServerMessage,
+    error::{ErrorKind, err},
+    session::{
+        handshake::{Exchange, handshake},
+        outbound::{self, Identity, Restore},
+    },
+};
+
+/// The session state shared by concurrent calls.
+#[derive(Debug)]
+struct HttpSession {
+    id: Option<HeaderValue>,
+    version: HeaderValue,
+    info: Arc<ServerInfo>,
+}
+
+/// A Streamable HTTP upstream.
+pub(crate) struct StreamableUpstream {
+    instance: InstanceId,
+    url: http::Uri,
+    headers: HeaderMap,
+    client: HttpClient,
+    options: Arc<Options>,
+    identity: Arc<Identity>,
+    session: parking_lot::RwLock<Option<Arc<HttpSession>>>,
+    opening: tokio::sync::Mutex<()>,
+    next_id: AtomicI64,
+    in_flight: std::sync::atomic::AtomicUsize,
+    server_tx: broadcast::Sender<ServerMessage>,
+}
+
+/// What a POST produced.
+enum Posted {
+    Reply(Response),
+    Accepted,
+    SessionExpired,
+}
+
+/// Per-call routing for messages that arrive on the call's SSE stream.
+struct CallStream<'a> {
+    upstream_id: i64,
+    restore: Option<&'a Restore>,
+    progress: Option<&'a mpsc::Sender<Notification>>,
+}
+
+impl StreamableUpstream {
+    pub(crate) fn new(
+        instance: InstanceId,
+        url: http::Uri,
+        headers: HeaderMap,
+        client: HttpClient,
+        options: Arc<Options>,
+        identity: Arc<Identity>,
+        server_tx: broadcast::Sender<ServerMessage>,
+    ) -> Self {
+        Self {
+            instance,
+            url,
+            headers,
+            client,
+            options,
+            identity,
+            session: parking_lot::RwLock::new(None),
+            opening: tokio::sync::Mutex::new(()),
+            next_id: AtomicI64::new(1),
+            in_flight: std::sync::atomic::AtomicUsize::new(0),
+            server_tx,
+        }
+    }
+
+    pub(crate) fn info(&self) -> Option<Arc<ServerInfo>> {
+        self.session.read().as_ref().map(|s| s.info.clone())
+    }
+
+    pub(crate) fn in_flight(&self) -> usize {
+        self.in_flight.load(Ordering::Relaxed)
+    }
+
+    /// The current session, opening one (once, for all waiting callers) if needed.
+    async fn session(&self) -> Result<Arc<HttpSession>, Error> {
+        if let Some(s) = self.session.read().clone() {
+            return Ok(s);
+        }
+        let _guard = self.opening.lock().await;
+        if let Some(s) = self.session.read().clone() {
+            return Ok(s);
+        }
+        let exchange = HandshakeHttp {
+            up: self,
+            session_id: parking_lot::Mutex::new(None),
+            version: parking_lot::Mutex::new(None),
+        };
+        let open = handshake(&exchange, self.options.era, &self.identity, &self.instance);
+        let info = tokio::time::timeout(self.options.connect_timeout, open)
+            .await
+            .map_err(|_| {
+                err(
+                    &self.instance,
+                    ErrorKind::Connect("handshake timed out".into()),
+                )
+            })??;
+        let version = HeaderValue::from_static(info.protocol_version.as_str());
+        let session = Arc::new(HttpSession {
+            id: exchange.session_id.lock().take(),
+            version,
+            info: Arc::new(info),
+        });
+        tracing::info!(instance = %self.instance, protocol = %session.info.protocol_version, session = session.id.is_some(), "upstream session opened");
+        *self.session.write() = Some(session.clone());
+        Ok(session)
+    }
+
+    /// Forgets `stale` (if still current) so the next call re-initializes.
+    fn expire(&self, stale: &Arc<HttpSession>) {
+        let mut current = self.session.write();
+        if current.as_ref().is_some_and(|c| Arc::ptr_eq(c, stale)) {
+            tracing::info!(instance = %self.instance, "upstream session expired (404); re-initializing");
+            *current = None;
+        }
+    }
+
+    pub(crate) async fn call(
+        &self,
+        request: Request,
+        progress: Option<mpsc::Sender<Notification>>,
+        timeout: std::time::Duration,
+    ) -> Result<Response, Error> {
+        self.in_flight.fetch_add(1, Ordering::Relaxed);
+        let _done = InFlightGuard(&self.in_flight);
+        let attempt = async {
+            let mut retried = false;
+            loop {
+                let session = self.session().await?;
+                let mut req = request.clone();
+                let upstream_id = self.next_id.fetch_add(1, Ordering::Relaxed);
+                let restore =
+                    outbound::prepare(&mut req, upstream_id, session.info.era(), &self.identity);
+                let target = CallStream {
+                    upstream_id,
+                    restore: Some(&restore),
+                    progress: progress.as_ref(),
+                };
+                let method = Method::parse(&req.method);
+                let name = name_header(&method, &req);
+                let bytes = Message::from(req).to_vec();
+                match self
+                    .post(&session, bytes, Some((&method, name.as_deref())), target)
+                    .await?
+                {
+                    Posted::Reply(response) => {
+                        return Ok(outbound::restore_response(response, &restore));
+                    }
+                    Posted::SessionExpired if !retried => {
+                        self.expire(&session);
+                        retried = true;
+                    }
+                    Posted::SessionExpired => {
+                        return Err(err(&self.instance, ErrorKind::Status(404)));
+                    }
+                    Posted::Accepted => {
+                        return Err(err(
+                            &self.instance,
+                            ErrorKind::Protocol("202 Accepted for a request".into()),
+                        ));
+                    }
+                }
+            }
+        };
+        tokio::time::timeout(timeout, attempt)
+            .await
+            .unwrap_or_else(|_| Err(err(&self.instance, ErrorKind::Timeout(timeout))))
+    }
+
+    /// Sends a notification or a response to a server request.
+    pub(crate) async fn send(&self, message: Message) -> Result<(), Error> {
+        let session = self.session().await?;
+        let bytes = message.to_vec();
+        let target = CallStream {
+            upstream_id: -1,
+            restore: None,
+            progress: None,
+        };
+        match self.post(&session, bytes, None, target).await? {
+            Posted::SessionExpired => {
+                self.expire(&session);
+                Err(err(&self.instance, ErrorKind::Status(404)))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Ends the upstream session (DELETE), best effort.
+    pub(crate) async fn close(&self) {
+        let Some(session) = self.session.write().take() else {
+            return;
+        };
+        let Some(id) = &session.id else { return };
+        let mut builder = http::Request::delete(self.url.clone());
+        for (k, v) in &self.headers {
+            builder = builder.header(k, v);
+        }
+        builder = builder
+            .header(HEADER_SESSION_ID, id)
+            .header(HEADER_PROTOCOL_VERSION, &session.version);
+        if let Ok(req) = builder.body(Full::new(Bytes::new())) {
+            let _ =
+                tokio::time::timeout(self.options.connect_timeout, self.client.inner.request(req))
+                    .await;
+        }
+    }
+
+    async fn post(
+        &self,
+        session: &HttpSession,
+        bytes: Vec<u8>,
+        modern: Option<(&Method, Option<&str>)>,
+        target: CallStream<'_>,
+    ) -> Result<Posted, Error> {
+        self.check_size(bytes.len())?;
+        let mut builder = http::Request::post(self.url.clone())
+            .header(header::CONTENT_TYPE, "application/json")
+            .header(header::ACCEPT, "application/json, text/event-stream");
+        for (k, v) in &self.headers {
+            builder = builder.header(k, v);
+        }
+        if let Some(id) = &session.id {
+            builder = builder.header(HEADER_SESSION_ID, id);
+        }
+        builder = builder.header(HEADER_PROTOCOL_VERSION, &session.version);
+        if session.info.era() == Era::Modern
+            && let Some((method, name)) = modern
+        {
+            builder = builder.header(HEADER_METHOD, method.as_str());
+            if let Some(name) = name {
+                builder = builder.header(HEADER_NAME, name);
+            }
+        }
+        let had_session = session.id.is_some();
+        self.send_post(builder, bytes, had_session, target).await
+    }
+
+    async fn send_post(
+        &self,
+        builder: http::request::Builder,
+        bytes: Vec<u8>,
+        had_session: bool,
+        target: CallStream<'_>,
+    ) -> Result<Posted, Error> {
+        let request = builder.body(Full::new(Bytes::from(bytes))).map_err(|e| {
+            err(
+                &self.instance,
+                ErrorKind::Protocol(format!("cannot build request: {e}")),
+            )
+        })?;
+        let response = self.client.inner.request(request).await.map_err(|e| {
+            if e.is_connect() {
+                err(&self.instance, ErrorKind::Connect(error_chain(&e)))
+            } else {
+                err(&self.instance, ErrorKind::Io(error_chain(&e)))
+            }
+        })?;
+        let status = response.status();
+        if status == StatusCode::ACCEPTED {
+            return Ok(Posted::Accepted);
+        }
+        if status == StatusCode::NOT_FOUND && had_session {
+            return Ok(Posted::SessionExpired);
+        }
+        let is_sse = response
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("text/event-stream"));
+        if status.is_success() && is_sse {
+            return self.read_sse(response.into_body(), target).await;
+        }
+        let body = self
+            .read_body(response.into_body(), status.is_success())
+            .await?;
+        match Message::parse(&body) {
+            Ok(Message::Response(r)) if status.is_success() || r.error_object().is_some() => {
+                Ok(Posted::Reply(r))
+            }
+            _ if status.is_success() && body.is_empty() => Ok(Posted::Accepted),
+            _ if status.is_success() => Err(err(
+                &self.instance,
+                ErrorKind::Protocol("response body is not a JSON-RPC response".into()),
+            )),
+            _ => Err(err(&self.instance, ErrorKind::Status(status.as_u16()))),
+        }
+    }
+
+    async fn read_body(
+        &self,
+        mut body: hyper::body::Incoming,
+        full: bool,
+    ) -> Result<Vec<u8>, Error> {
+        // Error bodies are only peeked at: 64 KiB is plenty for a JSON-RPC error.
+        let limit = if full {
+            self.options.max_message_size
+        } else {
+            64 * 1024
+        };
+        let mut out = Vec::new();
+        while let Some(frame) = body.frame().await {
+            let frame = frame.map_err(|e| err(&self.instance, ErrorKind::Io(error_chain(&e))))?;
+            if let Ok(data) = frame.into_data() {
+                if out.len() + data.len() > limit {
+                    if !full {
+                        break;
+                    }
+                    return Err(err(
+                        &self.instance,
+                        ErrorKind::TooLarge {
+                            size: out.len() + data.len(),
+                            limit,
+                        },
+                    ));
+                }
+                out.extend_from_slice(&data);
+            }
+        }
+        Ok(out)
+    }
+
+    async fn read_sse(
+        &self,
+        mut body: hyper::body::Incoming,
+        target: CallStream<'_>,
+    ) -> Result<Posted, Error> {
+        let mut parser = SseParser::new(self.options.max_message_size);
+        let mut events = Vec::new();
+        while let Some(frame) = body.frame().await {
+            let frame =
+                frame.map_err(|e| err(&self.instance, ErrorKind::Closed(error_chain(&e))))?;
+            let Ok(data) = frame.into_data() else {
+                continue;
+            };
+            parser.push(&data, &mut events).map_err(|too_large| {
+                err(
+                    &self.instance,
+                    ErrorKind::TooLarge {
+                        size: too_large.0,
+                        limit: self.options.max_message_size,
+                    },
+                )
+            })?;
+            for event in events.drain(..) {
+                if let Some(response) = self.on_event(event, &target) {
+                    return Ok(Posted::Reply(response));
+                }
+            }
+        }
+        if target.restore.is_none() {
+            return Ok(Posted::Accepted);
+        }
+        Err(err(
+            &self.instance,
+            ErrorKind::Closed("SSE stream ended without a response".into()),
+        ))
+    }
+
+    /// Routes one SSE event; returns the call's final response when this is it.
+    fn on_event(&self, event: Event, target: &CallStream<'_>) -> Option<Response> {
+        if event.data.is_empty() || event.event.as_deref().is_some_and(|e| e != "message") {
+            return None;
+        }
+        match Message::parse(&event.data) {
+            Ok(Message::Response(r))
+                if r.id == Some(gateway_core::jsonrpc::RequestId::Number(target.upstream_id)) =>
+            {
+                Some(r)
+            }
+            Ok(Message::Response(_)) => None,
+            Ok(Message::Notification(n)) => {
+                let is_ours = outbound::progress_target(&n) == Some(target.upstream_id);
+                match (
+                    is_ours,
+                    target.progress,
+                    target
+                        .restore
+                        .and_then(|r| r.original_progress_token.as_ref()),
+                ) {
+                    (true, Some(sink), Some(token)) => {
+                        let _ = sink.try_send(outbound::restore_progress(n, token));
+                    }
+                    (true, ..) => {}
+                    (false, ..) => {
+                        let _ = self.server_tx.send(ServerMessage::Notification(n));
+                    }
+                }
+                None
+            }
+            Ok(Message::Request(r)) => {
+                self.server_request(r);
+                None
+            }
+            Err(e) => {
+                tracing::warn!(instance = %self.instance, error = %e, "upstream sent an invalid SSE message");
+                None
+            }
+        }
+    }
+
+    fn server_request(&self, request: Request) {
+        let reply = if request.method == "ping" {
+            Response::result(
+                request.id,
+                gateway_core::jsonrpc::to_raw(&serde_json::json!({})),
+            )
+        } else if self.server_tx.receiver_count() > 0 {
+            let _ = self.server_tx.send(ServerMessage::Request(request));
+            return;
+        } else {
+            let e = ErrorObject::new(
+                code::METHOD_NOT_FOUND,
+                format!("gateway does not handle {}", request.method),
+            );
+            Response::error(Some(request.id), &e)
+        };
+        // Answer on a separate POST without holding up the stream we are reading.
+        let session = self.session.read().clone();
+        if let Some(session) = session {
+            let this = PostBack {
+                client: self.client.clone(),
+                url: self.url.clone(),
+                headers: self.headers.clone(),
+                session,
+            };
+            tokio::spawn(this.send(Message::from(reply).to_vec()));
+        }
+    }
+
+    fn check_size(&self, size: usize) -> Result<(), Error> {
+        if size > self.options.max_message_size {
+            return Err(err(
+                &self.instance,
+                ErrorKind::TooLarge {
+                    size,
+                    limit: self.options.max_message_size,
+                },
+            ));
+        }
+        Ok(())
+    }
+}
+
+struct PostBack {
+    client: HttpClient,
+    url: http::Uri,
+    headers: HeaderMap,
+    session: Arc<HttpSession>,
+}
+
+impl PostBack {
+    async fn send(self, bytes: Vec<u8>) {
+        let mut builder = http::Request::post(self.url)
+            .header(header::CONTENT_TYPE, "application/json")
+            .header(header::ACCEPT, "application/json, text/event-stream")
+            .header(HEADER_PROTOCOL_VERSION, &self.session.version);
+        for (k, v) in &self.headers {
+            builder = builder.header(k, v);
+        }
+        if let Some(id) = &self.session.id {
+            builder = builder.header(HEADER_SESSION_ID, id);
+        }
+        if let Ok(req) = builder.body(Full::new(Bytes::from(bytes))) {
+            let _ = self.client.inner.request(req).await;
+        }
+    }
+}
+
+struct InFlightGuard<'a>(&'a std::sync::atomic::AtomicUsize);
+
+impl Drop for InFlightGuard<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// The `Mcp-Name` value for a modern request: plain when header-safe, else
+/// `=?base64?…?=`.
+fn name_header(method: &Method, request: &Request) -> Option<String> {
+    let field = method.name_param()?;
+    let view = ParamsView::parse(request.params.as_deref()).ok()?;
+    let value = if field == "uri" { view.uri } else { view.name }?;
+    let plain = !value.is_empty()
+        && value.bytes().all(|b| (0x20..0x7f).contains(&b))
+        && !value.starts_with(' ')
+        && !value.ends_with(' ')
+        && !value.starts_with("=?");
+    if plain {
+        Some(value.into_owned())
+    } else {
+        Some(format!("=?base64?{}?=", base64_encode(value.as_bytes())))
+    }
+}
+
+fn base64_encode(input: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(input)
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
+/// The handshake over plain POSTs, capturing the session id `initialize` returns.
+struct HandshakeHttp<'a> {
+    up: &'a StreamableUpstream,
+    session_id: parking_lot::Mutex<Option<HeaderValue>>,
+    version: parking_lot::Mutex<Option<HeaderValue>>,
+}
+
+impl HandshakeHttp<'_> {
+    fn pseudo_session(&self, era: Era) -> HttpSession {
+        let version = match era {
+            Era::Modern => HeaderValue::from_static(ProtocolVersion::V2026_07_28.as_str()),
+            Era::Legacy => self
+                .version
+                .lock()
+                .clone()
+                .unwrap_or(HeaderValue::from_static(
+                    ProtocolVersion::LATEST_LEGACY.as_str(),
+                )),
+        };
+        HttpSession {
+            id: self.session_id.lock().clone(),
+            version,
+            info: Arc::new(ServerInfo {
+                protocol_version: if era == Era::Modern {
+                    ProtocolVersion::V2026_07_28
+                } else {
+                    ProtocolVersion::LATEST_LEGACY
+                },
+                capabilities: gateway_core::jsonrpc::to_raw(&serde_json::json!({})),
+                server_info: None,
+                instructions: None,
+            }),
+        }
+    }
+}
+
+impl Exchange for HandshakeHttp<'_> {
+    async fn request(&self, mut request: Request, era: Era) -> Result<Response, Error> {
+        let up = self.up;
+        let upstream_id = up.next_id.fetch_add(1, Ordering::Relaxed);
+        let restore = outbound::prepare(&mut request, upstream_id, era, &up.identity);
+        let method = Method::parse(&request.method);
+        let session = self.pseudo_session(era);
+        let mut builder = http::Request::post(up.url.clone())
+            .header(header::CONTENT_TYPE, "application/json")
+            .header(header::ACCEPT, "application/json, text/event-stream");
+        for (k, v) in &up.headers {
+            builder = builder.header(k, v);
+        }
+        if era == Era::Modern {
+            builder = builder
+                .header(HEADER_PROTOCOL_VERSION, &session.version)
+                .header(HEADER_METHOD, method.as_str());
+        }
+        let bytes = Message::from(request).to_vec();
+        let target = CallStream {
+            upstream_id,
+            restore: Some(&restore),
+            progress: None,
+        };
+        let request = builder
+            .body(Full::new(Bytes::from(bytes)))
+            .map_err(|e| err(&up.instance, ErrorKind::Protocol(e.to_string())))?;
+        let response = up.client.inner.request(request).await.map_err(|e| {
+            if e.is_connect() {
+                err(&up.instance, ErrorKind::Connect(error_chain(&e)))
+            } else {
+                err(&up.instance, ErrorKind::Io(error_chain(&e)))
+            }
+        })?;
+        if let Some(id) = response.headers().get(HEADER_SESSION_ID) {
+            *self.session_id.lock() = Some(id.clone());
+        }
+        let status = response.status();
+        let is_sse = response
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("text/event-stream"));
+        let reply = if status.is_success() && is_sse {
+            match up.read_sse(response.into_body(), target).await? {
+                Posted::Reply(r) => r,
+                _ => {
+                    return Err(err(
+                        &up.instance,
+                        ErrorKind::Protocol("no response to the handshake".into()),
+                    ));
+                }
+            }
+        } else {
+            let body = up
+                .read_body(response.into_body(), status.is_success())
+                .await?;
+            match Message::parse(&body) {
+                Ok(Message::Response(r)) if status.is_success() => r,
+                _ if status.is_success() => {
+                    return Err(err(
+                        &up.instance,
+                        ErrorKind::Protocol("handshake reply is not JSON-RPC".into()),
+                    ));
+                }
+                _ => return Err(err(&up.instance, ErrorKind::Status(status.as_u16()))),
+            }
+        };
+        if method == Method::Initialize
+            && let gateway_core::jsonrpc::Outcome::Result(raw) = &reply.outcome
+            && let Ok(v) = serde_json::from_str::<serde_json::Value>(raw.get())
+            && let Some(Ok(version)) = v["protocolVersion"].as_str().map(HeaderValue::from_str)
+        {
+            *self.version.lock() = Some(version);
+        }
+        Ok(reply)
+    }
+
+    async fn notify(&self, notification: Notification) -> Result<(), Error> {
+        let session = self.pseudo_session(Era::Legacy);
+        let target = CallStream {
+            upstream_id: -1,
+            restore: None,
+            progress: None,
+        };
+        self.up
+            .post(&session, Message::from(notification).to_vec(), None, target)
+            .await
+            .map(|_| ())
+    }
+}

@@ -1,0 +1,287 @@
+//! [`Connector`] builds [`Upstream`]s; an `Upstream` is one instance's connection,
+//! whatever its transport.
+
+use std::{sync::Arc, time::Duration};
+
+use gateway_core::{
+    Headers, InstanceId, InstanceSpec,
+    jsonrpc::{Message, Notification, Request, Response},
+};
+use http::{HeaderMap, HeaderName, HeaderValue};
+use tokio::sync::{broadcast, mpsc};
+
+use crate::{
+    Error, Options, ServerInfo, ServerMessage,
+    error::{ErrorKind, err},
+    http::{HttpClient, legacy_sse::SseDialer, streamable::StreamableUpstream},
+    session::{outbound::Identity, supervisor::Supervisor},
+    stdio::StdioDialer,
+};
+
+/// Server-initiated messages buffered per upstream for slow subscribers.
+const SERVER_MESSAGE_BUFFER: usize = 256;
+
+/// Creates upstream connections that share one HTTP pool and one set of [`Options`].
+#[derive(Clone)]
+pub struct Connector {
+    options: Arc<Options>,
+    identity: Arc<Identity>,
+    http: HttpClient,
+}
+
+impl Connector {
+    /// A connector with its own HTTP connection pool.
+    pub fn new(options: Options) -> Self {
+        let http = HttpClient::new(options.connect_timeout);
+        Self {
+            identity: Arc::new(Identity::new(&options)),
+            options: Arc::new(options),
+            http,
+        }
+    }
+
+    /// The options every upstream from this connector uses.
+    pub fn options(&self) -> &Options {
+        &self.options
+    }
+
+    /// Starts the connection to `instance`. Stdio children and legacy SSE streams are
+    /// opened at once in the background; Streamable HTTP sessions on first use. Must be
+    /// called inside a tokio runtime.
+    pub fn connect(&self, instance: InstanceId, spec: &InstanceSpec) -> Result<Upstream, Error> {
+        let (server_tx, _) = broadcast::channel(SERVER_MESSAGE_BUFFER);
+        let adapter = match spec {
+            InstanceSpec::Stdio(command) => {
+                let dialer = StdioDialer {
+                    instance: instance.clone(),
+                    command: command.clone(),
+                    env_allowlist: self.options.stdio_env_allowlist.clone(),
+                    max_message_size: self.options.max_message_size,
+                    shutdown_grace: self.options.stdio_shutdown_grace,
+                };
+                Adapter::Linked(Supervisor::start(
+                    instance.clone(),
+                    dialer,
+                    self.options.stdio_processes.get(),
+                    self.options.clone(),
+                    self.identity.clone(),
+                    server_tx.clone(),
+                ))
+            }
+            InstanceSpec::Sse { url, headers } => {
+                let dialer = SseDialer {
+                    instance: instance.clone(),
+                    url: parse_url(&instance, url.as_str())?,
+                    headers: header_map(&instance, headers)?,
+                    client: self.http.clone(),
+                    max_message_size: self.options.max_message_size,
+                };
+                Adapter::Linked(Supervisor::start(
+                    instance.clone(),
+                    dialer,
+                    1,
+                    self.options.clone(),
+                    self.identity.clone(),
+                    server_tx.clone(),
+                ))
+            }
+            InstanceSpec::Http { url, headers } => {
+                Adapter::Http(Box::new(StreamableUpstream::new(
+                    instance.clone(),
+                    parse_url(&instance, url.as_str())?,
+                    header_map(&instance, headers)?,
+                    self.http.clone(),
+                    self.options.clone(),
+                    self.identity.clone(),
+                    server_tx.clone(),
+                )))
+            }
+        };
+        Ok(Upstream {
+            inner: Arc::new(Inner {
+                instance,
+                transport: spec.transport(),
+                adapter,
+                server_tx,
+                request_timeout: self.options.request_timeout,
+            }),
+        })
+    }
+}
+
+fn parse_url(instance: &InstanceId, url: &str) -> Result<http::Uri, Error> {
+    url.parse()
+        .map_err(|e| err(instance, ErrorKind::Protocol(format!("invalid URL: {e}"))))
+}
+
+fn header_map(instance: &InstanceId, headers: &Headers) -> Result<HeaderMap, Error> {
+    let mut map = HeaderMap::new();
+    for (name, value) in headers.iter() {
+        let bad = || {
+            err(
+                instance,
+                ErrorKind::Protocol(format!("invalid header {name}")),
+            )
+        };
+        let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| bad())?;
+        let mut value = HeaderValue::from_str(value).map_err(|_| bad())?;
+        value.set_sensitive(true);
+        map.append(name, value);
+    }
+    Ok(map)
+}
+
+/// Per-call settings.
+#[derive(Debug, Default)]
+pub struct CallOptions {
+    /// Overrides the connector's request timeout.
+    pub timeout: Option<Duration>,
+    /// Receives this call's `notifications/progress` (with the caller's own token),
+    /// when the request carries `_meta.progressToken`.
+    pub progress: Option<mpsc::Sender<Notification>>,
+}
+
+/// A connection to one upstream instance, shared by all callers. Cheap to clone.
+#[derive(Clone)]
+pub struct Upstream {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    instance: InstanceId,
+    transport: &'static str,
+    adapter: Adapter,
+    server_tx: broadcast::Sender<ServerMessage>,
+    request_timeout: Duration,
+}
+
+enum Adapter {
+    /// stdio children and legacy SSE sessions: supervised message links.
+    Linked(Supervisor),
+    Http(Box<StreamableUpstream>),
+}
+
+impl Upstream {
+    /// The instance this connection serves.
+    pub fn instance(&self) -> &InstanceId {
+        &self.inner.instance
+    }
+
+    /// `"http"`, `"sse"` or `"stdio"`.
+    pub fn transport(&self) -> &'static str {
+        self.inner.transport
+    }
+
+    /// Waits until the upstream has completed its handshake (at most the connect
+    /// timeout) and returns what it learned.
+    pub async fn ready(&self) -> Result<Arc<ServerInfo>, Error> {
+        match &self.inner.adapter {
+            Adapter::Linked(sup) => Ok(sup.pick().await?.info.clone()),
+            Adapter::Http(http) => {
+                if let Some(info) = http.info() {
+                    return Ok(info);
+                }
+                let ping = Request::new(gateway_core::jsonrpc::RequestId::Number(0), "ping", None);
+                let _ = http.call(ping, None, self.inner.request_timeout).await;
+                http.info()
+                    .ok_or_else(|| err(&self.inner.instance, ErrorKind::NotReady))
+            }
+        }
+    }
+
+    /// What the last handshake learned, if one has completed.
+    pub fn info(&self) -> Option<Arc<ServerInfo>> {
+        match &self.inner.adapter {
+            Adapter::Linked(sup) => sup.ready_links().first().map(|r| r.info.clone()),
+            Adapter::Http(http) => http.info(),
+        }
+    }
+
+    /// Sends `request` and awaits its response, which carries `request`'s id again.
+    /// Concurrent calls are multiplexed over the shared connection(s).
+    pub async fn call(&self, request: Request, options: CallOptions) -> Result<Response, Error> {
+        let timeout = options.timeout.unwrap_or(self.inner.request_timeout);
+        match &self.inner.adapter {
+            Adapter::Linked(sup) => {
+                let ready = sup.pick().await?;
+                ready
+                    .link
+                    .request(request, ready.info.era(), options.progress, timeout)
+                    .await
+            }
+            Adapter::Http(http) => http.call(request, options.progress, timeout).await,
+        }
+    }
+
+    /// Sends a notification (to every process of a stdio pool).
+    pub async fn notify(&self, notification: Notification) -> Result<(), Error> {
+        self.send(Message::from(notification)).await
+    }
+
+    /// Answers a server-to-client request received from [`Upstream::subscribe`].
+    pub async fn send_response(&self, response: Response) -> Result<(), Error> {
+        self.send(Message::from(response)).await
+    }
+
+    async fn send(&self, message: Message) -> Result<(), Error> {
+        match &self.inner.adapter {
+            Adapter::Linked(sup) => {
+                let links = sup.ready_links();
+                if links.is_empty() {
+                    return Err(err(&self.inner.instance, ErrorKind::NotReady));
+                }
+                let bytes = message.to_vec();
+                for ready in links {
+                    ready.link.send(bytes.clone()).await?;
+                }
+                Ok(())
+            }
+            Adapter::Http(http) => http.send(message).await,
+        }
+    }
+
+    /// Messages the upstream sends on its own: notifications such as
+    /// `notifications/tools/list_changed`, and server-to-client requests. While nobody
+    /// subscribes, server requests other than `ping` are refused with -32601.
+    pub fn subscribe(&self) -> broadcast::Receiver<ServerMessage> {
+        self.inner.server_tx.subscribe()
+    }
+
+    /// Calls waiting for a response right now.
+    pub fn in_flight(&self) -> usize {
+        match &self.inner.adapter {
+            Adapter::Linked(sup) => sup
+                .ready_links()
+                .iter()
+                .map(|r| r.link.mux.in_flight())
+                .sum(),
+            Adapter::Http(http) => http.in_flight(),
+        }
+    }
+
+    /// OS process ids of the running stdio children (empty for HTTP).
+    pub fn process_ids(&self) -> Vec<u32> {
+        match &self.inner.adapter {
+            Adapter::Linked(sup) => sup.ready_links().iter().filter_map(|r| r.pid).collect(),
+            Adapter::Http(_) => Vec::new(),
+        }
+    }
+
+    /// Closes the connection: stdio children get the shutdown ladder (close stdin, wait,
+    /// SIGTERM, wait, SIGKILL) and are reaped; HTTP sessions are ended with DELETE.
+    pub async fn close(&self) {
+        match &self.inner.adapter {
+            Adapter::Linked(sup) => sup.close().await,
+            Adapter::Http(http) => http.close().await,
+        }
+    }
+}
+
+impl std::fmt::Debug for Upstream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Upstream")
+            .field("instance", &self.inner.instance)
+            .field("transport", &self.inner.transport)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,244 @@
+//! Test harness for the black-box suites in `tests/`: locating the real third-party
+//! servers that `scripts/test-deps` installs (with a loud skip, or a failure when
+//! `MCP_GATEWAY_REQUIRE_DEPS=1`), spawning the echo fixture, and process checks.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+use std::{
+    path::{Path, PathBuf},
+    process::Stdio,
+    time::Duration,
+};
+
+use tokio::{
+    io::{AsyncBufReadExt, BufReader},
+    process::{Child, Command},
+};
+
+/// The repository root.
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+/// `.mcp-test/`, where `scripts/test-deps` installs third-party servers.
+pub fn deps_dir() -> PathBuf {
+    repo_root().join(".mcp-test")
+}
+
+/// Returns `path` if it exists; otherwise skips loudly, or panics when
+/// `MCP_GATEWAY_REQUIRE_DEPS=1` (CI) so a missing dependency never passes silently.
+pub fn require(path: PathBuf, what: &str) -> Option<PathBuf> {
+    if path.exists() {
+        return Some(path);
+    }
+    let msg = format!(
+        "{what} not found at {}: run scripts/test-deps",
+        path.display()
+    );
+    if std::env::var("MCP_GATEWAY_REQUIRE_DEPS").as_deref() == Ok("1") {
+        panic!("{msg} (MCP_GATEWAY_REQUIRE_DEPS=1 turns this skip into a failure)");
+    }
+    eprintln!("\n!!! SKIPPED: {msg}\n");
+    None
+}
+
+/// `mcp-server-everything` (npm), if installed.
+pub fn server_everything() -> Option<PathBuf> {
+    require(
+        deps_dir().join("node_modules/.bin/mcp-server-everything"),
+        "@modelcontextprotocol/server-everything",
+    )
+}
+
+/// `mcp-server-filesystem` (npm), if installed.
+pub fn server_filesystem() -> Option<PathBuf> {
+    require(
+        deps_dir().join("node_modules/.bin/mcp-server-filesystem"),
+        "@modelcontextprotocol/server-filesystem",
+    )
+}
+
+/// `mcp-server-time` (PyPI), if installed.
+pub fn server_time() -> Option<PathBuf> {
+    require(
+        deps_dir().join("venv/bin/mcp-server-time"),
+        "mcp-server-time",
+    )
+}
+
+/// The folder server-filesystem is allowed to read (holds `hello.txt`).
+pub fn fs_root() -> PathBuf {
+    deps_dir().join("fsroot")
+}
+
+/// Logs to the test's output when `RUST_LOG` is set.
+pub fn init_tracing() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_test_writer()
+        .try_init();
+}
+
+/// A free loopback port (bound then released; fine for servers that cannot take port 0).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Waits until something accepts connections on `port`.
+pub async fn wait_for_port(port: u16, within: Duration) {
+    let deadline = tokio::time::Instant::now() + within;
+    while tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .is_err()
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "nothing listens on port {port}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// A running echo fixture over HTTP.
+pub struct EchoHttp {
+    pub child: Child,
+    pub port: u16,
+}
+
+impl EchoHttp {
+    /// Starts `bin --http 127.0.0.1:<port>` (port 0 = any) and waits for its banner.
+    pub async fn spawn(bin: &str, port: u16, instance_id: &str) -> EchoHttp {
+        let mut child = Command::new(bin)
+            .args([
+                "--http",
+                &format!("127.0.0.1:{port}"),
+                "--instance-id",
+                instance_id,
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let line = tokio::time::timeout(Duration::from_secs(10), lines.next_line())
+            .await
+            .expect("echo fixture did not start")
+            .unwrap()
+            .unwrap();
+        let port = line
+            .trim()
+            .strip_prefix("listening on http://127.0.0.1:")
+            .and_then(|rest| rest.strip_suffix("/mcp"))
+            .unwrap_or_else(|| panic!("unexpected banner {line:?}"))
+            .parse()
+            .unwrap();
+        EchoHttp { child, port }
+    }
+
+    /// The MCP endpoint URL.
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}/mcp", self.port)
+    }
+
+    /// SIGKILLs the process and reaps it.
+    pub async fn kill(mut self) {
+        self.child.kill().await.unwrap();
+    }
+}
+
+/// Children of this process that have exited but were not reaped.
+pub fn zombie_children() -> Vec<u32> {
+    let me = std::process::id();
+    let mut zombies = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        // Fields after the parenthesised command: state, ppid, ...
+        let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) else {
+            continue;
+        };
+        let mut fields = rest.split_whitespace();
+        let state = fields.next().unwrap_or("");
+        let ppid: u32 = fields.next().and_then(|p| p.parse().ok()).unwrap_or(0);
+        if ppid == me && state == "Z" {
+            zombies.push(pid);
+        }
+    }
+    zombies
+}
+
+/// Whether a process with this pid exists (and is not a zombie).
+pub fn process_alive(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .is_some_and(|(_, r)| !r.trim_start().starts_with('Z')),
+        Err(_) => false,
+    }
+}
+
+pub mod rpc {
+    //! Small helpers to drive an [`Upstream`] from tests.
+    use gateway_core::jsonrpc::{Outcome, Request, RequestId, Response, to_raw};
+    use gateway_transport::{CallOptions, Error, Upstream};
+    use serde_json::Value;
+
+    /// A request with params built from a JSON value.
+    pub fn request(id: impl Into<RequestId>, method: &str, params: Option<Value>) -> Request {
+        Request::new(id.into(), method, params.map(|p| to_raw(&p)))
+    }
+
+    /// The result of a response as a JSON value; panics on an error response.
+    pub fn result(response: &Response) -> Value {
+        match &response.outcome {
+            Outcome::Result(raw) => serde_json::from_str(raw.get()).unwrap(),
+            Outcome::Error(raw) => panic!("error response: {}", raw.get()),
+        }
+    }
+
+    /// `tools/list` → the result value.
+    pub async fn list_tools(up: &Upstream) -> Result<Value, Error> {
+        let r = up
+            .call(request(1, "tools/list", None), CallOptions::default())
+            .await?;
+        Ok(result(&r))
+    }
+
+    /// `tools/call` → the result value.
+    pub async fn call_tool(up: &Upstream, name: &str, args: Value) -> Result<Value, Error> {
+        let params = serde_json::json!({"name": name, "arguments": args});
+        let r = up
+            .call(
+                request(1, "tools/call", Some(params)),
+                CallOptions::default(),
+            )
+            .await?;
+        Ok(result(&r))
+    }
+
+    /// The `text` of the first content block.
+    pub fn text(result: &Value) -> &str {
+        result["content"][0]["text"].as_str().unwrap_or_default()
+    }
+
+    /// The tool names of a `tools/list` result.
+    pub fn tool_names(result: &Value) -> Vec<String> {
+        result["tools"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["name"].as_str().unwrap().to_owned())
+            .collect()
+    }
+}

@@ -1,0 +1,405 @@
+//! The stdio adapter against real child processes: our echo fixture, server-everything,
+//! server-filesystem and mcp-server-time.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::{collections::BTreeMap, time::Duration};
+
+use gateway_core::{InstanceId, InstanceSpec, StdioCommand, mcp::ProtocolVersion};
+use gateway_e2e::{rpc::*, *};
+use gateway_transport::{CallOptions, Connector, Options, Upstream};
+use serde_json::json;
+
+const ECHO: &str = env!("CARGO_BIN_EXE_echo-fixture");
+
+fn stdio(command: &str, args: &[&str], env: &[(&str, &str)]) -> InstanceSpec {
+    let env: BTreeMap<String, String> = env
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    InstanceSpec::Stdio(
+        StdioCommand::new(
+            command,
+            args.iter().map(|a| (*a).to_owned()).collect(),
+            env,
+            None,
+        )
+        .unwrap(),
+    )
+}
+
+fn connect(options: Options, spec: &InstanceSpec) -> Upstream {
+    init_tracing();
+    Connector::new(options)
+        .connect(InstanceId::parse("test-1").unwrap(), spec)
+        .unwrap()
+}
+
+#[tokio::test]
+async fn echo_fixture_lists_and_calls() {
+    let up = connect(
+        Options::default(),
+        &stdio(ECHO, &["--stdio", "--instance-id", "e1"], &[]),
+    );
+    let info = up.ready().await.unwrap();
+    assert_eq!(
+        info.protocol_version,
+        ProtocolVersion::V2026_07_28,
+        "auto mode should pick the modern era"
+    );
+    let tools = tool_names(&list_tools(&up).await.unwrap());
+    for t in ["echo", "add", "sleep_ms", "fail", "crash", "whoami"] {
+        assert!(tools.contains(&t.to_owned()), "{t} missing from {tools:?}");
+    }
+    let sum = call_tool(&up, "add", json!({"a": 2, "b": 40}))
+        .await
+        .unwrap();
+    assert_eq!(text(&sum), "42");
+    assert_eq!(sum["structuredContent"]["result"], 42);
+    let failed = call_tool(&up, "fail", json!({})).await.unwrap();
+    assert_eq!(
+        failed["isError"], true,
+        "a tool error is a result, not a transport error"
+    );
+    up.close().await;
+}
+
+#[tokio::test]
+async fn legacy_era_can_be_forced() {
+    let options = Options {
+        era: gateway_transport::EraPreference::Legacy,
+        ..Options::default()
+    };
+    let up = connect(options, &stdio(ECHO, &["--stdio"], &[]));
+    assert_eq!(
+        up.ready().await.unwrap().protocol_version,
+        ProtocolVersion::V2025_11_25
+    );
+    assert_eq!(
+        text(
+            &call_tool(&up, "echo", json!({"message": "hi"}))
+                .await
+                .unwrap()
+        ),
+        "hi"
+    );
+    up.close().await;
+}
+
+#[tokio::test]
+async fn two_hundred_concurrent_calls_share_one_process() {
+    let up = connect(Options::default(), &stdio(ECHO, &["--stdio"], &[]));
+    up.ready().await.unwrap();
+    let pids = up.process_ids();
+    assert_eq!(pids.len(), 1);
+    let calls = (0..200).map(|i| {
+        let up = up.clone();
+        async move {
+            // The same client id on every call: the adapter must keep them apart.
+            let (name, args) = if i % 2 == 0 {
+                ("echo", json!({"message": format!("m{i}")}))
+            } else {
+                ("add", json!({"a": i, "b": 1000}))
+            };
+            let params = json!({"name": name, "arguments": args});
+            let r = up
+                .call(
+                    request("same-id", "tools/call", Some(params)),
+                    CallOptions::default(),
+                )
+                .await
+                .unwrap();
+            assert_eq!(r.id, Some("same-id".into()));
+            (i, text(&result(&r)).to_owned())
+        }
+    });
+    let results = futures_util::future::join_all(calls).await;
+    for (i, got) in results {
+        let want = if i % 2 == 0 {
+            format!("m{i}")
+        } else {
+            (i + 1000).to_string()
+        };
+        assert_eq!(got, want, "call {i} got another call's result");
+    }
+    assert_eq!(up.process_ids(), pids, "still the same single process");
+    assert_eq!(up.in_flight(), 0);
+    up.close().await;
+}
+
+#[tokio::test]
+async fn crash_fails_in_flight_calls_then_recovers_without_zombies() {
+    let options = Options {
+        restart_backoff: Duration::from_millis(50),
+        ..Options::default()
+    };
+    let up = connect(options, &stdio(ECHO, &["--stdio"], &[]));
+    up.ready().await.unwrap();
+    let first_pid = up.process_ids()[0];
+    let slow: Vec<_> = (0..5)
+        .map(|_| {
+            let up = up.clone();
+            tokio::spawn(async move { call_tool(&up, "sleep_ms", json!({"ms": 5000})).await })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(up.in_flight(), 5);
+    let crashed = call_tool(&up, "crash", json!({})).await.unwrap_err();
+    assert!(crashed.to_string().contains("process exited"), "{crashed}");
+    for call in slow {
+        let e = call.await.unwrap().unwrap_err();
+        assert!(
+            !e.is_timeout() && e.to_string().contains("process exited"),
+            "in-flight call: {e}"
+        );
+    }
+    // The supervisor restarts the child; the next request succeeds on the new process.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let reply = loop {
+        match call_tool(&up, "whoami", json!({})).await {
+            Ok(r) => break r,
+            Err(e) => {
+                assert!(tokio::time::Instant::now() < deadline, "no recovery: {e}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    };
+    assert!(!text(&reply).is_empty());
+    let second_pid = up.process_ids()[0];
+    assert_ne!(first_pid, second_pid);
+    assert!(!process_alive(first_pid));
+    up.close().await;
+    assert!(!process_alive(second_pid), "close() must stop the child");
+    assert_eq!(zombie_children(), Vec::<u32>::new(), "unreaped children");
+}
+
+#[tokio::test]
+async fn timeouts_and_size_limits_give_clear_errors() {
+    let options = Options {
+        max_message_size: 2_000,
+        ..Options::default()
+    };
+    let up = connect(options, &stdio(ECHO, &["--stdio"], &[]));
+    up.ready().await.unwrap();
+    let params = json!({"name": "sleep_ms", "arguments": {"ms": 2000}});
+    let opts = CallOptions {
+        timeout: Some(Duration::from_millis(100)),
+        ..CallOptions::default()
+    };
+    let e = up
+        .call(request(1, "tools/call", Some(params)), opts)
+        .await
+        .unwrap_err();
+    assert!(e.is_timeout(), "{e}");
+    // A reply over the limit fails its own call (found by id) and nothing else.
+    let e = call_tool(&up, "echo", json!({"message": "x".repeat(1_900)}))
+        .await
+        .unwrap_err();
+    assert!(e.is_too_large(), "{e}");
+    // A request over the limit is refused before it is sent.
+    let e = call_tool(&up, "echo", json!({"message": "x".repeat(3_000)}))
+        .await
+        .unwrap_err();
+    assert!(
+        e.is_too_large() && e.to_string().contains("exceeds the limit"),
+        "{e}"
+    );
+    assert_eq!(
+        text(
+            &call_tool(&up, "echo", json!({"message": "ok"}))
+                .await
+                .unwrap()
+        ),
+        "ok"
+    );
+    up.close().await;
+}
+
+#[tokio::test]
+async fn progress_notifications_reach_the_caller_with_its_token() {
+    let up = connect(Options::default(), &stdio(ECHO, &["--stdio"], &[]));
+    let (tx, mut rx) = tokio::sync::mpsc::channel(8);
+    let params = json!({"name": "sleep_ms", "arguments": {"ms": 10}, "_meta": {"progressToken": "client-token"}});
+    let r = up
+        .call(
+            request(5, "tools/call", Some(params)),
+            CallOptions {
+                progress: Some(tx),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(text(&result(&r)), "slept 10ms");
+    let mut seen = Vec::new();
+    while let Ok(n) = rx.try_recv() {
+        let p: serde_json::Value = serde_json::from_str(n.params.unwrap().get()).unwrap();
+        assert_eq!(p["progressToken"], "client-token");
+        seen.push(p["progress"].as_f64().unwrap());
+    }
+    assert_eq!(seen, vec![1.0, 2.0]);
+    up.close().await;
+}
+
+#[tokio::test]
+async fn server_everything_stdio_keeps_every_field() {
+    let Some(bin) = server_everything() else {
+        return;
+    };
+    let bin = bin.to_str().unwrap();
+    let up = connect(Options::default(), &stdio(bin, &["stdio"], &[]));
+    let info = up.ready().await.unwrap();
+    assert_eq!(
+        info.protocol_version,
+        ProtocolVersion::V2025_11_25,
+        "server-everything is session-era"
+    );
+    let via_gateway = list_tools(&up).await.unwrap();
+    let sum = call_tool(&up, "get-sum", json!({"a": 2, "b": 3}))
+        .await
+        .unwrap();
+    assert_eq!(text(&sum), "The sum of 2 and 3 is 5.");
+    up.close().await;
+
+    // The same conversation straight to the server, without the transport.
+    let direct = direct_stdio(
+        bin,
+        &["stdio"],
+        &[
+            ("tools/list", json!({})),
+            (
+                "tools/call",
+                json!({"name": "get-sum", "arguments": {"a": 2, "b": 3}}),
+            ),
+        ],
+    )
+    .await;
+    assert_eq!(
+        via_gateway, direct[0],
+        "tools/list must arrive field for field"
+    );
+    assert_eq!(sum, direct[1], "tools/call must arrive field for field");
+    assert!(
+        via_gateway.to_string().contains("execution")
+            || via_gateway["tools"].as_array().unwrap().len() >= 13
+    );
+}
+
+#[tokio::test]
+async fn child_environment_is_allowlisted() {
+    let Some(bin) = server_everything() else {
+        return;
+    };
+    let up = connect(
+        Options::default(),
+        &stdio(
+            bin.to_str().unwrap(),
+            &["stdio"],
+            &[("INSTANCE_VAR", "from-spec")],
+        ),
+    );
+    let env = call_tool(&up, "get-env", json!({})).await.unwrap();
+    let text = text(&env);
+    assert!(
+        text.contains("INSTANCE_VAR") && text.contains("from-spec"),
+        "instance env missing"
+    );
+    assert!(text.contains("\"PATH\""), "allowlisted PATH missing");
+    // Cargo sets these for the test process; the child must not inherit them.
+    assert!(
+        !text.contains("CARGO_PKG_NAME") && !text.contains("CARGO_MANIFEST_DIR"),
+        "gateway env leaked: {text}"
+    );
+    up.close().await;
+}
+
+#[tokio::test]
+async fn server_filesystem_reads_a_file() {
+    let Some(bin) = server_filesystem() else {
+        return;
+    };
+    let root = fs_root();
+    let up = connect(
+        Options::default(),
+        &stdio(bin.to_str().unwrap(), &[root.to_str().unwrap()], &[]),
+    );
+    let tools = tool_names(&list_tools(&up).await.unwrap());
+    assert!(tools.contains(&"read_text_file".to_owned()), "{tools:?}");
+    let path = root.join("hello.txt");
+    let read = call_tool(&up, "read_text_file", json!({"path": path}))
+        .await
+        .unwrap();
+    assert_eq!(text(&read).trim(), "hello");
+    up.close().await;
+}
+
+#[tokio::test]
+async fn mcp_server_time_speaks_the_modern_era() {
+    let Some(bin) = server_time() else { return };
+    let up = connect(
+        Options::default(),
+        &stdio(bin.to_str().unwrap(), &["--local-timezone", "UTC"], &[]),
+    );
+    let info = up.ready().await.unwrap();
+    assert_eq!(info.protocol_version, ProtocolVersion::V2026_07_28);
+    let tools = tool_names(&list_tools(&up).await.unwrap());
+    assert!(tools.contains(&"get_current_time".to_owned()), "{tools:?}");
+    let now = call_tool(&up, "get_current_time", json!({"timezone": "UTC"}))
+        .await
+        .unwrap();
+    assert_eq!(now["isError"], false);
+    assert_eq!(now["structuredContent"]["timezone"], "UTC", "{now}");
+    up.close().await;
+}
+
+/// Talks to a stdio server directly (initialize, initialized, then each request) and
+/// returns the results.
+async fn direct_stdio(
+    bin: &str,
+    args: &[&str],
+    requests: &[(&str, serde_json::Value)],
+) -> Vec<serde_json::Value> {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let mut child = tokio::process::Command::new(bin)
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let init = json!({"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"direct","version":"0"}}});
+    stdin
+        .write_all(format!("{init}\n").as_bytes())
+        .await
+        .unwrap();
+    let mut results = Vec::new();
+    let mut next = 0;
+    while let Some(line) = lines.next_line().await.unwrap() {
+        let msg: serde_json::Value = serde_json::from_str(&line).unwrap();
+        let Some(id) = msg.get("id").and_then(|i| i.as_i64()) else {
+            continue;
+        };
+        if id == 0 {
+            stdin
+                .write_all(b"{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}\n")
+                .await
+                .unwrap();
+        } else {
+            results.push(msg["result"].clone());
+        }
+        if next == requests.len() {
+            break;
+        }
+        let (method, params) = &requests[next];
+        next += 1;
+        let req = json!({"jsonrpc":"2.0","id":next,"method":method,"params":params});
+        stdin
+            .write_all(format!("{req}\n").as_bytes())
+            .await
+            .unwrap();
+    }
+    child.kill().await.unwrap();
+    results
+}
