@@ -246,12 +246,7 @@ impl StreamableUpstream {
         target: CallStream<'_>,
     ) -> Result<Posted, Error> {
         self.check_size(bytes.len())?;
-        let mut builder = http::Request::post(self.url.clone())
-            .header(header::CONTENT_TYPE, "application/json")
-            .header(header::ACCEPT, "application/json, text/event-stream");
-        for (k, v) in &self.headers {
-            builder = builder.header(k, v);
-        }
+        let mut builder = self.base_request();
         if let Some(id) = &session.id {
             builder = builder.header(HEADER_SESSION_ID, id);
         }
@@ -265,7 +260,19 @@ impl StreamableUpstream {
             }
         }
         let had_session = session.id.is_some();
-        self.send_post(builder, bytes, had_session, target).await
+        self.send_post(builder, bytes, had_session, target, None)
+            .await
+    }
+
+    /// A POST to the MCP endpoint with the content headers and the instance's own headers.
+    fn base_request(&self) -> http::request::Builder {
+        let mut builder = http::Request::post(self.url.clone())
+            .header(header::CONTENT_TYPE, "application/json")
+            .header(header::ACCEPT, "application/json, text/event-stream");
+        for (k, v) in &self.headers {
+            builder = builder.header(k, v);
+        }
+        builder
     }
 
     async fn send_post(
@@ -274,6 +281,7 @@ impl StreamableUpstream {
         bytes: Vec<u8>,
         had_session: bool,
         target: CallStream<'_>,
+        capture_session: Option<&parking_lot::Mutex<Option<HeaderValue>>>,
     ) -> Result<Posted, Error> {
         let request = builder.body(Full::new(Bytes::from(bytes))).map_err(|e| {
             err(
@@ -288,6 +296,10 @@ impl StreamableUpstream {
                 err(&self.instance, ErrorKind::Io(error_chain(&e)))
             }
         })?;
+        if let (Some(sink), Some(id)) = (capture_session, response.headers().get(HEADER_SESSION_ID))
+        {
+            *sink.lock() = Some(id.clone());
+        }
         let status = response.status();
         if status == StatusCode::ACCEPTED {
             return Ok(Posted::Accepted);
@@ -583,66 +595,31 @@ impl Exchange for HandshakeHttp<'_> {
         let upstream_id = up.next_id.fetch_add(1, Ordering::Relaxed);
         let restore = outbound::prepare(&mut request, upstream_id, era, &up.identity);
         let method = Method::parse(&request.method);
-        let session = self.pseudo_session(era);
-        let mut builder = http::Request::post(up.url.clone())
-            .header(header::CONTENT_TYPE, "application/json")
-            .header(header::ACCEPT, "application/json, text/event-stream");
-        for (k, v) in &up.headers {
-            builder = builder.header(k, v);
-        }
+        let mut builder = up.base_request();
         if era == Era::Modern {
             builder = builder
-                .header(HEADER_PROTOCOL_VERSION, &session.version)
+                .header(
+                    HEADER_PROTOCOL_VERSION,
+                    ProtocolVersion::V2026_07_28.as_str(),
+                )
                 .header(HEADER_METHOD, method.as_str());
         }
-        let bytes = Message::from(request).to_vec();
         let target = CallStream {
             upstream_id,
             restore: Some(&restore),
             progress: None,
         };
-        let request = builder
-            .body(Full::new(Bytes::from(bytes)))
-            .map_err(|e| err(&up.instance, ErrorKind::Protocol(e.to_string())))?;
-        let response = up.client.inner.request(request).await.map_err(|e| {
-            if e.is_connect() {
-                err(&up.instance, ErrorKind::Connect(error_chain(&e)))
-            } else {
-                err(&up.instance, ErrorKind::Io(error_chain(&e)))
-            }
-        })?;
-        if let Some(id) = response.headers().get(HEADER_SESSION_ID) {
-            *self.session_id.lock() = Some(id.clone());
-        }
-        let status = response.status();
-        let is_sse = response
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.starts_with("text/event-stream"));
-        let reply = if status.is_success() && is_sse {
-            match up.read_sse(response.into_body(), target).await? {
-                Posted::Reply(r) => r,
-                _ => {
-                    return Err(err(
-                        &up.instance,
-                        ErrorKind::Protocol("no response to the handshake".into()),
-                    ));
-                }
-            }
-        } else {
-            let body = up
-                .read_body(response.into_body(), status.is_success())
-                .await?;
-            match Message::parse(&body) {
-                Ok(Message::Response(r)) if status.is_success() => r,
-                _ if status.is_success() => {
-                    return Err(err(
-                        &up.instance,
-                        ErrorKind::Protocol("handshake reply is not JSON-RPC".into()),
-                    ));
-                }
-                _ => return Err(err(&up.instance, ErrorKind::Status(status.as_u16()))),
+        let bytes = Message::from(request).to_vec();
+        let reply = match up
+            .send_post(builder, bytes, false, target, Some(&self.session_id))
+            .await?
+        {
+            Posted::Reply(r) => r,
+            Posted::Accepted | Posted::SessionExpired => {
+                return Err(err(
+                    &up.instance,
+                    ErrorKind::Protocol("no response to the handshake".into()),
+                ));
             }
         };
         if method == Method::Initialize

@@ -179,9 +179,10 @@ mod tests {
         };
         assert_eq!(progress_target(&n), Some(9));
         let back = restore_progress(n, &to_raw("tok"));
+        let params: serde_json::Value = serde_json::from_str(back.params.unwrap().get()).unwrap();
         assert_eq!(
-            back.params.unwrap().get(),
-            r#"{"progressToken":"tok","progress":1}"#
+            params,
+            serde_json::json!({"progressToken": "tok", "progress": 1})
         );
     }
 }
