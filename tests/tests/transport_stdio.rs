@@ -403,3 +403,74 @@ async fn direct_stdio(
     child.kill().await.unwrap();
     results
 }
+
+#[tokio::test]
+async fn a_pool_of_processes_shares_the_load() {
+    let options = Options {
+        stdio_processes: std::num::NonZeroUsize::new(2).unwrap(),
+        ..Options::default()
+    };
+    let up = connect(options, &stdio(ECHO, &["--stdio"], &[]));
+    up.ready().await.unwrap();
+    // Wait for both children to finish their handshake.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while up.process_ids().len() < 2 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "second process never came up"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let mut pids: Vec<String> = up
+        .process_ids()
+        .iter()
+        .map(|p| format!("echo-{p}"))
+        .collect();
+    pids.sort();
+    // While one process is busy, least-in-flight routing sends calls to the other, so
+    // concurrent calls spread over both.
+    let calls = (0..20).map(|_| {
+        let up = up.clone();
+        async move {
+            call_tool(&up, "sleep_ms", json!({"ms": 50})).await.unwrap();
+            text(&call_tool(&up, "whoami", json!({})).await.unwrap()).to_owned()
+        }
+    });
+    let mut seen: Vec<String> = futures_util::future::join_all(calls).await;
+    seen.sort();
+    seen.dedup();
+    assert_eq!(seen, pids, "both processes should have served calls");
+    up.close().await;
+    assert_eq!(zombie_children(), Vec::<u32>::new());
+}
+
+#[tokio::test]
+async fn server_initiated_notifications_reach_subscribers() {
+    let Some(bin) = server_everything() else {
+        return;
+    };
+    let up = connect(
+        Options::default(),
+        &stdio(bin.to_str().unwrap(), &["stdio"], &[]),
+    );
+    let mut messages = up.subscribe();
+    up.ready().await.unwrap();
+    call_tool(&up, "toggle-simulated-logging", json!({}))
+        .await
+        .unwrap();
+    let deadline = Duration::from_secs(15);
+    let got = tokio::time::timeout(deadline, async {
+        loop {
+            if let gateway_transport::ServerMessage::Notification(n) =
+                messages.recv().await.unwrap()
+                && n.method == "notifications/message"
+            {
+                return n;
+            }
+        }
+    })
+    .await
+    .expect("no notifications/message from server-everything");
+    assert!(got.params.unwrap().get().contains("level"));
+    up.close().await;
+}
