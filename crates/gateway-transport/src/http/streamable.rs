@@ -55,6 +55,7 @@ pub(crate) struct StreamableUpstream {
     opening: tokio::sync::Mutex<()>,
     next_id: AtomicI64,
     in_flight: std::sync::atomic::AtomicUsize,
+    closed: std::sync::atomic::AtomicBool,
     server_tx: broadcast::Sender<ServerMessage>,
 }
 
@@ -93,6 +94,7 @@ impl StreamableUpstream {
             opening: tokio::sync::Mutex::new(()),
             next_id: AtomicI64::new(1),
             in_flight: std::sync::atomic::AtomicUsize::new(0),
+            closed: std::sync::atomic::AtomicBool::new(false),
             server_tx,
         }
     }
@@ -107,6 +109,9 @@ impl StreamableUpstream {
 
     /// The current session, opening one (once, for all waiting callers) if needed.
     async fn session(&self) -> Result<Arc<HttpSession>, Error> {
+        if self.closed.load(Ordering::Acquire) {
+            return Err(err(&self.instance, ErrorKind::ShuttingDown));
+        }
         if let Some(s) = self.session.read().clone() {
             return Ok(s);
         }
@@ -220,6 +225,7 @@ impl StreamableUpstream {
 
     /// Ends the upstream session (DELETE), best effort.
     pub(crate) async fn close(&self) {
+        self.closed.store(true, Ordering::Release);
         let Some(session) = self.session.write().take() else {
             return;
         };
