@@ -60,4 +60,16 @@ pub enum ValidationError {
         /// The rejected name.
         name: String,
     },
+    /// A numeric setting outside its allowed range.
+    #[error("{field} must be between {min} and {max} (got {value})")]
+    OutOfRange {
+        /// The setting's name.
+        field: &'static str,
+        /// The rejected value.
+        value: i64,
+        /// Smallest allowed.
+        min: i64,
+        /// Largest allowed.
+        max: i64,
+    },
 }

@@ -23,9 +23,10 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! Modules: [`jsonrpc`] (envelope, ids, error codes), [`mcp`] (methods, versions, routed
+//! Modules: [`api`] (REST wire shapes), [`jsonrpc`] (envelope, ids, error codes), [`mcp`] (methods, versions, routed
 //! fields), [`model`] (templates, instances, weights, health, strategies), [`error`].
 
+pub mod api;
 pub mod error;
 pub mod jsonrpc;
 pub mod mcp;
@@ -33,8 +34,8 @@ pub mod model;
 
 pub use error::ValidationError;
 pub use model::{
-    EndpointUrl, Headers, HealthScore, HealthStatus, InstanceId, InstanceSpec, StdioCommand,
-    Strategy, TemplateName, Weight,
+    EndpointUrl, Headers, HealthScore, HealthStatus, Instance, InstanceId, InstanceSpec,
+    LoadBalancerSettings, StdioCommand, Strategy, TemplateName, Weight,
 };
 
 /// Appends `s` as a JSON string literal (shared by the jsonrpc and mcp modules).

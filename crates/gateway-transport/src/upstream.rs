@@ -40,6 +40,18 @@ impl Connector {
         }
     }
 
+    /// A connector sharing this one's HTTP pool with `edit` applied to its options
+    /// (e.g. another stdio pool size for one template).
+    pub fn with_options(&self, edit: impl FnOnce(&mut Options)) -> Self {
+        let mut options = (*self.options).clone();
+        edit(&mut options);
+        Self {
+            identity: Arc::new(Identity::new(&options)),
+            options: Arc::new(options),
+            http: self.http.clone(),
+        }
+    }
+
     /// The options every upstream from this connector uses.
     pub fn options(&self) -> &Options {
         &self.options

@@ -2,12 +2,16 @@
 
 mod health;
 mod instance;
+mod instance_record;
 mod name;
+mod settings;
 mod strategy;
 mod weight;
 
 pub use health::{HealthScore, HealthStatus};
 pub use instance::{EndpointUrl, Headers, InstanceSpec, StdioCommand};
+pub use instance_record::Instance;
 pub use name::{InstanceId, TemplateName};
+pub use settings::LoadBalancerSettings;
 pub use strategy::Strategy;
 pub use weight::Weight;

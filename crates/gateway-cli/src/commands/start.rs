@@ -1,0 +1,121 @@
+//! `mcpp gateway start` / `gateway-server`: load settings (file < env < flags, resolved by
+//! the server), then serve in the foreground until SIGINT/SIGTERM, or hand over to a
+//! detached copy of this process (`--background`).
+
+use std::io::{IsTerminal, Write};
+
+use anyhow::anyhow;
+use gateway_server::{Overrides, Server, Settings, shutdown_signal};
+use tracing_subscriber::EnvFilter;
+
+use super::background;
+use crate::args::StartArgs;
+
+/// The first line the server prints on stdout once it accepts connections, followed by
+/// the address (`mcp-gateway listening on http://127.0.0.1:8080`). Scripts and
+/// `--background` wait for it.
+pub(crate) const LISTENING: &str = "mcp-gateway listening on http://";
+
+/// Runs the gateway until a shutdown signal.
+pub(crate) fn run(args: StartArgs) -> anyhow::Result<()> {
+    // Validated before going to the background, so a bad setting fails here, visibly.
+    let settings = Settings::load(overrides(&args)).map_err(|e| anyhow!("{e}"))?;
+    if args.background {
+        return background::spawn();
+    }
+    init_tracing(settings.log_level());
+    if args.sync {
+        tracing::warn!(
+            "--sync: deployment discovery is not available in this build; \
+             serving the persisted registry and the configuration file's templates"
+        );
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| anyhow!("cannot start the async runtime: {e}"))?;
+    runtime.block_on(serve(settings))
+}
+
+/// The flags as the server's overrides (highest precedence).
+pub(crate) fn overrides(args: &StartArgs) -> Overrides {
+    Overrides {
+        config_file: args.config.clone(),
+        host: args.host.clone(),
+        port: args.port,
+        database_url: args.database.clone(),
+        log_level: args.log_level.clone(),
+    }
+}
+
+async fn serve(settings: Settings) -> anyhow::Result<()> {
+    // The server's errors already include their cause in `Display`.
+    let server = Server::bind(settings).await.map_err(|e| match e {
+        gateway_server::Error::Bind { .. } => {
+            anyhow!("{e} — is another gateway running? pick another --port")
+        }
+        e => anyhow!("{e}"),
+    })?;
+    let mut stdout = std::io::stdout().lock();
+    writeln!(stdout, "{LISTENING}{}", server.local_addr())
+        .and_then(|()| stdout.flush())
+        .map_err(|e| anyhow!("cannot write to stdout: {e}"))?;
+    drop(stdout);
+    server
+        .serve(shutdown_signal())
+        .await
+        .map_err(|e| anyhow!("{e}"))?;
+    tracing::info!("gateway stopped");
+    Ok(())
+}
+
+/// Logs to stderr at the settings' level; `RUST_LOG`, when set, wins.
+fn init_tracing(level: &str) {
+    let from_env = std::env::var("RUST_LOG")
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+        .and_then(|v| match EnvFilter::try_new(&v) {
+            Ok(filter) => Some(filter),
+            Err(e) => {
+                eprintln!("warning: ignoring RUST_LOG={v:?}: {e}");
+                None
+            }
+        });
+    let filter = from_env
+        .or_else(|| EnvFilter::try_new(level).ok())
+        .unwrap_or_else(|| EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .try_init();
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use super::*;
+
+    #[test]
+    fn flags_become_overrides() {
+        let args = StartArgs {
+            host: Some("0.0.0.0".into()),
+            port: Some(0),
+            config: Some(PathBuf::from("gw.json")),
+            database: Some("sqlite::memory:".into()),
+            log_level: Some("debug".into()),
+            sync: true,
+            background: false,
+        };
+        let o = overrides(&args);
+        assert_eq!(o.host.as_deref(), Some("0.0.0.0"));
+        assert_eq!(o.port, Some(0));
+        assert_eq!(o.config_file, Some(PathBuf::from("gw.json")));
+        assert_eq!(o.database_url.as_deref(), Some("sqlite::memory:"));
+        assert_eq!(o.log_level.as_deref(), Some("debug"));
+        let none = overrides(&StartArgs::default());
+        assert!(none.host.is_none() && none.port.is_none() && none.config_file.is_none());
+        assert!(none.database_url.is_none() && none.log_level.is_none());
+    }
+}

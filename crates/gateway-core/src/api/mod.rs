@@ -1,0 +1,44 @@
+//! Wire shapes of the gateway's REST API, shared by the server and the client SDK so
+//! both sides agree by construction. Validation lives here too: one place per input.
+
+mod register;
+mod views;
+
+pub use register::{CommandLine, RegisterInstance, ValidRegistration};
+pub use views::{InstanceInfo, LoadBalancerConfig, LoadBalancerUpdate, rfc3339};
+
+use serde::{Deserialize, Serialize};
+
+/// A rejected input field.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {message}")]
+pub struct FieldError {
+    /// The JSON field (or query/path parameter) at fault.
+    pub field: &'static str,
+    /// What is wrong with it.
+    pub message: String,
+}
+
+impl FieldError {
+    /// A new field error.
+    pub fn new(field: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            field,
+            message: message.into(),
+        }
+    }
+}
+
+/// The body of every API error response: `{"error": code, "detail": message, "field"?}`.
+/// `detail` matches what FastAPI-era clients print.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    /// Stable machine-readable code, e.g. `not_found`, `invalid_field`.
+    pub error: String,
+    /// Human-readable message.
+    pub detail: String,
+    /// The offending field, for validation errors.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}

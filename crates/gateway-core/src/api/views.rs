@@ -1,0 +1,226 @@
+//! Response bodies of the management API.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::{Instance, InstanceSpec, LoadBalancerSettings, Strategy};
+
+/// An instance as the API shows it. Secrets are never returned: header and environment
+/// values are replaced by `"<redacted>"`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InstanceInfo {
+    /// Instance id.
+    pub id: String,
+    /// Its template.
+    pub template_name: String,
+    /// `http`, `sse` or `stdio`.
+    pub transport: String,
+    /// Upstream URL (http/sse).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<String>,
+    /// Program and arguments (stdio), the predecessor's list shape.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<Vec<String>>,
+    /// Working directory (stdio).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub working_dir: Option<String>,
+    /// Environment variable names (values redacted).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub env_vars: BTreeMap<String, String>,
+    /// Extra header names (values redacted).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub headers: BTreeMap<String, String>,
+    /// Weight.
+    pub weight: u32,
+    /// Metadata given at registration.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub metadata: Map<String, Value>,
+    /// Health status (`unknown`, `healthy`, `unhealthy`, `starting`).
+    pub status: String,
+    /// Registration time, RFC 3339 UTC.
+    pub created_at: String,
+    /// Last change, RFC 3339 UTC.
+    pub updated_at: String,
+}
+
+const REDACTED: &str = "<redacted>";
+
+impl InstanceInfo {
+    /// The API view of `instance` with the given health status name.
+    pub fn new(instance: &Instance, status: &str) -> Self {
+        let (endpoint, command, working_dir, env_vars, headers) = match &instance.spec {
+            InstanceSpec::Http { url, headers } | InstanceSpec::Sse { url, headers } => (
+                Some(url.as_str().to_owned()),
+                None,
+                None,
+                BTreeMap::new(),
+                headers
+                    .iter()
+                    .map(|(k, _)| (k.to_owned(), REDACTED.to_owned()))
+                    .collect(),
+            ),
+            InstanceSpec::Stdio(cmd) => (
+                None,
+                Some(
+                    std::iter::once(cmd.command().to_owned())
+                        .chain(cmd.args().iter().cloned())
+                        .collect(),
+                ),
+                cmd.working_dir().map(|p| p.display().to_string()),
+                cmd.env()
+                    .keys()
+                    .map(|k| (k.clone(), REDACTED.to_owned()))
+                    .collect(),
+                BTreeMap::new(),
+            ),
+        };
+        Self {
+            id: instance.id.to_string(),
+            template_name: instance.template.to_string(),
+            transport: instance.spec.transport().to_owned(),
+            endpoint,
+            command,
+            working_dir,
+            env_vars,
+            headers,
+            weight: instance.weight.get(),
+            metadata: instance.metadata.clone(),
+            status: status.to_owned(),
+            created_at: rfc3339(instance.created_at_ms),
+            updated_at: rfc3339(instance.updated_at_ms),
+        }
+    }
+}
+
+/// The guide's `load_balancer` block, in whole seconds.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoadBalancerConfig {
+    /// `round_robin`, `least_connections`, `weighted`, `health_based` or `random`.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "round_robin"))]
+    pub strategy: Strategy,
+    /// Seconds between health checks.
+    pub health_check_interval: u64,
+    /// Seconds before a health check times out.
+    pub health_check_timeout: u64,
+    /// Extra attempts on other instances.
+    pub max_retries: u32,
+    /// Request timeout, seconds.
+    pub timeout: u64,
+    /// Processes per stdio instance.
+    pub pool_size: u32,
+}
+
+impl From<LoadBalancerSettings> for LoadBalancerConfig {
+    fn from(s: LoadBalancerSettings) -> Self {
+        Self {
+            strategy: s.strategy(),
+            health_check_interval: s.health_check_interval().as_secs(),
+            health_check_timeout: s.health_check_timeout().as_secs(),
+            max_retries: s.max_retries(),
+            timeout: s.request_timeout().as_secs(),
+            pool_size: s.pool_size(),
+        }
+    }
+}
+
+/// A partial update of a template's `load_balancer` block; absent fields keep their
+/// value.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoadBalancerUpdate {
+    /// New strategy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub strategy: Option<Strategy>,
+    /// New health-check interval, seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health_check_interval: Option<u64>,
+    /// New health-check timeout, seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health_check_timeout: Option<u64>,
+    /// New retry count.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_retries: Option<u32>,
+    /// New request timeout, seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<u64>,
+    /// New stdio pool size.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pool_size: Option<u32>,
+}
+
+impl LoadBalancerUpdate {
+    /// Applies the update to `current`, validating the result.
+    pub fn apply(
+        &self,
+        current: LoadBalancerSettings,
+    ) -> Result<LoadBalancerSettings, crate::ValidationError> {
+        let c = LoadBalancerConfig::from(current);
+        LoadBalancerSettings::new(
+            self.strategy.unwrap_or(c.strategy),
+            self.health_check_interval
+                .unwrap_or(c.health_check_interval),
+            self.health_check_timeout.unwrap_or(c.health_check_timeout),
+            self.max_retries.unwrap_or(c.max_retries),
+            self.timeout.unwrap_or(c.timeout),
+            self.pool_size.unwrap_or(c.pool_size),
+        )
+    }
+}
+
+/// Formats Unix milliseconds as RFC 3339 UTC (`2026-11-24T07:30:00.123Z`).
+pub fn rfc3339(ms: i64) -> String {
+    let secs = ms.div_euclid(1000);
+    let millis = ms.rem_euclid(1000);
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    // Civil-from-days (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{millis:03}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_timestamps() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(rfc3339(1_795_592_400_123), "2026-11-25T07:40:00.123Z");
+        assert_eq!(rfc3339(951_782_400_000), "2000-02-29T00:00:00.000Z");
+    }
+
+    #[test]
+    fn update_validates() {
+        let base = LoadBalancerSettings::default();
+        let up = LoadBalancerUpdate {
+            strategy: Some(Strategy::Weighted),
+            ..Default::default()
+        };
+        assert_eq!(up.apply(base).unwrap().strategy(), Strategy::Weighted);
+        let bad = LoadBalancerUpdate {
+            max_retries: Some(99),
+            ..Default::default()
+        };
+        assert!(bad.apply(base).is_err());
+    }
+}

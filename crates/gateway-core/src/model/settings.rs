@@ -1,0 +1,147 @@
+//! Per-template load-balancer settings (the guide's `load_balancer` block).
+
+use std::time::Duration;
+
+use crate::{Strategy, error::ValidationError};
+
+/// How a template balances, checks and retries. Construct with [`LoadBalancerSettings::new`]
+/// (validated) or `Default`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LoadBalancerSettings {
+    strategy: Strategy,
+    health_check_interval: Duration,
+    health_check_timeout: Duration,
+    max_retries: u32,
+    request_timeout: Duration,
+    pool_size: u32,
+}
+
+/// Bounds, shared by validation and documentation.
+impl LoadBalancerSettings {
+    /// Health-check interval range, seconds.
+    pub const HEALTH_INTERVAL_SECS: (u64, u64) = (1, 3600);
+    /// Health-check timeout range, seconds.
+    pub const HEALTH_TIMEOUT_SECS: (u64, u64) = (1, 300);
+    /// Retry range.
+    pub const MAX_RETRIES: (u32, u32) = (0, 10);
+    /// Request timeout range, seconds.
+    pub const TIMEOUT_SECS: (u64, u64) = (1, 3600);
+    /// stdio processes per instance.
+    pub const POOL_SIZE: (u32, u32) = (1, 64);
+
+    /// Validates every field; the error names the offending one.
+    pub fn new(
+        strategy: Strategy,
+        health_check_interval_secs: u64,
+        health_check_timeout_secs: u64,
+        max_retries: u32,
+        timeout_secs: u64,
+        pool_size: u32,
+    ) -> Result<Self, ValidationError> {
+        fn check<T: PartialOrd + Copy + Into<i64>>(
+            field: &'static str,
+            v: T,
+            (lo, hi): (T, T),
+        ) -> Result<T, ValidationError> {
+            if v < lo || v > hi {
+                return Err(ValidationError::OutOfRange {
+                    field,
+                    value: v.into(),
+                    min: lo.into(),
+                    max: hi.into(),
+                });
+            }
+            Ok(v)
+        }
+        let secs = |field, v: u64, range: (u64, u64)| -> Result<Duration, ValidationError> {
+            let clamp = |x: u64| i64::try_from(x).unwrap_or(i64::MAX);
+            if v < range.0 || v > range.1 {
+                return Err(ValidationError::OutOfRange {
+                    field,
+                    value: clamp(v),
+                    min: clamp(range.0),
+                    max: clamp(range.1),
+                });
+            }
+            Ok(Duration::from_secs(v))
+        };
+        Ok(Self {
+            strategy,
+            health_check_interval: secs(
+                "health_check_interval",
+                health_check_interval_secs,
+                Self::HEALTH_INTERVAL_SECS,
+            )?,
+            health_check_timeout: secs(
+                "health_check_timeout",
+                health_check_timeout_secs,
+                Self::HEALTH_TIMEOUT_SECS,
+            )?,
+            max_retries: check("max_retries", max_retries, Self::MAX_RETRIES)?,
+            request_timeout: secs("timeout", timeout_secs, Self::TIMEOUT_SECS)?,
+            pool_size: check("pool_size", pool_size, Self::POOL_SIZE)?,
+        })
+    }
+
+    /// The balancing strategy.
+    pub fn strategy(&self) -> Strategy {
+        self.strategy
+    }
+    /// Time between active health checks.
+    pub fn health_check_interval(&self) -> Duration {
+        self.health_check_interval
+    }
+    /// Deadline of one health check.
+    pub fn health_check_timeout(&self) -> Duration {
+        self.health_check_timeout
+    }
+    /// Extra attempts on other instances after a failure.
+    pub fn max_retries(&self) -> u32 {
+        self.max_retries
+    }
+    /// Deadline of one proxied request.
+    pub fn request_timeout(&self) -> Duration {
+        self.request_timeout
+    }
+    /// Processes per stdio instance.
+    pub fn pool_size(&self) -> u32 {
+        self.pool_size
+    }
+
+    /// A copy with another strategy.
+    pub fn with_strategy(mut self, strategy: Strategy) -> Self {
+        self.strategy = strategy;
+        self
+    }
+}
+
+impl Default for LoadBalancerSettings {
+    /// The guide's defaults: round robin, checks every 30 s with a 10 s timeout, 3
+    /// retries, 60 s request timeout, one process per stdio instance.
+    fn default() -> Self {
+        Self {
+            strategy: Strategy::RoundRobin,
+            health_check_interval: Duration::from_secs(30),
+            health_check_timeout: Duration::from_secs(10),
+            max_retries: 3,
+            request_timeout: Duration::from_secs(60),
+            pool_size: 1,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn validates_and_names_the_field() {
+        assert!(LoadBalancerSettings::new(Strategy::Weighted, 15, 5, 2, 30, 4).is_ok());
+        let e = LoadBalancerSettings::new(Strategy::Weighted, 0, 5, 2, 30, 1).unwrap_err();
+        assert!(e.to_string().contains("health_check_interval"), "{e}");
+        let e = LoadBalancerSettings::new(Strategy::Weighted, 15, 5, 11, 30, 1).unwrap_err();
+        assert!(e.to_string().contains("max_retries"), "{e}");
+        let e = LoadBalancerSettings::new(Strategy::Weighted, 15, 5, 1, 30, 0).unwrap_err();
+        assert!(e.to_string().contains("pool_size"), "{e}");
+    }
+}

@@ -1,0 +1,115 @@
+//! `GET /gateway/health` and `GET /gateway/stats`.
+
+use std::{collections::BTreeMap, sync::atomic::Ordering};
+
+use axum::{Json, extract::State, http::StatusCode, response::IntoResponse};
+use serde_json::{Value, json};
+
+use crate::{
+    registry::{load, total},
+    state::AppState,
+};
+
+/// Gateway health: 200 `healthy` or `degraded` (some template has no healthy
+/// instance), 503 `unhealthy` when the database is unreachable.
+#[utoipa::path(get, path = "/gateway/health", tag = "gateway",
+    responses((status = 200, description = "`{\"status\": \"healthy\"|\"degraded\", \"database\", \"templates\", \"instances\": {total, healthy, unhealthy}, \"uptime\"}`"),
+              (status = 503, description = "Database unreachable")))]
+pub(crate) async fn health(State(state): State<AppState>) -> impl IntoResponse {
+    let db_ok = state.registry.store().ping().await.is_ok();
+    let table = state.registry.snapshot();
+    let total_instances = table.instances().count();
+    let healthy = table
+        .instances()
+        .filter(|h| h.stats.status().is_routable())
+        .count();
+    let degraded = table
+        .templates
+        .values()
+        .any(|t| !t.instances.is_empty() && t.healthy_count() == 0);
+    let status = match (db_ok, degraded) {
+        (false, _) => "unhealthy",
+        (true, true) => "degraded",
+        (true, false) => "healthy",
+    };
+    let body = json!({
+        "status": status,
+        "database": if db_ok { "healthy" } else { "unhealthy" },
+        "database_backend": state.registry.store().backend(),
+        "templates": table.templates.len(),
+        "instances": { "total": total_instances, "healthy": healthy, "unhealthy": total_instances - healthy },
+        "uptime": state.stats.started.elapsed().as_secs_f64(),
+        "version": env!("CARGO_PKG_VERSION"),
+    });
+    let code = if db_ok {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (code, Json(body))
+}
+
+/// Counters: requests, errors, latency, per-instance load distribution.
+#[utoipa::path(get, path = "/gateway/stats", tag = "gateway",
+    responses((status = 200, description = "`total_requests`, `active_connections`, `templates`, `load_balancer`, `health_checker`, `response_time_ms`, `error_rate`")))]
+pub(crate) async fn stats(State(state): State<AppState>) -> Json<Value> {
+    let table = state.registry.snapshot();
+    let requests = state.stats.requests.load(Ordering::Relaxed);
+    let errors = state.stats.errors.load(Ordering::Relaxed);
+    let mut per_instance = BTreeMap::new();
+    let mut active = BTreeMap::new();
+    let mut errors_per_instance = BTreeMap::new();
+    let mut latency = BTreeMap::new();
+    for h in table.instances() {
+        let id = h.instance.id.to_string();
+        let n = load(&h.stats.requests);
+        per_instance.insert(id.clone(), n);
+        active.insert(id.clone(), h.counter.get());
+        errors_per_instance.insert(id.clone(), load(&h.stats.errors));
+        latency.insert(id, average_ms(load(&h.stats.latency_micros_total), n));
+    }
+    let templates: BTreeMap<String, Value> = table
+        .templates
+        .values()
+        .map(|t| {
+            (
+                t.name.to_string(),
+                json!({
+                    "total_instances": t.instances.len(),
+                    "healthy_instances": t.healthy_count(),
+                    "load_balancer_strategy": t.settings.strategy().as_str(),
+                }),
+            )
+        })
+        .collect();
+    let calls = total(&table, |s| load(&s.requests));
+    let latency_total = total(&table, |s| load(&s.latency_micros_total));
+    Json(json!({
+        "total_requests": requests,
+        "failed_requests": errors,
+        "error_rate": if requests == 0 { 0.0 } else { errors as f64 / requests as f64 },
+        "active_connections": active.values().sum::<usize>(),
+        "response_time_ms": { "average": average_ms(latency_total, calls), "per_instance": latency },
+        "templates": templates,
+        "load_balancer": {
+            "requests_per_instance": per_instance,
+            "active_connections": active,
+            "errors_per_instance": errors_per_instance,
+        },
+        "health_checker": {
+            "running": false,
+            "mode": "on_demand",
+            "check_interval": table.templates.values().next().map(|t| t.settings.health_check_interval().as_secs()),
+            "last_check": Value::Null,
+        },
+        "uptime": state.stats.started.elapsed().as_secs_f64(),
+    }))
+}
+
+fn average_ms(total_micros: u64, count: u64) -> f64 {
+    if count == 0 {
+        0.0
+    } else {
+        (total_micros as f64 / count as f64 / 1000.0 * 1000.0).round() / 1000.0
+    }
+}

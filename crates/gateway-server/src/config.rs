@@ -1,0 +1,297 @@
+//! Configuration: a JSON file (the guide's `{"templates": {...}}` plus gateway keys), then
+//! `MCP_GATEWAY_*` environment variables, then command-line flags; each layer overrides
+//! the one before. [`Settings::load`] validates everything once and names the key at
+//! fault.
+
+use std::{collections::BTreeMap, path::PathBuf, time::Duration};
+
+use gateway_core::{
+    LoadBalancerSettings, Strategy, TemplateName,
+    api::{LoadBalancerUpdate, RegisterInstance, ValidRegistration},
+};
+use serde::Deserialize;
+
+/// Values given on the command line (highest precedence).
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    /// `--config FILE` (else `MCP_GATEWAY_REGISTRY_FILE`).
+    pub config_file: Option<PathBuf>,
+    /// `--host`.
+    pub host: Option<String>,
+    /// `--port`.
+    pub port: Option<u16>,
+    /// `--database URL`.
+    pub database_url: Option<String>,
+    /// `--log-level`.
+    pub log_level: Option<String>,
+}
+
+/// A configuration value that cannot be used. `Display` names the key.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration: {key}: {message}")]
+pub struct ConfigError {
+    key: String,
+    message: String,
+}
+
+impl ConfigError {
+    fn new(key: impl Into<String>, message: impl ToString) -> Self {
+        Self {
+            key: key.into(),
+            message: message.to_string(),
+        }
+    }
+
+    /// The configuration key at fault (file key, env var or flag).
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+}
+
+/// The file format. Unknown keys are errors, so typos do not pass silently.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfigFile {
+    host: Option<String>,
+    port: Option<u16>,
+    database_url: Option<String>,
+    log_level: Option<String>,
+    default_strategy: Option<String>,
+    health_check_interval: Option<u64>,
+    health_check_timeout: Option<u64>,
+    max_retries: Option<u32>,
+    request_timeout: Option<u64>,
+    max_message_size: Option<usize>,
+    #[serde(default)]
+    templates: BTreeMap<String, TemplateFile>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TemplateFile {
+    #[serde(default)]
+    instances: Vec<RegisterInstance>,
+    #[serde(default)]
+    load_balancer: Option<LoadBalancerUpdate>,
+}
+
+/// A template declared in the configuration file.
+#[derive(Debug, Clone)]
+pub struct SeedTemplate {
+    /// Its name.
+    pub name: TemplateName,
+    /// Settings to apply (over the defaults or the stored settings).
+    pub load_balancer: Option<LoadBalancerUpdate>,
+    /// Instances to register at start-up (ids default to `{template}-{n}`).
+    pub instances: Vec<ValidRegistration>,
+}
+
+/// Validated runtime settings.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Address to bind.
+    pub host: String,
+    /// Port to bind (0 = any free port).
+    pub port: u16,
+    /// sea-orm database URL.
+    pub database_url: String,
+    /// tracing filter directive, e.g. `info`.
+    pub log_level: String,
+    /// Settings new templates start with.
+    pub template_defaults: LoadBalancerSettings,
+    /// Largest accepted request body and upstream message, bytes.
+    pub max_message_size: usize,
+    /// Templates from the configuration file.
+    pub seed: Vec<SeedTemplate>,
+}
+
+impl Settings {
+    /// Loads file < environment < `overrides`, reading the process environment.
+    pub fn load(overrides: Overrides) -> Result<Settings, ConfigError> {
+        Self::load_with_env(overrides, |key| std::env::var(key).ok())
+    }
+
+    /// Like [`Settings::load`] with an explicit environment (for tests).
+    pub fn load_with_env(
+        overrides: Overrides,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Settings, ConfigError> {
+        let file_path = overrides.config_file.clone().or_else(|| {
+            env("MCP_GATEWAY_REGISTRY_FILE")
+                .filter(|p| !p.is_empty())
+                .map(PathBuf::from)
+        });
+        let file = match &file_path {
+            Some(path) => read_file(path)?,
+            None => ConfigFile::default(),
+        };
+        let env_parse = |key: &str| -> Result<Option<u64>, ConfigError> {
+            env(key)
+                .filter(|v| !v.trim().is_empty())
+                .map(|v| {
+                    v.trim()
+                        .parse::<u64>()
+                        .map_err(|_| ConfigError::new(key, format!("{v:?} is not a whole number")))
+                })
+                .transpose()
+        };
+
+        let host = overrides
+            .host
+            .or_else(|| env("MCP_GATEWAY_HOST"))
+            .or(file.host)
+            .unwrap_or_else(|| "127.0.0.1".to_owned());
+        let port = match overrides.port {
+            Some(p) => p,
+            None => match env_parse("MCP_GATEWAY_PORT")? {
+                Some(p) => u16::try_from(p)
+                    .map_err(|_| ConfigError::new("MCP_GATEWAY_PORT", "must be at most 65535"))?,
+                None => file.port.unwrap_or(8080),
+            },
+        };
+        let database_url = overrides
+            .database_url
+            .or_else(|| env("MCP_GATEWAY_DATABASE_URL").filter(|v| !v.is_empty()))
+            .or(file.database_url)
+            .unwrap_or_else(gateway_store::default_database_url);
+        let log_level = overrides
+            .log_level
+            .or_else(|| env("MCP_GATEWAY_LOG_LEVEL"))
+            .or(file.log_level)
+            .unwrap_or_else(|| "info".to_owned());
+
+        let base = LoadBalancerSettings::default();
+        let strategy = match env("MCP_GATEWAY_DEFAULT_STRATEGY").filter(|v| !v.is_empty()) {
+            Some(v) => v
+                .parse::<Strategy>()
+                .map_err(|e| ConfigError::new("MCP_GATEWAY_DEFAULT_STRATEGY", e))?,
+            None => match &file.default_strategy {
+                Some(v) => v
+                    .parse::<Strategy>()
+                    .map_err(|e| ConfigError::new("default_strategy", e))?,
+                None => base.strategy(),
+            },
+        };
+        let pick = |env_key: &str,
+                    file_value: Option<u64>,
+                    default: u64|
+         -> Result<(u64, String), ConfigError> {
+            Ok(match env_parse(env_key)? {
+                Some(v) => (v, env_key.to_owned()),
+                None => (file_value.unwrap_or(default), env_key.to_owned()),
+            })
+        };
+        let (interval, _) = pick(
+            "MCP_GATEWAY_HEALTH_INTERVAL",
+            file.health_check_interval,
+            base.health_check_interval().as_secs(),
+        )?;
+        let (timeout, _) = pick(
+            "MCP_GATEWAY_HEALTH_TIMEOUT",
+            file.health_check_timeout,
+            base.health_check_timeout().as_secs(),
+        )?;
+        let (retries, _) = pick(
+            "MCP_GATEWAY_MAX_RETRIES",
+            file.max_retries.map(u64::from),
+            u64::from(base.max_retries()),
+        )?;
+        let (request_timeout, _) = pick(
+            "MCP_GATEWAY_REQUEST_TIMEOUT",
+            file.request_timeout,
+            base.request_timeout().as_secs(),
+        )?;
+        let retries = u32::try_from(retries)
+            .map_err(|_| ConfigError::new("MCP_GATEWAY_MAX_RETRIES", "is too large"))?;
+        let template_defaults = LoadBalancerSettings::new(
+            strategy,
+            interval,
+            timeout,
+            retries,
+            request_timeout,
+            base.pool_size(),
+        )
+        .map_err(|e| ConfigError::new(defaults_key(&e), e))?;
+
+        let max_message_size = match env_parse("MCP_GATEWAY_MAX_MESSAGE_SIZE")? {
+            Some(v) => usize::try_from(v).unwrap_or(usize::MAX),
+            None => file.max_message_size.unwrap_or(16 * 1024 * 1024),
+        };
+        if !(1024..=1024 * 1024 * 1024).contains(&max_message_size) {
+            return Err(ConfigError::new(
+                "max_message_size",
+                "must be between 1 KiB and 1 GiB",
+            ));
+        }
+
+        let mut seed = Vec::new();
+        for (name, template) in file.templates {
+            let key = format!("templates.{name}");
+            let parsed = TemplateName::parse(&name).map_err(|e| ConfigError::new(&key, e))?;
+            if let Some(update) = &template.load_balancer {
+                update
+                    .apply(template_defaults)
+                    .map_err(|e| ConfigError::new(format!("{key}.load_balancer"), e))?;
+            }
+            let mut instances = Vec::new();
+            for (i, instance) in template.instances.into_iter().enumerate() {
+                let valid = instance.validate(Some(&name)).map_err(|e| {
+                    ConfigError::new(format!("{key}.instances[{i}].{}", e.field), e.message)
+                })?;
+                instances.push(valid);
+            }
+            seed.push(SeedTemplate {
+                name: parsed,
+                load_balancer: template.load_balancer,
+                instances,
+            });
+        }
+        Ok(Settings {
+            host,
+            port,
+            database_url,
+            log_level,
+            template_defaults,
+            max_message_size,
+            seed,
+        })
+    }
+
+    /// The tracing filter directive.
+    pub fn log_level(&self) -> &str {
+        &self.log_level
+    }
+
+    /// Transport options derived from these settings.
+    pub(crate) fn transport_options(&self) -> gateway_transport::Options {
+        gateway_transport::Options {
+            request_timeout: self.template_defaults.request_timeout(),
+            connect_timeout: Duration::from_secs(10).min(self.template_defaults.request_timeout()),
+            max_message_size: self.max_message_size,
+            ..gateway_transport::Options::default()
+        }
+    }
+}
+
+fn defaults_key(e: &gateway_core::ValidationError) -> &'static str {
+    match e {
+        gateway_core::ValidationError::OutOfRange { field, .. } => match *field {
+            "health_check_interval" => "MCP_GATEWAY_HEALTH_INTERVAL",
+            "health_check_timeout" => "MCP_GATEWAY_HEALTH_TIMEOUT",
+            "max_retries" => "MCP_GATEWAY_MAX_RETRIES",
+            "timeout" => "MCP_GATEWAY_REQUEST_TIMEOUT",
+            other => other,
+        },
+        _ => "load_balancer",
+    }
+}
+
+fn read_file(path: &PathBuf) -> Result<ConfigFile, ConfigError> {
+    let key = path.display().to_string();
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| ConfigError::new(&key, format!("cannot read: {e}")))?;
+    serde_json::from_str(&text).map_err(|e| ConfigError::new(&key, e))
+}
+
+#[cfg(test)]
+mod tests;

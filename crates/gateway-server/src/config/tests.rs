@@ -1,0 +1,134 @@
+use std::collections::HashMap;
+
+use super::*;
+
+fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+    let map: HashMap<String, String> = pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    move |k| map.get(k).cloned()
+}
+
+fn write(json: &str) -> tempfile_path::TempPath {
+    tempfile_path::write(json)
+}
+
+mod tempfile_path {
+    pub(super) struct TempPath(pub(super) std::path::PathBuf);
+    impl Drop for TempPath {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_file(&self.0);
+        }
+    }
+    pub(super) fn write(json: &str) -> TempPath {
+        let path = std::env::temp_dir().join(format!(
+            "gw-config-{}-{}.json",
+            std::process::id(),
+            fastid()
+        ));
+        std::fs::write(&path, json).unwrap();
+        TempPath(path)
+    }
+    fn fastid() -> u64 {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static N: AtomicU64 = AtomicU64::new(0);
+        N.fetch_add(1, Ordering::Relaxed)
+    }
+}
+
+#[test]
+fn precedence_is_file_then_env_then_flags() {
+    let file =
+        write(r#"{"host":"10.0.0.1","port":9000,"max_retries":1,"default_strategy":"random"}"#);
+    let o = Overrides {
+        config_file: Some(file.0.clone()),
+        ..Default::default()
+    };
+    let s = Settings::load_with_env(o.clone(), env(&[])).unwrap();
+    assert_eq!((s.host.as_str(), s.port), ("10.0.0.1", 9000));
+    assert_eq!(s.template_defaults.max_retries(), 1);
+    assert_eq!(s.template_defaults.strategy(), Strategy::Random);
+    let s = Settings::load_with_env(
+        o.clone(),
+        env(&[
+            ("MCP_GATEWAY_PORT", "9100"),
+            ("MCP_GATEWAY_MAX_RETRIES", "2"),
+            ("MCP_GATEWAY_DEFAULT_STRATEGY", "weighted"),
+        ]),
+    )
+    .unwrap();
+    assert_eq!((s.port, s.template_defaults.max_retries()), (9100, 2));
+    assert_eq!(s.template_defaults.strategy(), Strategy::Weighted);
+    let o = Overrides {
+        port: Some(9200),
+        ..o
+    };
+    assert_eq!(
+        Settings::load_with_env(o, env(&[("MCP_GATEWAY_PORT", "9100")]))
+            .unwrap()
+            .port,
+        9200
+    );
+}
+
+#[test]
+fn errors_name_the_key() {
+    let e = Settings::load_with_env(Overrides::default(), env(&[("MCP_GATEWAY_PORT", "eighty")]))
+        .unwrap_err();
+    assert_eq!(e.key(), "MCP_GATEWAY_PORT");
+    let e = Settings::load_with_env(
+        Overrides::default(),
+        env(&[("MCP_GATEWAY_DEFAULT_STRATEGY", "fastest")]),
+    )
+    .unwrap_err();
+    assert_eq!(e.key(), "MCP_GATEWAY_DEFAULT_STRATEGY");
+    let e = Settings::load_with_env(
+        Overrides::default(),
+        env(&[("MCP_GATEWAY_HEALTH_INTERVAL", "0")]),
+    )
+    .unwrap_err();
+    assert_eq!(e.key(), "MCP_GATEWAY_HEALTH_INTERVAL");
+    let file = write(r#"{"prot": 1}"#);
+    let e = Settings::load_with_env(
+        Overrides {
+            config_file: Some(file.0.clone()),
+            ..Default::default()
+        },
+        env(&[]),
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("unknown field `prot`"), "{e}");
+    let file = write(r#"{"templates":{"fs":{"instances":[{"endpoint":"ftp://x"}]}}}"#);
+    let e = Settings::load_with_env(
+        Overrides {
+            config_file: Some(file.0.clone()),
+            ..Default::default()
+        },
+        env(&[]),
+    )
+    .unwrap_err();
+    assert_eq!(e.key(), "templates.fs.instances[0].endpoint");
+}
+
+#[test]
+fn guide_template_block_is_accepted() {
+    let file = write(
+        r#"{"templates":{"high-performance":{"instances":[{"endpoint":"http://127.0.0.1:7071/mcp"},{"command":"python server.py"}],
+            "load_balancer":{"strategy":"weighted","health_check_interval":15,"max_retries":2,"timeout":30}}}}"#,
+    );
+    let s = Settings::load_with_env(
+        Overrides {
+            config_file: Some(file.0.clone()),
+            ..Default::default()
+        },
+        env(&[]),
+    )
+    .unwrap();
+    assert_eq!(s.seed.len(), 1);
+    assert_eq!(s.seed[0].instances.len(), 2);
+    assert_eq!(
+        s.seed[0].load_balancer.as_ref().unwrap().strategy,
+        Some(Strategy::Weighted)
+    );
+}

@@ -1,0 +1,38 @@
+//! The MCP gateway's HTTP server: the guide's REST facade over MCP
+//! (`/mcp/{template}/...`), the management API (`/gateway/...`), OpenAPI docs served
+//! offline (`/openapi.json`, `/docs`, `/redoc`), backed by a persistent registry.
+//!
+//! ```no_run
+//! use gateway_server::{Overrides, Server, Settings, shutdown_signal};
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let settings = Settings::load(Overrides { port: Some(0), database_url: Some("sqlite::memory:".into()), ..Default::default() })?;
+//! let server = Server::bind(settings).await?;
+//! println!("listening on http://{}", server.local_addr());
+//! server.serve(shutdown_signal()).await?;
+//! # Ok(()) }
+//! ```
+//!
+//! Request path: `router` → `rest` / `admin` handlers → `relay` (candidates from the
+//! template's balancer, retries only when safe) → `gateway_transport::Upstream`.
+//!
+#![doc = include_str!("docs/lifecycle.md")]
+
+mod admin;
+mod config;
+mod error;
+mod openapi;
+mod registry;
+mod relay;
+mod rest;
+mod router;
+mod server;
+mod state;
+
+pub use config::{ConfigError, Overrides, SeedTemplate, Settings};
+pub use server::{Error, Server, shutdown_signal};
+
+/// The OpenAPI document as JSON (for tooling and tests).
+pub fn openapi_json() -> String {
+    openapi::document().to_pretty_json().unwrap_or_default()
+}

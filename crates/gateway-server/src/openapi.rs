@@ -1,0 +1,61 @@
+//! The OpenAPI document (`/openapi.json`), Swagger UI (`/docs`, vendored) and ReDoc
+//! (`/redoc`, its script served from this binary): API docs with no network access.
+
+use axum::{
+    Router,
+    http::header,
+    response::{Html, IntoResponse},
+    routing::get,
+};
+use utoipa::OpenApi;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::{admin::AdminApi, rest::RestApi};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "mcp-gateway",
+        description = "One secure, load-balanced front door for MCP servers: the REST facade over MCP and the management API."
+    ),
+    tags(
+        (name = "mcp", description = "The REST facade over each template's MCP servers"),
+        (name = "registry", description = "Registering instances and template settings"),
+        (name = "gateway", description = "Gateway health and statistics")
+    )
+)]
+struct ApiDoc;
+
+/// The full document.
+pub(crate) fn document() -> utoipa::openapi::OpenApi {
+    let mut doc = ApiDoc::openapi();
+    doc.merge(RestApi::openapi());
+    doc.merge(AdminApi::openapi());
+    doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
+    doc
+}
+
+const REDOC_JS: &[u8] = include_bytes!("../assets/redoc.standalone.js");
+const REDOC_HTML: &str = r#"<!DOCTYPE html>
+<html><head><title>mcp-gateway API (ReDoc)</title><meta charset="utf-8"/>
+<meta name="viewport" content="width=device-width, initial-scale=1"></head>
+<body><redoc spec-url="/openapi.json"></redoc><script src="/redoc/redoc.standalone.js"></script></body></html>"#;
+
+pub(crate) fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
+    Router::new()
+        .merge(SwaggerUi::new("/docs").url("/openapi.json", document()))
+        .route("/redoc", get(|| async { Html(REDOC_HTML) }))
+        .route(
+            "/redoc/redoc.standalone.js",
+            get(|| async {
+                (
+                    [
+                        (header::CONTENT_TYPE, "application/javascript"),
+                        (header::CACHE_CONTROL, "public, max-age=86400"),
+                    ],
+                    REDOC_JS,
+                )
+                    .into_response()
+            }),
+        )
+}

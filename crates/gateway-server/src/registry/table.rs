@@ -1,0 +1,129 @@
+//! The routing view: an immutable snapshot per change, read without locks on the
+//! request path.
+
+use std::{
+    collections::BTreeMap,
+    sync::{
+        Arc,
+        atomic::{AtomicU8, AtomicU64, Ordering},
+    },
+    time::Duration,
+};
+
+use gateway_balancer::{Balancer, Endpoint, InFlightCounter};
+use gateway_core::{HealthStatus, Instance, LoadBalancerSettings, TemplateName};
+use gateway_transport::Upstream;
+
+/// One registered instance with its live connection and counters.
+pub(crate) struct InstanceHandle {
+    pub(crate) instance: Instance,
+    pub(crate) upstream: Upstream,
+    pub(crate) counter: InFlightCounter,
+    pub(crate) stats: InstanceStats,
+}
+
+/// Counters kept per instance (metrics-ready: monotonic totals plus a gauge).
+#[derive(Default)]
+pub(crate) struct InstanceStats {
+    pub(crate) requests: AtomicU64,
+    pub(crate) errors: AtomicU64,
+    pub(crate) latency_micros_total: AtomicU64,
+    /// Last known health, from probes and live traffic (see [`HealthStatus`]).
+    status: AtomicU8,
+}
+
+impl InstanceStats {
+    pub(crate) fn record(&self, ok: bool, elapsed: Duration) {
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        self.latency_micros_total.fetch_add(
+            u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX),
+            Ordering::Relaxed,
+        );
+        if !ok {
+            self.errors.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    pub(crate) fn set_status(&self, status: HealthStatus) {
+        self.status.store(encode(status), Ordering::Relaxed);
+    }
+
+    pub(crate) fn status(&self) -> HealthStatus {
+        decode(self.status.load(Ordering::Relaxed))
+    }
+}
+
+fn encode(s: HealthStatus) -> u8 {
+    match s {
+        HealthStatus::Unknown => 0,
+        HealthStatus::Healthy => 1,
+        HealthStatus::Unhealthy => 2,
+        HealthStatus::Starting => 3,
+    }
+}
+
+fn decode(v: u8) -> HealthStatus {
+    match v {
+        1 => HealthStatus::Healthy,
+        2 => HealthStatus::Unhealthy,
+        3 => HealthStatus::Starting,
+        _ => HealthStatus::Unknown,
+    }
+}
+
+/// A template's settings, instances and balancer, rebuilt on every change.
+pub(crate) struct TemplateRoute {
+    pub(crate) name: TemplateName,
+    pub(crate) settings: LoadBalancerSettings,
+    /// In registration order.
+    pub(crate) instances: Vec<Arc<InstanceHandle>>,
+    pub(crate) balancer: Balancer<Arc<InstanceHandle>>,
+}
+
+impl TemplateRoute {
+    pub(crate) fn new(
+        name: TemplateName,
+        settings: LoadBalancerSettings,
+        instances: Vec<Arc<InstanceHandle>>,
+    ) -> Self {
+        let endpoints = instances.iter().map(|h| {
+            Endpoint::new(h.instance.id.clone(), h.clone())
+                .with_weight(h.instance.weight)
+                .with_counter(h.counter.clone())
+        });
+        let balancer = Balancer::new(settings.strategy(), endpoints);
+        Self {
+            name,
+            settings,
+            instances,
+            balancer,
+        }
+    }
+
+    /// Instances whose last known state is routable.
+    pub(crate) fn healthy_count(&self) -> usize {
+        self.instances
+            .iter()
+            .filter(|h| h.stats.status().is_routable())
+            .count()
+    }
+}
+
+/// Every template, by name.
+#[derive(Default)]
+pub(crate) struct RoutingTable {
+    pub(crate) templates: BTreeMap<TemplateName, Arc<TemplateRoute>>,
+}
+
+impl RoutingTable {
+    pub(crate) fn get(&self, name: &str) -> Option<&Arc<TemplateRoute>> {
+        // Names that fail validation can never be registered, so they are simply absent.
+        TemplateName::parse(name)
+            .ok()
+            .and_then(|n| self.templates.get(&n))
+    }
+
+    pub(crate) fn instances(&self) -> impl Iterator<Item = &Arc<InstanceHandle>> {
+        self.templates.values().flat_map(|t| t.instances.iter())
+    }
+}

@@ -1,0 +1,139 @@
+//! [`Server`]: open the database, load the registry, bind, serve, shut down cleanly.
+
+use std::{future::Future, net::SocketAddr, sync::Arc};
+
+use gateway_store::Store;
+use gateway_transport::Connector;
+use tokio::net::TcpListener;
+
+use crate::{
+    config::Settings,
+    error::ApiError,
+    registry::Registry,
+    router,
+    state::{AppState, GatewayStats},
+};
+
+/// Why the server could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The database could not be opened or migrated.
+    #[error("database ({backend}): {source}")]
+    Database {
+        /// `sqlite`, `postgres` or `mysql` (the URL is not shown: it may hold a password).
+        backend: &'static str,
+        /// The cause.
+        #[source]
+        source: gateway_store::Error,
+    },
+    /// Loading or seeding the registry failed.
+    #[error("registry: {0}")]
+    Registry(String),
+    /// The listen address could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: String,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Serving failed.
+    #[error("server error: {0}")]
+    Serve(#[source] std::io::Error),
+}
+
+/// A bound, ready-to-serve gateway.
+pub struct Server {
+    listener: TcpListener,
+    state: AppState,
+}
+
+impl Server {
+    /// Opens the database (migrating it), loads and seeds the registry (stdio instances
+    /// start now), and binds the listener.
+    pub async fn bind(settings: Settings) -> Result<Server, Error> {
+        let backend = backend_of(&settings.database_url);
+        let database = |source| Error::Database { backend, source };
+        let store = Store::connect(&settings.database_url)
+            .await
+            .map_err(database)?;
+        store.migrate().await.map_err(database)?;
+        let connector = Connector::new(settings.transport_options());
+        let registry = Registry::load(store, connector, settings.template_defaults)
+            .await
+            .map_err(|e: ApiError| Error::Registry(e.to_string()))?;
+        registry
+            .seed(settings.seed.clone())
+            .await
+            .map_err(|e| Error::Registry(e.to_string()))?;
+        let addr = format!("{}:{}", settings.host, settings.port);
+        let listener = TcpListener::bind(&addr)
+            .await
+            .map_err(|source| Error::Bind { addr, source })?;
+        tracing::info!(database = backend, "gateway ready");
+        Ok(Server {
+            listener,
+            state: AppState {
+                registry: Arc::new(registry),
+                stats: Arc::new(GatewayStats::new()),
+                max_body: settings.max_message_size,
+            },
+        })
+    }
+
+    /// The bound address (useful with port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        // A bound TcpListener always has a local address; fall back to unspecified.
+        self.listener
+            .local_addr()
+            .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)))
+    }
+
+    /// Serves until `shutdown` resolves, then stops accepting, drains in-flight
+    /// requests and stops every upstream (stdio children get the shutdown ladder).
+    pub async fn serve(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), Error> {
+        let registry = self.state.registry.clone();
+        let app = router::app(self.state);
+        let result = axum::serve(self.listener, app)
+            .with_graceful_shutdown(shutdown)
+            .await
+            .map_err(Error::Serve);
+        tracing::info!("shutting down: closing upstream connections");
+        registry.close_all().await;
+        result
+    }
+}
+
+fn backend_of(url: &str) -> &'static str {
+    match url.split(':').next() {
+        Some("postgres" | "postgresql") => "postgres",
+        Some("mysql" | "mariadb") => "mysql",
+        _ => "sqlite",
+    }
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+}

@@ -1,0 +1,33 @@
+//! `gateway_templates`: a template and its load-balancer settings.
+
+use sea_orm::entity::prelude::*;
+
+/// One row of `gateway_templates` (schema: migration `m20261124_000001_create_templates`).
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "gateway_templates")]
+pub(crate) struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub(crate) name: String,
+    pub(crate) strategy: String,
+    pub(crate) health_check_interval_s: i64,
+    pub(crate) health_check_timeout_s: i64,
+    pub(crate) max_retries: i32,
+    pub(crate) timeout_s: i64,
+    pub(crate) pool_size: i32,
+    pub(crate) created_at_ms: i64,
+    pub(crate) updated_at_ms: i64,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub(crate) enum Relation {
+    #[sea_orm(has_many = "super::instance::Entity")]
+    Instances,
+}
+
+impl Related<super::instance::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Instances.def()
+    }
+}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,4 @@
+//! [`Store`](crate::Store) methods that take and return core types, one file per table.
+
+mod instances;
+mod templates;

@@ -1,0 +1,3 @@
+//! The scenarios on PostgreSQL, each test in its own schema.
+
+crate::backend_tests!(crate::db::TestDb::postgres().await);

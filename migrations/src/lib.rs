@@ -1,0 +1,66 @@
+//! Schema migrations of the MCP gateway's database, one append-only file per change.
+//!
+//! The same code runs on SQLite, PostgreSQL and MySQL/MariaDB: every migration uses the
+//! sea-query schema builder, never raw SQL. `gateway-store` runs them through
+//! [`Migrator`]; applied migrations are recorded in the `gateway_migrations` table.
+//!
+//! ```no_run
+//! use gateway_migrations::{Migrator, MigratorTrait};
+//! # async fn run(db: &sea_orm_migration::sea_orm::DatabaseConnection) -> Result<(), sea_orm_migration::DbErr> {
+//! Migrator::up(db, None).await?; // apply what is pending
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Naming: `mYYYYMMDD_HHMMSS_<verb>_<table>.rs`. A shipped migration is never edited; a
+//! change to the schema is a new file appended to [`Migrator::migrations`].
+
+mod m20261124_000001_create_templates;
+mod m20261124_000002_create_instances;
+mod mysql;
+
+pub use sea_orm_migration::MigratorTrait;
+use sea_orm_migration::prelude::*;
+
+/// Every migration of the gateway schema, in order.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261124_000001_create_templates::Migration),
+            Box::new(m20261124_000002_create_instances::Migration),
+        ]
+    }
+
+    /// `gateway_migrations`, so the gateway can share a database (or a PostgreSQL schema)
+    /// with another sea-orm application without mixing up their migration records.
+    fn migration_table_name() -> DynIden {
+        Alias::new("gateway_migrations").into_iden()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrations_are_named_and_ordered() {
+        let names: Vec<String> = Migrator::migrations()
+            .iter()
+            .map(|m| m.name().to_owned())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "m20261124_000001_create_templates",
+                "m20261124_000002_create_instances"
+            ]
+        );
+        let mut sorted = names.clone();
+        sorted.sort();
+        assert_eq!(names, sorted, "migrations must be appended in time order");
+    }
+}
