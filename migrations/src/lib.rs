@@ -17,6 +17,10 @@
 
 mod m20261124_000001_create_templates;
 mod m20261124_000002_create_instances;
+mod m20261124_000003_create_users;
+mod m20261124_000004_create_api_keys;
+mod m20261124_000005_create_audit_events;
+mod m20261124_000006_create_secrets;
 mod mysql;
 
 pub use sea_orm_migration::MigratorTrait;
@@ -32,6 +36,10 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261124_000001_create_templates::Migration),
             Box::new(m20261124_000002_create_instances::Migration),
+            Box::new(m20261124_000003_create_users::Migration),
+            Box::new(m20261124_000004_create_api_keys::Migration),
+            Box::new(m20261124_000005_create_audit_events::Migration),
+            Box::new(m20261124_000006_create_secrets::Migration),
         ]
     }
 
@@ -56,7 +64,11 @@ mod tests {
             names,
             [
                 "m20261124_000001_create_templates",
-                "m20261124_000002_create_instances"
+                "m20261124_000002_create_instances",
+                "m20261124_000003_create_users",
+                "m20261124_000004_create_api_keys",
+                "m20261124_000005_create_audit_events",
+                "m20261124_000006_create_secrets",
             ]
         );
         let mut sorted = names.clone();

@@ -1,7 +1,20 @@
 //! Test harness for the black-box suites in `tests/`: locating the real third-party
 //! servers that `scripts/test-deps` installs (with a loud skip, or a failure when
-//! `MCP_GATEWAY_REQUIRE_DEPS=1`), spawning the echo fixture, and process checks.
+//! `MCP_GATEWAY_REQUIRE_DEPS=1`), spawning the echo fixture and the real gateway binary
+//! ([`gateway::TestGateway`]: port 0, its own SQLite file, stopped with SIGTERM), raw
+//! HTTP helpers ([`http::Http`]), running commands with a time limit ([`run`]), direct
+//! MCP connections for comparisons ([`rpc`]), and process checks.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+pub mod auth;
+pub mod gateway;
+pub mod http;
+mod process;
+pub mod rpc;
+
+pub use gateway::{TempDb, TestGateway};
+pub use http::{Http, Reply};
+pub use process::{Output, child_pids, run};
 
 use std::{
     path::{Path, PathBuf},
@@ -66,6 +79,45 @@ pub fn server_time() -> Option<PathBuf> {
         deps_dir().join("venv/bin/mcp-server-time"),
         "mcp-server-time",
     )
+}
+
+/// The Python of `.mcp-test/venv` (has `openapi-spec-validator`), if installed.
+pub fn venv_python() -> Option<PathBuf> {
+    require(
+        deps_dir().join("venv/bin/openapi-spec-validator"),
+        "openapi-spec-validator",
+    )?;
+    Some(deps_dir().join("venv/bin/python"))
+}
+
+/// The Python of `.mcp-test/venv-legacy`, where the predecessor's client
+/// (`mcp-platform==1.2.0`) is installed, if present.
+pub fn legacy_python() -> Option<PathBuf> {
+    require(
+        deps_dir().join("venv-legacy/bin/python"),
+        "mcp-platform==1.2.0 (.mcp-test/venv-legacy)",
+    )
+}
+
+/// Installs rustls' ring provider (reqwest is built without a default one).
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+/// Polls `check` every 50 ms until it returns true; panics after `within`.
+pub async fn wait_until<F, Fut>(what: &str, within: Duration, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + within;
+    while !check().await {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out after {within:?} waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 /// The folder server-filesystem is allowed to read (holds `hello.txt`).
@@ -185,60 +237,5 @@ pub fn process_alive(pid: u32) -> bool {
             .rsplit_once(')')
             .is_some_and(|(_, r)| !r.trim_start().starts_with('Z')),
         Err(_) => false,
-    }
-}
-
-pub mod rpc {
-    //! Small helpers to drive an [`Upstream`] from tests.
-    use gateway_core::jsonrpc::{Outcome, Request, RequestId, Response, to_raw};
-    use gateway_transport::{CallOptions, Error, Upstream};
-    use serde_json::Value;
-
-    /// A request with params built from a JSON value.
-    pub fn request(id: impl Into<RequestId>, method: &str, params: Option<Value>) -> Request {
-        Request::new(id.into(), method, params.map(|p| to_raw(&p)))
-    }
-
-    /// The result of a response as a JSON value; panics on an error response.
-    pub fn result(response: &Response) -> Value {
-        match &response.outcome {
-            Outcome::Result(raw) => serde_json::from_str(raw.get()).unwrap(),
-            Outcome::Error(raw) => panic!("error response: {}", raw.get()),
-        }
-    }
-
-    /// `tools/list` → the result value.
-    pub async fn list_tools(up: &Upstream) -> Result<Value, Error> {
-        let r = up
-            .call(request(1, "tools/list", None), CallOptions::default())
-            .await?;
-        Ok(result(&r))
-    }
-
-    /// `tools/call` → the result value.
-    pub async fn call_tool(up: &Upstream, name: &str, args: Value) -> Result<Value, Error> {
-        let params = serde_json::json!({"name": name, "arguments": args});
-        let r = up
-            .call(
-                request(1, "tools/call", Some(params)),
-                CallOptions::default(),
-            )
-            .await?;
-        Ok(result(&r))
-    }
-
-    /// The `text` of the first content block.
-    pub fn text(result: &Value) -> &str {
-        result["content"][0]["text"].as_str().unwrap_or_default()
-    }
-
-    /// The tool names of a `tools/list` result.
-    pub fn tool_names(result: &Value) -> Vec<String> {
-        result["tools"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|t| t["name"].as_str().unwrap().to_owned())
-            .collect()
     }
 }

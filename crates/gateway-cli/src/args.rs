@@ -47,6 +47,22 @@ pub(crate) enum GatewayCommand {
     Deregister(DeregisterArgs),
     /// Show a running gateway's health and registered instances.
     Status(StatusArgs),
+    /// Create a user: directly in the database with --database (or
+    /// MCP_GATEWAY_DATABASE_URL), else through a running gateway (as an admin).
+    CreateUser(CreateUserArgs),
+    /// Create an API key (printed once: store it).
+    CreateApiKey(CreateApiKeyArgs),
+    /// Log in and store the token for the other commands
+    /// ($XDG_CONFIG_HOME/mcp-gateway/token, readable only by you).
+    Login(LoginArgs),
+    /// Forget the stored token.
+    Logout(LogoutArgs),
+    /// List users (admins).
+    ListUsers(ListUsersArgs),
+    /// List API keys: yours, or (admins) everybody's.
+    ListApiKeys(ListApiKeysArgs),
+    /// Revoke an API key.
+    RevokeApiKey(RevokeApiKeyArgs),
 }
 
 /// Flags of `mcpp gateway start` and `gateway-server`.
@@ -83,6 +99,14 @@ pub(crate) struct StartArgs {
     /// $XDG_STATE_HOME/mcp-gateway/gateway.log (or ~/.local/state/...), print its pid, exit.
     #[arg(long)]
     pub(crate) background: bool,
+    /// Require authentication (JWT or API key) on every endpoint but health, docs and
+    /// login (else MCP_GATEWAY_AUTH, the config file's `auth`, or off). The first start
+    /// creates the user `admin` (password from MCP_GATEWAY_ADMIN_PASSWORD, or printed once).
+    #[arg(long)]
+    pub(crate) auth: bool,
+    /// Allow listening on a non-loopback address without authentication.
+    #[arg(long)]
+    pub(crate) insecure_no_auth: bool,
 }
 
 /// Where the gateway is, and how to print its answer (every client verb).
@@ -94,6 +118,22 @@ pub(crate) struct ClientArgs {
     /// Print the gateway's JSON instead of a table.
     #[arg(long)]
     pub(crate) json: bool,
+    /// JWT to send as `Authorization: Bearer` (default: the token stored by `login`).
+    #[arg(
+        long,
+        env = "MCP_GATEWAY_TOKEN",
+        hide_env_values = true,
+        value_name = "JWT"
+    )]
+    pub(crate) token: Option<String>,
+    /// API key to send as `X-API-Key` (wins over --token).
+    #[arg(
+        long,
+        env = "MCP_GATEWAY_API_KEY",
+        hide_env_values = true,
+        value_name = "KEY"
+    )]
+    pub(crate) api_key: Option<String>,
 }
 
 /// `mcpp gateway register`.
@@ -146,6 +186,148 @@ pub(crate) struct DeregisterArgs {
 pub(crate) struct StatusArgs {
     #[command(flatten)]
     pub(crate) client: ClientArgs,
+}
+
+/// `mcpp gateway create-user`.
+#[derive(Debug, Clone, PartialEq, Args)]
+pub(crate) struct CreateUserArgs {
+    /// User name.
+    pub(crate) username: String,
+    /// Password (prompted for when omitted; read from stdin when it is not a terminal).
+    #[arg(long)]
+    pub(crate) password: Option<String>,
+    /// Role: admin (every permission) or user (list and call MCP, read the registry).
+    #[arg(long, value_enum, default_value_t = RoleArg::User)]
+    pub(crate) role: RoleArg,
+    /// Templates the user may use, comma-separated (default: all).
+    #[arg(long, value_delimiter = ',', value_name = "T1,T2")]
+    pub(crate) templates: Vec<String>,
+    /// Write straight to this database instead of calling a gateway.
+    #[arg(
+        long,
+        visible_alias = "database-url",
+        env = "MCP_GATEWAY_DATABASE_URL",
+        value_name = "URL"
+    )]
+    pub(crate) database: Option<String>,
+    #[command(flatten)]
+    pub(crate) client: ClientArgs,
+}
+
+/// `mcpp gateway create-api-key`.
+#[derive(Debug, Clone, PartialEq, Args)]
+pub(crate) struct CreateApiKeyArgs {
+    /// A label for the key, e.g. the application using it.
+    pub(crate) name: String,
+    /// Scope preset: user (mcp:read, mcp:call, gateway:read) or admin (all).
+    #[arg(long, value_enum)]
+    pub(crate) role: Option<RoleArg>,
+    /// Explicit scopes instead of a role, comma-separated
+    /// (mcp:read, mcp:call, gateway:read, gateway:write, admin).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_name = "S1,S2",
+        conflicts_with = "role"
+    )]
+    pub(crate) scopes: Vec<String>,
+    /// Templates the key may use, comma-separated (default: the owner's).
+    #[arg(long, value_delimiter = ',', value_name = "T1,T2")]
+    pub(crate) templates: Vec<String>,
+    /// Lifetime: seconds, or a number with s, m, h or d (e.g. 90d). Default: no expiry.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub(crate) expires: Option<u64>,
+    /// Owner of the key (admins; default: you).
+    #[arg(long, value_name = "USER")]
+    pub(crate) owner: Option<String>,
+    /// Requests per minute for this key (default: the owner role's limit).
+    #[arg(long, value_name = "N")]
+    pub(crate) rate_limit: Option<u32>,
+    #[command(flatten)]
+    pub(crate) client: ClientArgs,
+}
+
+/// `mcpp gateway login`.
+#[derive(Debug, Clone, PartialEq, Args)]
+pub(crate) struct LoginArgs {
+    /// User name.
+    pub(crate) username: String,
+    /// Password (prompted for when omitted; read from stdin when it is not a terminal).
+    #[arg(long)]
+    pub(crate) password: Option<String>,
+    #[command(flatten)]
+    pub(crate) client: ClientArgs,
+}
+
+/// `mcpp gateway logout`.
+#[derive(Debug, Clone, PartialEq, Args)]
+pub(crate) struct LogoutArgs {}
+
+/// `mcpp gateway list-users`.
+#[derive(Debug, Clone, PartialEq, Args)]
+pub(crate) struct ListUsersArgs {
+    #[command(flatten)]
+    pub(crate) client: ClientArgs,
+}
+
+/// `mcpp gateway list-api-keys`.
+#[derive(Debug, Clone, PartialEq, Args)]
+pub(crate) struct ListApiKeysArgs {
+    /// Only this user's keys (admins).
+    #[arg(long, value_name = "USER")]
+    pub(crate) owner: Option<String>,
+    #[command(flatten)]
+    pub(crate) client: ClientArgs,
+}
+
+/// `mcpp gateway revoke-api-key`.
+#[derive(Debug, Clone, PartialEq, Args)]
+pub(crate) struct RevokeApiKeyArgs {
+    /// The key id (the part after `mcpgw_`, also shown by list-api-keys).
+    pub(crate) id: String,
+    #[command(flatten)]
+    pub(crate) client: ClientArgs,
+}
+
+/// A role preset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum RoleArg {
+    /// Every permission.
+    Admin,
+    /// List and call MCP, read the registry.
+    User,
+}
+
+impl RoleArg {
+    /// The wire name.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            RoleArg::Admin => "admin",
+            RoleArg::User => "user",
+        }
+    }
+}
+
+/// Parses `3600`, `90s`, `15m`, `12h` or `30d` into seconds.
+fn parse_duration(raw: &str) -> Result<u64, String> {
+    let raw = raw.trim();
+    let (number, unit) = match raw.char_indices().last() {
+        Some((at, c)) if c.is_ascii_alphabetic() => (&raw[..at], c),
+        _ => (raw, 's'),
+    };
+    let factor = match unit {
+        's' => 1,
+        'm' => 60,
+        'h' => 3600,
+        'd' => 86_400,
+        _ => return Err(format!("unknown unit in {raw:?}: use s, m, h or d")),
+    };
+    number
+        .parse::<u64>()
+        .ok()
+        .filter(|n| *n > 0)
+        .and_then(|n| n.checked_mul(factor))
+        .ok_or_else(|| format!("expected a positive duration like 3600, 12h or 30d, got {raw:?}"))
 }
 
 /// How the gateway talks to an instance.

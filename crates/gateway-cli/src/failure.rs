@@ -32,6 +32,13 @@ fn message(err: &gateway_client::Error, gateway_url: &str) -> String {
             None => format!("{err}; check --gateway-url or MCP_GATEWAY_URL"),
         };
     }
+    if err.is_unauthorized() {
+        let detail = err.detail().unwrap_or("authentication required");
+        return format!(
+            "{detail}\nhint: log in with `mcpp gateway login USER`, or pass --api-key \
+             (MCP_GATEWAY_API_KEY)"
+        );
+    }
     match (err.field(), err.detail()) {
         // The server's detail usually starts with the field already.
         (Some(field), Some(detail)) if !detail.starts_with(field) => format!("{field}: {detail}"),

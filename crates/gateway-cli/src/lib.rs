@@ -1,5 +1,6 @@
 //! The MCP gateway's command line as a library: `mcpp gateway start|register|deregister|
-//! status` ([`main`]) and the standalone `gateway-server` binary ([`serve_main`]), so the
+//! status|create-user|create-api-key|login|logout|list-users|list-api-keys|revoke-api-key`
+//! ([`main`]) and the standalone `gateway-server` binary ([`serve_main`]), so the
 //! binaries stay one-liners and the CLI is testable in-process.
 //!
 //! ```no_run

@@ -7,6 +7,10 @@ use gateway_core::api::InstanceInfo;
 use serde::Serialize;
 use serde_json::Value;
 
+mod auth;
+
+pub(crate) use auth::{api_keys, created_key, created_user, seconds, users};
+
 /// Prints `value` as pretty JSON on stdout.
 pub(crate) fn print_json(value: &impl Serialize) -> anyhow::Result<()> {
     let text = serde_json::to_string_pretty(value)

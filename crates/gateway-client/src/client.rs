@@ -126,6 +126,43 @@ impl GatewayClient {
         self.call(Method::DELETE, segments, None::<&()>).await
     }
 
+    /// `PATCH` a JSON body and decode.
+    pub(crate) async fn patch<B: Serialize, T: DeserializeOwned>(
+        &self,
+        segments: &[&str],
+        body: &B,
+    ) -> Result<T> {
+        self.call(Method::PATCH, segments, Some(body)).await
+    }
+
+    /// `GET` with query parameters (`None` values are left out) and decode.
+    pub(crate) async fn get_query<T: DeserializeOwned>(
+        &self,
+        segments: &[&str],
+        query: &[(&str, Option<String>)],
+    ) -> Result<T> {
+        let mut url = self.url(segments)?;
+        {
+            let mut pairs = url.query_pairs_mut();
+            for (key, value) in query {
+                if let Some(value) = value {
+                    pairs.append_pair(key, value);
+                }
+            }
+        }
+        if url.query() == Some("") {
+            url.set_query(None);
+        }
+        let response = self.http.get(url).send().await.map_err(Error::transport)?;
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.bytes().await.map_err(Error::transport)?;
+        if !status.is_success() {
+            return Err(Error::from_response(status, &headers, &bytes));
+        }
+        serde_json::from_slice(&bytes).map_err(Error::decode)
+    }
+
     async fn call<B: Serialize, T: DeserializeOwned>(
         &self,
         method: Method,

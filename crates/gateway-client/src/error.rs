@@ -159,6 +159,24 @@ impl Error {
         self.status() == Some(409)
     }
 
+    /// Whether the gateway wants (other) credentials: none were sent, or they are invalid
+    /// or expired (401).
+    pub fn is_unauthorized(&self) -> bool {
+        self.status() == Some(401)
+    }
+
+    /// Whether the credentials are valid but lack a permission (403); see
+    /// [`code`](Self::code) (`insufficient_scope`, `template_forbidden`, `forbidden`).
+    pub fn is_forbidden(&self) -> bool {
+        self.status() == Some(403)
+    }
+
+    /// Whether a rate limit or the login throttle refused the request (429); see
+    /// [`retry_after`](Self::retry_after).
+    pub fn is_rate_limited(&self) -> bool {
+        self.status() == Some(429)
+    }
+
     /// The gateway's machine-readable error code (`not_found`, `invalid_field`, …).
     pub fn code(&self) -> Option<&str> {
         self.body().map(|b| b.error.as_str())

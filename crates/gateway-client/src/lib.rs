@@ -43,11 +43,14 @@ mod api;
 mod client;
 mod error;
 
+pub use api::AuditQuery;
 pub use client::{GatewayClient, GatewayClientBuilder};
 pub use error::{Error, Result};
 pub use gateway_core::Strategy;
 pub use gateway_core::api::{
-    CommandLine, ErrorBody, InstanceInfo, LoadBalancerConfig, LoadBalancerUpdate, RegisterInstance,
+    ApiKeyInfo, AuditEntry, AuditPage, CommandLine, CreateApiKey, CreateUser, CreatedApiKey,
+    ErrorBody, InstanceInfo, LoadBalancerConfig, LoadBalancerUpdate, Me, RegisterInstance,
+    TokenResponse, UpdateUser, UserInfo,
 };
 
 #[cfg(test)]

@@ -60,6 +60,16 @@ pub enum ValidationError {
         /// The rejected name.
         name: String,
     },
+    /// A role, scope or other enumerated value that is not one of the known names.
+    #[error("unknown {kind} {value:?}: expected one of {expected}")]
+    UnknownValue {
+        /// What kind of value (`role`, `scope`).
+        kind: &'static str,
+        /// The rejected value.
+        value: String,
+        /// The accepted names.
+        expected: &'static str,
+    },
     /// A numeric setting outside its allowed range.
     #[error("{field} must be between {min} and {max} (got {value})")]
     OutOfRange {

@@ -35,7 +35,8 @@ pub mod model;
 pub use error::ValidationError;
 pub use model::{
     EndpointUrl, Headers, HealthScore, HealthStatus, Instance, InstanceId, InstanceSpec,
-    LoadBalancerSettings, StdioCommand, Strategy, TemplateName, Weight,
+    LoadBalancerSettings, Role, Scope, Scopes, StdioCommand, Strategy, TemplateAccess,
+    TemplateName, Username, Weight,
 };
 
 /// Appends `s` as a JSON string literal (shared by the jsonrpc and mcp modules).

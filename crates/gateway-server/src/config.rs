@@ -24,6 +24,10 @@ pub struct Overrides {
     pub database_url: Option<String>,
     /// `--log-level`.
     pub log_level: Option<String>,
+    /// `--auth` (else `MCP_GATEWAY_AUTH`, the file's `auth`, or off).
+    pub auth: Option<bool>,
+    /// `--insecure-no-auth`: allow a non-loopback bind without authentication.
+    pub insecure_no_auth: bool,
 }
 
 /// A configuration value that cannot be used. `Display` names the key.
@@ -62,6 +66,19 @@ struct ConfigFile {
     max_retries: Option<u32>,
     request_timeout: Option<u64>,
     max_message_size: Option<usize>,
+    unhealthy_threshold: Option<u32>,
+    healthy_threshold: Option<u32>,
+    failure_threshold: Option<u32>,
+    health_probe: Option<String>,
+    auth: Option<bool>,
+    jwt_secret: Option<String>,
+    jwt_expiry: Option<u64>,
+    jwt_issuer: Option<String>,
+    jwt_audience: Option<String>,
+    allow_stdio_registration: Option<bool>,
+    endpoint_allowlist: Option<Vec<String>>,
+    rate_limit_user: Option<u32>,
+    rate_limit_admin: Option<u32>,
     #[serde(default)]
     templates: BTreeMap<String, TemplateFile>,
 }
@@ -103,6 +120,12 @@ pub struct Settings {
     pub max_message_size: usize,
     /// Templates from the configuration file.
     pub seed: Vec<SeedTemplate>,
+    /// Health thresholds and circuit-breaker back-off.
+    pub health_policy: gateway_health::HealthPolicy,
+    /// What active checks send.
+    pub health_probe: gateway_health::ProbeKind,
+    /// Authentication and registration policy.
+    pub auth: AuthSettings,
 }
 
 impl Settings {
@@ -224,6 +247,43 @@ impl Settings {
             ));
         }
 
+        let mut health_policy = gateway_health::HealthPolicy::default();
+        for (env_key, file_value, slot) in [
+            (
+                "MCP_GATEWAY_UNHEALTHY_THRESHOLD",
+                file.unhealthy_threshold,
+                &mut health_policy.unhealthy_threshold,
+            ),
+            (
+                "MCP_GATEWAY_HEALTHY_THRESHOLD",
+                file.healthy_threshold,
+                &mut health_policy.healthy_threshold,
+            ),
+            (
+                "MCP_GATEWAY_FAILURE_THRESHOLD",
+                file.failure_threshold,
+                &mut health_policy.failure_threshold,
+            ),
+        ] {
+            let value = match env_parse(env_key)? {
+                Some(v) => u32::try_from(v).unwrap_or(u32::MAX),
+                None => file_value.unwrap_or(*slot),
+            };
+            if !(1..=100).contains(&value) {
+                return Err(ConfigError::new(env_key, "must be between 1 and 100"));
+            }
+            *slot = value;
+        }
+        let health_probe = match env("MCP_GATEWAY_HEALTH_PROBE")
+            .filter(|v| !v.is_empty())
+            .or(file.health_probe)
+        {
+            Some(v) => v
+                .parse()
+                .map_err(|e: String| ConfigError::new("MCP_GATEWAY_HEALTH_PROBE", e))?,
+            None => gateway_health::ProbeKind::default(),
+        };
+
         let mut seed = Vec::new();
         for (name, template) in file.templates {
             let key = format!("templates.{name}");
@@ -246,6 +306,18 @@ impl Settings {
                 instances,
             });
         }
+        let auth_file = auth::AuthFile {
+            auth: file.auth,
+            jwt_secret: file.jwt_secret,
+            jwt_expiry: file.jwt_expiry,
+            jwt_issuer: file.jwt_issuer,
+            jwt_audience: file.jwt_audience,
+            allow_stdio_registration: file.allow_stdio_registration,
+            endpoint_allowlist: file.endpoint_allowlist,
+            rate_limit_user: file.rate_limit_user,
+            rate_limit_admin: file.rate_limit_admin,
+        };
+        let auth = auth::load(auth_file, overrides.auth, overrides.insecure_no_auth, &env)?;
         Ok(Settings {
             host,
             port,
@@ -254,6 +326,9 @@ impl Settings {
             template_defaults,
             max_message_size,
             seed,
+            health_policy,
+            health_probe,
+            auth,
         })
     }
 
@@ -292,6 +367,10 @@ fn read_file(path: &PathBuf) -> Result<ConfigFile, ConfigError> {
         .map_err(|e| ConfigError::new(&key, format!("cannot read: {e}")))?;
     serde_json::from_str(&text).map_err(|e| ConfigError::new(&key, e))
 }
+
+mod auth;
+
+pub use auth::AuthSettings;
 
 #[cfg(test)]
 mod tests;

@@ -12,6 +12,8 @@ use gateway_core::api::ErrorBody;
 pub(crate) enum ApiError {
     #[error("{field}: {message}")]
     InvalidField { field: String, message: String },
+    #[error("request body is larger than the configured limit")]
+    PayloadTooLarge,
     #[error("template {0:?} not found")]
     TemplateNotFound(String),
     #[error("instance {instance:?} not found in template {template:?}")]
@@ -34,6 +36,19 @@ pub(crate) enum ApiError {
     BadUpstream(String),
     #[error("database error")]
     Store(#[source] gateway_store::Error),
+    // === authentication and authorization ===
+    #[error("{}", if *invalid { "invalid or expired credentials" } else { "authentication required: send `Authorization: Bearer <token>` or `X-API-Key: <key>`" })]
+    Unauthenticated { invalid: bool },
+    #[error("template {0:?} is not in your template allowlist")]
+    TemplateForbidden(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("rate limit exceeded ({} requests per minute)", .0.limit)]
+    RateLimited(gateway_auth::Decision),
+    #[error("authentication is not enabled on this gateway (start it with --auth)")]
+    AuthDisabled,
+    #[error("{0}")]
+    Auth(#[source] gateway_auth::Error),
 }
 
 impl ApiError {
@@ -54,6 +69,15 @@ impl From<gateway_store::Error> for ApiError {
     }
 }
 
+impl From<gateway_auth::Error> for ApiError {
+    fn from(e: gateway_auth::Error) -> Self {
+        match e {
+            gateway_auth::Error::Invalid { field, message } => ApiError::invalid(field, message),
+            other => ApiError::Auth(other),
+        }
+    }
+}
+
 impl From<gateway_core::api::FieldError> for ApiError {
     fn from(e: gateway_core::api::FieldError) -> Self {
         ApiError::invalid(e.field, e.message)
@@ -64,6 +88,7 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code) = match &self {
             ApiError::InvalidField { .. } => (StatusCode::BAD_REQUEST, "invalid_field"),
+            ApiError::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             ApiError::TemplateNotFound(_) => (StatusCode::NOT_FOUND, "template_not_found"),
             ApiError::InstanceNotFound { .. } => (StatusCode::NOT_FOUND, "instance_not_found"),
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
@@ -86,9 +111,27 @@ impl IntoResponse for ApiError {
             ApiError::BadUpstream(_) => (StatusCode::BAD_GATEWAY, "bad_upstream"),
             ApiError::Store(e) => {
                 // Details go to the log, never to the client.
-                tracing::error!(error = %e, "database error");
+                let mut cause = String::new();
+                let mut source = std::error::Error::source(e);
+                while let Some(s) = source {
+                    cause.push_str(": ");
+                    cause.push_str(&s.to_string());
+                    source = s.source();
+                }
+                tracing::error!(error = %e, %cause, "database error");
                 (StatusCode::SERVICE_UNAVAILABLE, "database_unavailable")
             }
+            ApiError::Unauthenticated { invalid: false } => {
+                (StatusCode::UNAUTHORIZED, "unauthorized")
+            }
+            ApiError::Unauthenticated { invalid: true } => {
+                (StatusCode::UNAUTHORIZED, "invalid_token")
+            }
+            ApiError::TemplateForbidden(_) => (StatusCode::FORBIDDEN, "template_forbidden"),
+            ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
+            ApiError::RateLimited(_) => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
+            ApiError::AuthDisabled => (StatusCode::NOT_FOUND, "auth_disabled"),
+            ApiError::Auth(e) => auth_status(e),
         };
         let field = match &self {
             ApiError::InvalidField { field, .. } => Some(field.clone()),
@@ -103,12 +146,72 @@ impl IntoResponse for ApiError {
         if let (ApiError::Rpc { error, .. }, Some(map)) = (&self, body.as_object_mut()) {
             map.insert("rpc_error".to_owned(), error.clone());
         }
+        if let (ApiError::Auth(gateway_auth::Error::MissingScope(scope)), Some(map)) =
+            (&self, body.as_object_mut())
+        {
+            map.insert("required_scope".to_owned(), scope.as_str().into());
+        }
         let mut response = (status, Json(body)).into_response();
+        auth_headers(&self, response.headers_mut());
         if status == StatusCode::SERVICE_UNAVAILABLE {
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
         }
         response
+    }
+}
+
+/// Status and code of an authentication or account failure.
+fn auth_status(e: &gateway_auth::Error) -> (StatusCode, &'static str) {
+    use gateway_auth::Error as E;
+    match e {
+        E::InvalidCredentials => (StatusCode::UNAUTHORIZED, "invalid_credentials"),
+        E::Throttled { .. } => (StatusCode::TOO_MANY_REQUESTS, "too_many_attempts"),
+        E::MissingScope(_) => (StatusCode::FORBIDDEN, "insufficient_scope"),
+        E::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
+        E::Invalid { .. } => (StatusCode::BAD_REQUEST, "invalid_field"),
+        E::NotFound { .. } => (StatusCode::NOT_FOUND, "not_found"),
+        E::Conflict { .. } => (StatusCode::CONFLICT, "conflict"),
+        E::LastAdmin => (StatusCode::CONFLICT, "last_admin"),
+        E::Store(inner) => {
+            tracing::error!(error = %inner, "database error");
+            (StatusCode::SERVICE_UNAVAILABLE, "database_unavailable")
+        }
+        other => {
+            tracing::error!(error = %other, "authentication failure");
+            (StatusCode::INTERNAL_SERVER_ERROR, "internal_error")
+        }
+    }
+}
+
+/// `WWW-Authenticate` on 401 and on a missing scope (RFC 6750), `Retry-After` on 429.
+fn auth_headers(error: &ApiError, headers: &mut axum::http::HeaderMap) {
+    let challenge = match error {
+        ApiError::Unauthenticated { invalid: false } => {
+            Some("Bearer realm=\"mcp-gateway\"".to_owned())
+        }
+        ApiError::Unauthenticated { invalid: true }
+        | ApiError::Auth(gateway_auth::Error::InvalidCredentials) => {
+            Some("Bearer realm=\"mcp-gateway\", error=\"invalid_token\"".to_owned())
+        }
+        ApiError::Auth(gateway_auth::Error::MissingScope(scope)) => Some(format!(
+            "Bearer realm=\"mcp-gateway\", error=\"insufficient_scope\", scope=\"{scope}\""
+        )),
+        _ => None,
+    };
+    if let Some(value) = challenge.and_then(|c| HeaderValue::from_str(&c).ok()) {
+        headers.insert(header::WWW_AUTHENTICATE, value);
+    }
+    let wait = match error {
+        ApiError::RateLimited(decision) => decision.retry_after,
+        ApiError::Auth(gateway_auth::Error::Throttled { retry_after }) => Some(*retry_after),
+        _ => None,
+    };
+    if let Some(wait) = wait {
+        // Whole seconds, at least 1.
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        let secs = (wait.as_secs_f64().ceil() as u64).max(1);
+        headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
     }
 }

@@ -19,8 +19,10 @@
 #![doc = include_str!("docs/lifecycle.md")]
 
 mod admin;
+mod auth;
 mod config;
 mod error;
+mod offline;
 mod openapi;
 mod registry;
 mod relay;
@@ -29,7 +31,8 @@ mod router;
 mod server;
 mod state;
 
-pub use config::{ConfigError, Overrides, SeedTemplate, Settings};
+pub use config::{AuthSettings, ConfigError, Overrides, SeedTemplate, Settings};
+pub use offline::{OfflineError, create_user};
 pub use server::{Error, Server, shutdown_signal};
 
 /// The OpenAPI document as JSON (for tooling and tests).

@@ -10,7 +10,7 @@ use axum::{
 use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::{admin::AdminApi, rest::RestApi};
+use crate::{admin::AdminApi, auth::AuthApi, rest::RestApi};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -21,7 +21,8 @@ use crate::{admin::AdminApi, rest::RestApi};
     tags(
         (name = "mcp", description = "The REST facade over each template's MCP servers"),
         (name = "registry", description = "Registering instances and template settings"),
-        (name = "gateway", description = "Gateway health and statistics")
+        (name = "gateway", description = "Gateway health and statistics"),
+        (name = "auth", description = "Login, users, API keys and the audit log (with `--auth`)")
     )
 )]
 struct ApiDoc;
@@ -31,6 +32,7 @@ pub(crate) fn document() -> utoipa::openapi::OpenApi {
     let mut doc = ApiDoc::openapi();
     doc.merge(RestApi::openapi());
     doc.merge(AdminApi::openapi());
+    doc.merge(AuthApi::openapi());
     doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
     doc
 }

@@ -7,6 +7,7 @@ use gateway_transport::Connector;
 use tokio::net::TcpListener;
 
 use crate::{
+    auth::Access,
     config::Settings,
     error::ApiError,
     registry::Registry,
@@ -41,6 +42,18 @@ pub enum Error {
     /// Serving failed.
     #[error("server error: {0}")]
     Serve(#[source] std::io::Error),
+    /// A non-loopback address without authentication (and without `--insecure-no-auth`).
+    #[error(
+        "refusing to listen on {host} without authentication: start with --auth \
+         (or MCP_GATEWAY_AUTH=1), or pass --insecure-no-auth if something else protects it"
+    )]
+    Insecure {
+        /// The configured host.
+        host: String,
+    },
+    /// Authentication could not be set up (bad settings, database failure).
+    #[error("authentication: {0}")]
+    Auth(#[source] gateway_auth::Error),
 }
 
 /// A bound, ready-to-serve gateway.
@@ -53,14 +66,27 @@ impl Server {
     /// Opens the database (migrating it), loads and seeds the registry (stdio instances
     /// start now), and binds the listener.
     pub async fn bind(settings: Settings) -> Result<Server, Error> {
+        if !settings.auth.enabled && !settings.auth.insecure_no_auth && !is_loopback(&settings.host)
+        {
+            return Err(Error::Insecure {
+                host: settings.host.clone(),
+            });
+        }
         let backend = backend_of(&settings.database_url);
         let database = |source| Error::Database { backend, source };
         let store = Store::connect(&settings.database_url)
             .await
             .map_err(database)?;
         store.migrate().await.map_err(database)?;
+        let (access, bootstrap) = match settings.auth.enabled {
+            true => Access::open(&store, &settings.auth)
+                .await
+                .map_err(Error::Auth)?,
+            false => (Access::disabled(&settings.auth), None),
+        };
         let connector = Connector::new(settings.transport_options());
-        let registry = Registry::load(store, connector, settings.template_defaults)
+        let health = (settings.health_policy, settings.health_probe);
+        let registry = Registry::load(store, connector, settings.template_defaults, health)
             .await
             .map_err(|e: ApiError| Error::Registry(e.to_string()))?;
         registry
@@ -71,13 +97,22 @@ impl Server {
         let listener = TcpListener::bind(&addr)
             .await
             .map_err(|source| Error::Bind { addr, source })?;
-        tracing::info!(database = backend, "gateway ready");
+        tracing::info!(
+            database = backend,
+            auth = access.is_enabled(),
+            "gateway ready"
+        );
+        announce(bootstrap);
+        let registry = Arc::new(registry);
+        registry.spawn_health_sync();
         Ok(Server {
             listener,
             state: AppState {
-                registry: Arc::new(registry),
+                retry_budget: Arc::new(gateway_health::RetryBudget::default()),
+                registry,
                 stats: Arc::new(GatewayStats::new()),
                 max_body: settings.max_message_size,
+                access: Arc::new(access),
             },
         })
     }
@@ -97,14 +132,48 @@ impl Server {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), Error> {
         let registry = self.state.registry.clone();
+        let access = self.state.access.clone();
         let app = router::app(self.state);
-        let result = axum::serve(self.listener, app)
-            .with_graceful_shutdown(shutdown)
-            .await
-            .map_err(Error::Serve);
+        // The peer address feeds login throttling and the audit log.
+        let result = axum::serve(
+            self.listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await
+        .map_err(Error::Serve);
+        access.flush().await;
         tracing::info!("shutting down: closing upstream connections");
         registry.close_all().await;
         result
+    }
+}
+
+/// Whether `host` is a loopback address (`localhost`, `127.0.0.0/8`, `::1`).
+fn is_loopback(host: &str) -> bool {
+    let host = host.trim().trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Tells the operator about the first admin. A generated password goes to stderr once,
+/// never to the log.
+fn announce(bootstrap: Option<gateway_auth::BootstrapAdmin>) {
+    let Some(admin) = bootstrap else { return };
+    match admin.generated_password {
+        Some(password) => eprintln!(
+            "\n  Created the first user: {} (role admin)\n  Password: {}\n  \
+             It is shown only now: log in with `mcpp gateway login {}` and change it.\n",
+            admin.username,
+            password.expose(),
+            admin.username
+        ),
+        None => tracing::info!(
+            user = %admin.username,
+            "created the first admin user with the password from MCP_GATEWAY_ADMIN_PASSWORD"
+        ),
     }
 }
 

@@ -12,7 +12,11 @@ use crate::registry::Registry;
 pub(crate) struct AppState {
     pub(crate) registry: Arc<Registry>,
     pub(crate) stats: Arc<GatewayStats>,
+    /// Retries may add at most 20% load (plus a small reserve).
+    pub(crate) retry_budget: Arc<gateway_health::RetryBudget>,
     pub(crate) max_body: usize,
+    /// Authentication, authorization, rate limits and audit (inert when auth is off).
+    pub(crate) access: Arc<crate::auth::Access>,
 }
 
 /// Gateway-wide counters (monotonic; exportable as metrics).

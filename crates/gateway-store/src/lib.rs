@@ -1,4 +1,5 @@
-//! Persistence for the MCP gateway: templates and instances in SQLite, PostgreSQL or
+//! Persistence for the MCP gateway: templates and instances (and the users, API keys,
+//! audit log and server secrets of `gateway-auth`) in SQLite, PostgreSQL or
 //! MySQL/MariaDB, read and written as `gateway-core` types.
 //!
 //! [`Store::connect`] opens a pool, [`Store::migrate`] brings the schema up to date (the
@@ -44,9 +45,12 @@ mod connect;
 mod convert;
 mod entity;
 mod error;
+mod records;
 mod repo;
 mod store;
 
 pub use connect::default_database_url;
 pub use error::{Error, Result};
+pub use records::{ApiKeyRecord, AuditFilter, AuditRecord, UserChanges, UserRecord};
+pub use repo::MAX_AUDIT_PAGE;
 pub use store::Store;

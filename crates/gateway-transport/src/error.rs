@@ -80,9 +80,14 @@ impl Error {
     }
 
     /// The failure says the instance is unwell (as opposed to a bad request), so health
-    /// checking should count it: everything except oversize messages.
+    /// checking should count it: transport errors, timeouts and 5xx; not oversize
+    /// messages or 4xx answers.
     pub fn is_instance_failure(&self) -> bool {
-        !self.is_too_large()
+        match self.kind {
+            ErrorKind::TooLarge { .. } => false,
+            ErrorKind::Status(s) => s >= 500,
+            _ => true,
+        }
     }
 
     /// The upstream's HTTP status, when it answered with an unusable one.

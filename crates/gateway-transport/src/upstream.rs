@@ -18,8 +18,10 @@ use crate::{
     stdio::StdioDialer,
 };
 
-/// Server-initiated messages buffered per upstream for slow subscribers.
-const SERVER_MESSAGE_BUFFER: usize = 256;
+/// Server-initiated messages buffered per upstream for slow subscribers. They are rare
+/// (list_changed, logging); tokio allocates every slot up front, so keep it small
+/// (256 slots measured 22 KiB per instance).
+const SERVER_MESSAGE_BUFFER: usize = 16;
 
 /// Creates upstream connections that share one HTTP pool and one set of [`Options`].
 #[derive(Clone)]
@@ -151,6 +153,10 @@ pub struct CallOptions {
     /// Receives this call's `notifications/progress` (with the caller's own token),
     /// when the request carries `_meta.progressToken`.
     pub progress: Option<mpsc::Sender<Notification>>,
+    /// How long to wait for a starting or restarting stdio/SSE link (default: the
+    /// connect timeout). Zero fails at once with an unsent error, so a caller with
+    /// other instances can go elsewhere.
+    pub ready_timeout: Option<Duration>,
 }
 
 /// A connection to one upstream instance, shared by all callers. Cheap to clone.
@@ -215,7 +221,10 @@ impl Upstream {
         let timeout = options.timeout.unwrap_or(self.inner.request_timeout);
         match &self.inner.adapter {
             Adapter::Linked(sup) => {
-                let ready = sup.pick().await?;
+                let ready = match options.ready_timeout {
+                    Some(wait) => sup.pick_within(wait).await?,
+                    None => sup.pick().await?,
+                };
                 ready
                     .link
                     .request(request, ready.info.era(), options.progress, timeout)

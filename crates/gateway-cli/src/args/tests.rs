@@ -54,6 +54,8 @@ fn start_with_every_flag() {
             log_level: Some("debug".into()),
             sync: true,
             background: true,
+            auth: false,
+            insecure_no_auth: false,
         }
     );
 }
@@ -118,7 +120,9 @@ fn register_http() {
         r.client,
         ClientArgs {
             gateway_url: default_url(),
-            json: false
+            json: false,
+            token: None,
+            api_key: None,
         }
     );
 }
@@ -162,7 +166,9 @@ fn register_stdio_with_every_flag() {
         r.client,
         ClientArgs {
             gateway_url: "http://gw:9000".into(),
-            json: true
+            json: true,
+            token: None,
+            api_key: None,
         }
     );
     assert_eq!(
@@ -326,7 +332,9 @@ fn status() {
         s.client,
         ClientArgs {
             gateway_url: default_url(),
-            json: true
+            json: true,
+            token: None,
+            api_key: None,
         }
     );
     assert_eq!(

@@ -1,9 +1,18 @@
 //! One file per verb. `start` runs the server in-process; the others are clients of a
-//! running gateway and share [`connect`] and [`block_on`].
+//! running gateway and share [`connect`] and [`block_on`] (`create-user --database`
+//! writes to the database through `gateway_server` instead).
 
 mod background;
+mod create_api_key;
+mod create_user;
+pub(crate) mod credentials;
 mod deregister;
+mod list_api_keys;
+mod list_users;
+mod login;
+mod logout;
 mod register;
+mod revoke_api_key;
 pub(crate) mod start;
 mod status;
 
@@ -18,6 +27,13 @@ pub(crate) fn run(command: Command) -> anyhow::Result<()> {
         Command::Gateway(GatewayCommand::Register(args)) => block_on(register::run(args)),
         Command::Gateway(GatewayCommand::Deregister(args)) => block_on(deregister::run(args)),
         Command::Gateway(GatewayCommand::Status(args)) => block_on(status::run(args)),
+        Command::Gateway(GatewayCommand::CreateUser(args)) => block_on(create_user::run(args)),
+        Command::Gateway(GatewayCommand::CreateApiKey(args)) => block_on(create_api_key::run(args)),
+        Command::Gateway(GatewayCommand::Login(args)) => block_on(login::run(args)),
+        Command::Gateway(GatewayCommand::Logout(args)) => logout::run(args),
+        Command::Gateway(GatewayCommand::ListUsers(args)) => block_on(list_users::run(args)),
+        Command::Gateway(GatewayCommand::ListApiKeys(args)) => block_on(list_api_keys::run(args)),
+        Command::Gateway(GatewayCommand::RevokeApiKey(args)) => block_on(revoke_api_key::run(args)),
     }
 }
 
@@ -30,8 +46,20 @@ fn block_on(verb: impl Future<Output = anyhow::Result<()>>) -> anyhow::Result<()
     runtime.block_on(verb)
 }
 
-/// A client for the gateway named by `--gateway-url`.
+/// A client for the gateway named by `--gateway-url`, sending the credentials of
+/// `--api-key`, `--token` or the stored login token (in that order), if any.
 fn connect(args: &ClientArgs) -> anyhow::Result<GatewayClient> {
-    GatewayClient::new(&args.gateway_url)
+    let mut builder = GatewayClient::builder(&args.gateway_url);
+    match (&args.api_key, &args.token) {
+        (Some(key), _) => builder = builder.api_key(key),
+        (None, Some(token)) => builder = builder.bearer_token(token),
+        (None, None) => {
+            if let Some(token) = credentials::stored_token()? {
+                builder = builder.bearer_token(token);
+            }
+        }
+    }
+    builder
+        .build()
         .map_err(|e| crate::failure::explain(&e, &args.gateway_url))
 }

@@ -45,6 +45,8 @@ pub(crate) fn overrides(args: &StartArgs) -> Overrides {
         port: args.port,
         database_url: args.database.clone(),
         log_level: args.log_level.clone(),
+        auth: args.auth.then_some(true),
+        insecure_no_auth: args.insecure_no_auth,
     }
 }
 
@@ -107,6 +109,8 @@ mod tests {
             log_level: Some("debug".into()),
             sync: true,
             background: false,
+            auth: true,
+            insecure_no_auth: true,
         };
         let o = overrides(&args);
         assert_eq!(o.host.as_deref(), Some("0.0.0.0"));
@@ -114,6 +118,7 @@ mod tests {
         assert_eq!(o.config_file, Some(PathBuf::from("gw.json")));
         assert_eq!(o.database_url.as_deref(), Some("sqlite::memory:"));
         assert_eq!(o.log_level.as_deref(), Some("debug"));
+        assert_eq!((o.auth, o.insecure_no_auth), (Some(true), true));
         let none = overrides(&StartArgs::default());
         assert!(none.host.is_none() && none.port.is_none() && none.config_file.is_none());
         assert!(none.database_url.is_none() && none.log_level.is_none());

@@ -8,12 +8,16 @@
 //! | `resources.rs` | `/mcp/{t}/resources/list`, `/mcp/{t}/resources/read`, `/mcp/{t}/resources/templates/list` |
 //! | `prompts.rs` | `/mcp/{t}/prompts/list`, `/mcp/{t}/prompts/get` |
 //! | `health.rs` | `/mcp/{t}/health` |
+//! | `auth.rs` | `/auth/login`, `/auth/me`, `/auth/users…`, `/auth/api-keys…`, `/auth/audit` |
 
+mod auth;
 mod health;
 mod prompts;
 mod registry;
 mod resources;
 mod tools;
+
+pub use auth::AuditQuery;
 
 #[cfg(test)]
 mod tests;

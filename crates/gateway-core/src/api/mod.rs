@@ -1,9 +1,14 @@
 //! Wire shapes of the gateway's REST API, shared by the server and the client SDK so
 //! both sides agree by construction. Validation lives here too: one place per input.
 
+mod auth;
 mod register;
 mod views;
 
+pub use auth::{
+    ApiKeyInfo, AuditEntry, AuditPage, CreateApiKey, CreateUser, CreatedApiKey, LoginRequest, Me,
+    TokenResponse, UpdateUser, UserInfo,
+};
 pub use register::{CommandLine, RegisterInstance, ValidRegistration};
 pub use views::{InstanceInfo, LoadBalancerConfig, LoadBalancerUpdate, rfc3339};
 

@@ -1,5 +1,6 @@
 //! The gateway's domain vocabulary: templates, instances, weights, health, strategies.
 
+mod access;
 mod health;
 mod instance;
 mod instance_record;
@@ -8,6 +9,7 @@ mod settings;
 mod strategy;
 mod weight;
 
+pub use access::{Role, Scope, Scopes, TemplateAccess, Username};
 pub use health::{HealthScore, HealthStatus};
 pub use instance::{EndpointUrl, Headers, InstanceSpec, StdioCommand};
 pub use instance_record::Instance;

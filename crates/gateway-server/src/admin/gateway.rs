@@ -5,8 +5,11 @@ use std::{collections::BTreeMap, sync::atomic::Ordering};
 use axum::{Json, extract::State, http::StatusCode, response::IntoResponse};
 use serde_json::{Value, json};
 
+use gateway_core::api::rfc3339;
+
 use crate::{
     registry::{load, total},
+    rest::system_ms,
     state::AppState,
 };
 
@@ -19,10 +22,7 @@ pub(crate) async fn health(State(state): State<AppState>) -> impl IntoResponse {
     let db_ok = state.registry.store().ping().await.is_ok();
     let table = state.registry.snapshot();
     let total_instances = table.instances().count();
-    let healthy = table
-        .instances()
-        .filter(|h| h.stats.status().is_routable())
-        .count();
+    let healthy = table.instances().filter(|h| h.is_healthy()).count();
     let degraded = table
         .templates
         .values()
@@ -96,14 +96,45 @@ pub(crate) async fn stats(State(state): State<AppState>) -> Json<Value> {
             "active_connections": active,
             "errors_per_instance": errors_per_instance,
         },
-        "health_checker": {
-            "running": false,
-            "mode": "on_demand",
-            "check_interval": table.templates.values().next().map(|t| t.settings.health_check_interval().as_secs()),
-            "last_check": Value::Null,
-        },
+        "health_checker": health_checker(&state, &table),
         "uptime": state.stats.started.elapsed().as_secs_f64(),
     }))
+}
+
+/// The `health_checker` section: counters, the latest check, and each instance's state.
+fn health_checker(state: &AppState, table: &crate::registry::RoutingTable) -> Value {
+    let board = state.registry.board();
+    let counters = board.counters();
+    let mut instances = BTreeMap::new();
+    let mut latest: Option<std::time::SystemTime> = None;
+    for h in table.instances() {
+        let s = h.health.snapshot();
+        if let Some(c) = &s.last_check {
+            latest = latest.max(Some(c.at));
+        }
+        instances.insert(
+            h.instance.id.to_string(),
+            json!({
+                "status": h.status(),
+                "circuit": s.circuit,
+                "score": s.score.get(),
+                "ejections": s.ejections,
+                "last_check": s.last_check.as_ref().map(|c| rfc3339(system_ms(c.at))),
+                "last_check_ok": s.last_check.as_ref().map(|c| c.ok),
+                "last_error": s.last_check.as_ref().and_then(|c| c.error.clone()),
+            }),
+        );
+    }
+    json!({
+        "running": true,
+        "check_interval": table.templates.values().next().map(|t| t.settings.health_check_interval().as_secs()),
+        "last_check": latest.map(|t| rfc3339(system_ms(t))),
+        "checks_total": counters.checks.load(Ordering::Relaxed),
+        "check_failures_total": counters.check_failures.load(Ordering::Relaxed),
+        "transitions_total": counters.transitions.load(Ordering::Relaxed),
+        "circuit_openings_total": counters.circuit_openings.load(Ordering::Relaxed),
+        "instances": instances,
+    })
 }
 
 fn average_ms(total_micros: u64, count: u64) -> f64 {

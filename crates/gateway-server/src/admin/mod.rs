@@ -1,7 +1,10 @@
 //! The management API under `/gateway`.
 
+pub(crate) mod api_keys;
+pub(crate) mod audit;
 mod gateway;
 mod registry;
+pub(crate) mod users;
 
 use axum::{
     Router,

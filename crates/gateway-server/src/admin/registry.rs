@@ -15,52 +15,71 @@ use gateway_core::{
 };
 use serde_json::{Value, json};
 
-use crate::{error::ApiError, rest::JsonBody, state::AppState};
+use crate::{
+    auth::{Caller, RequestMeta, registration},
+    error::ApiError,
+    rest::JsonBody,
+    state::AppState,
+};
 
 /// Registers an instance.
 #[utoipa::path(post, path = "/gateway/register", tag = "registry",
     request_body = RegisterInstance,
-    responses((status = 201, body = InstanceInfo), (status = 400, body = gateway_core::api::ErrorBody), (status = 409, body = gateway_core::api::ErrorBody)))]
+    responses((status = 201, description = "Created", body = InstanceInfo), (status = 400, description = "Invalid input (the `field` names it)", body = gateway_core::api::ErrorBody), (status = 409, description = "Already exists", body = gateway_core::api::ErrorBody)))]
 pub(crate) async fn register(
     State(state): State<AppState>,
+    caller: Option<Caller>,
+    meta: RequestMeta,
     JsonBody(body): JsonBody<RegisterInstance>,
 ) -> Result<(StatusCode, Json<InstanceInfo>), ApiError> {
-    register_in(&state, None, body).await
+    register_in(&state, (caller, meta), None, body).await
 }
 
 /// Registers an instance of the template named in the path (predecessor's route).
 #[utoipa::path(post, path = "/gateway/templates/{template}/instances", tag = "registry",
     params(("template" = String, Path, description = "Template name")),
     request_body = RegisterInstance,
-    responses((status = 201, body = InstanceInfo), (status = 400, body = gateway_core::api::ErrorBody), (status = 409, body = gateway_core::api::ErrorBody)))]
+    responses((status = 201, description = "Created", body = InstanceInfo), (status = 400, description = "Invalid input (the `field` names it)", body = gateway_core::api::ErrorBody), (status = 409, description = "Already exists", body = gateway_core::api::ErrorBody)))]
 pub(crate) async fn register_alias(
     State(state): State<AppState>,
+    caller: Option<Caller>,
+    meta: RequestMeta,
     Path(template): Path<String>,
     JsonBody(body): JsonBody<RegisterInstance>,
 ) -> Result<(StatusCode, Json<InstanceInfo>), ApiError> {
-    register_in(&state, Some(&template), body).await
+    register_in(&state, (caller, meta), Some(&template), body).await
 }
 
 async fn register_in(
     state: &AppState,
+    (caller, meta): (Option<Caller>, RequestMeta),
     template: Option<&str>,
     body: RegisterInstance,
 ) -> Result<(StatusCode, Json<InstanceInfo>), ApiError> {
     let valid = body.validate(template)?;
-    let handle = state.registry.register(valid).await?;
+    // Who may register what (stdio over the API, the endpoint allowlist): auth/registration.rs.
+    registration::check(&state.access, caller.as_ref(), &meta, &valid)?;
+    let target = valid.template.to_string();
+    let result = state.registry.register(valid).await;
+    let outcome = match &result {
+        Ok(_) => gateway_auth::Outcome::Success,
+        Err(_) => gateway_auth::Outcome::Failure,
+    };
+    let actor = caller.as_ref().map(|Caller(p)| p.actor());
+    state
+        .access
+        .audit(meta.event(actor, "instance.register", Some(target), outcome));
+    let handle = result?;
     Ok((
         StatusCode::CREATED,
-        Json(InstanceInfo::new(
-            &handle.instance,
-            handle.stats.status().as_str(),
-        )),
+        Json(InstanceInfo::new(&handle.instance, handle.status())),
     ))
 }
 
 /// Removes an instance.
 #[utoipa::path(delete, path = "/gateway/deregister/{template}/{instance_id}", tag = "registry",
     params(("template" = String, Path, description = "Template name"), ("instance_id" = String, Path, description = "Instance id")),
-    responses((status = 200, description = "`{\"message\": \"Instance deregistered successfully\", ...}`"), (status = 404, body = gateway_core::api::ErrorBody)))]
+    responses((status = 200, description = "`{\"message\": \"Instance deregistered successfully\", ...}`"), (status = 404, description = "Not found", body = gateway_core::api::ErrorBody)))]
 pub(crate) async fn deregister(
     State(state): State<AppState>,
     Path((template, id)): Path<(String, String)>,
@@ -85,7 +104,7 @@ pub(crate) async fn deregister(
 /// Removes an instance (predecessor's route).
 #[utoipa::path(delete, path = "/gateway/templates/{template}/instances/{instance_id}", tag = "registry",
     params(("template" = String, Path, description = "Template name"), ("instance_id" = String, Path, description = "Instance id")),
-    responses((status = 200, description = "Deregistered"), (status = 404, body = gateway_core::api::ErrorBody)))]
+    responses((status = 200, description = "Deregistered"), (status = 404, description = "Not found", body = gateway_core::api::ErrorBody)))]
 pub(crate) async fn deregister_alias(
     state: State<AppState>,
     path: Path<(String, String)>,
@@ -105,7 +124,7 @@ pub(crate) async fn registry(State(state): State<AppState>) -> Json<Value> {
         let instances: Vec<InstanceInfo> = t
             .instances
             .iter()
-            .map(|h| InstanceInfo::new(&h.instance, h.stats.status().as_str()))
+            .map(|h| InstanceInfo::new(&h.instance, h.status()))
             .collect();
         total += instances.len();
         healthy += t.healthy_count();
@@ -141,7 +160,7 @@ pub(crate) async fn templates(State(state): State<AppState>) -> Json<Value> {
 /// A template's load-balancer settings.
 #[utoipa::path(get, path = "/gateway/templates/{template}/load-balancer", tag = "registry",
     params(("template" = String, Path, description = "Template name")),
-    responses((status = 200, body = LoadBalancerConfig), (status = 404, body = gateway_core::api::ErrorBody)))]
+    responses((status = 200, description = "OK", body = LoadBalancerConfig), (status = 404, description = "Not found", body = gateway_core::api::ErrorBody)))]
 pub(crate) async fn get_load_balancer(
     State(state): State<AppState>,
     Path(template): Path<String>,
@@ -157,7 +176,7 @@ pub(crate) async fn get_load_balancer(
 #[utoipa::path(put, path = "/gateway/templates/{template}/load-balancer", tag = "registry",
     params(("template" = String, Path, description = "Template name")),
     request_body = LoadBalancerUpdate,
-    responses((status = 200, body = LoadBalancerConfig), (status = 400, body = gateway_core::api::ErrorBody), (status = 404, body = gateway_core::api::ErrorBody)))]
+    responses((status = 200, description = "OK", body = LoadBalancerConfig), (status = 400, description = "Invalid input (the `field` names it)", body = gateway_core::api::ErrorBody), (status = 404, description = "Not found", body = gateway_core::api::ErrorBody)))]
 pub(crate) async fn set_load_balancer(
     State(state): State<AppState>,
     Path(template): Path<String>,

@@ -4,6 +4,7 @@
 mod table;
 
 use std::{
+    collections::HashMap,
     sync::{Arc, atomic::Ordering},
     time::{SystemTime, UNIX_EPOCH},
 };
@@ -13,6 +14,9 @@ use gateway_balancer::InFlightCounter;
 use gateway_core::{
     HealthStatus, Instance, InstanceId, LoadBalancerSettings, TemplateName,
     api::{LoadBalancerUpdate, ValidRegistration},
+};
+use gateway_health::{
+    CheckConfig, CheckerHandle, HealthBoard, HealthPolicy, ProbeKind, spawn_checker,
 };
 use gateway_store::Store;
 use gateway_transport::Connector;
@@ -24,6 +28,10 @@ pub(crate) struct Registry {
     store: Store,
     connector: Connector,
     defaults: LoadBalancerSettings,
+    board: Arc<HealthBoard>,
+    probe: ProbeKind,
+    /// One active checker per instance; dropping a handle stops it.
+    checkers: parking_lot::Mutex<HashMap<InstanceId, CheckerHandle>>,
     table: ArcSwap<RoutingTable>,
     /// Serialises writers; readers use `table`.
     writer: tokio::sync::Mutex<()>,
@@ -35,11 +43,15 @@ impl Registry {
         store: Store,
         connector: Connector,
         defaults: LoadBalancerSettings,
+        health: (HealthPolicy, ProbeKind),
     ) -> Result<Self, ApiError> {
         let registry = Self {
             store,
             connector,
             defaults,
+            board: Arc::new(HealthBoard::new(health.0)),
+            probe: health.1,
+            checkers: parking_lot::Mutex::new(HashMap::new()),
             table: ArcSwap::from_pointee(RoutingTable::default()),
             writer: tokio::sync::Mutex::new(()),
         };
@@ -50,7 +62,13 @@ impl Registry {
             let handles = instances
                 .iter()
                 .filter(|i| i.template == name)
-                .filter_map(|i| registry.start(i.clone(), &settings).ok())
+                .filter_map(|i| match registry.start(i.clone(), &settings) {
+                    Ok(handle) => Some(handle),
+                    Err(e) => {
+                        tracing::error!(instance = %i.id, error = %e, "stored instance cannot be started; skipped");
+                        None
+                    }
+                })
                 .collect();
             table.templates.insert(
                 name.clone(),
@@ -150,6 +168,8 @@ impl Registry {
                 removed = Some(list.remove(at));
             }
         });
+        self.checkers.lock().remove(id);
+        self.board.remove(id);
         if let Some(handle) = removed {
             // Close in the background: in-flight calls on it finish or fail on their own.
             tokio::spawn(async move { handle.upstream.close().await });
@@ -222,6 +242,14 @@ impl Registry {
         } else {
             self.rebuild(template, settings, |_| {});
         }
+        if let Some(route) = self.snapshot().templates.get(template) {
+            let checkers = self.checkers.lock();
+            for h in &route.instances {
+                if let Some(checker) = checkers.get(&h.instance.id) {
+                    checker.update(self.check_config(&settings));
+                }
+            }
+        }
         tracing::info!(%template, strategy = %settings.strategy(), "template settings changed");
         Ok(())
     }
@@ -253,16 +281,84 @@ impl Registry {
         let upstream = connector
             .connect(instance.id.clone(), &instance.spec)
             .map_err(|e| ApiError::invalid("endpoint", e.to_string()))?;
-        let stats = InstanceStats::default();
-        if instance.spec.transport() == "stdio" {
-            stats.set_status(HealthStatus::Starting);
-        }
+        let initial = if instance.spec.transport() == "stdio" {
+            HealthStatus::Starting
+        } else {
+            HealthStatus::Unknown
+        };
+        let health = self.board.cell(&instance.id, initial);
+        let checker = spawn_checker(
+            upstream.clone(),
+            health.clone(),
+            self.check_config(settings),
+        );
+        self.checkers.lock().insert(instance.id.clone(), checker);
         Ok(Arc::new(InstanceHandle {
             instance,
             upstream,
             counter: InFlightCounter::new(),
-            stats,
+            stats: InstanceStats::default(),
+            health,
         }))
+    }
+
+    fn check_config(&self, settings: &LoadBalancerSettings) -> CheckConfig {
+        CheckConfig {
+            interval: settings.health_check_interval(),
+            timeout: settings.health_check_timeout(),
+            kind: self.probe,
+        }
+    }
+
+    /// The published health of every instance.
+    pub(crate) fn board(&self) -> &HealthBoard {
+        &self.board
+    }
+
+    /// Rebuilds every template's balancer whenever an instance's routability or score
+    /// bucket changes, so traffic follows health within milliseconds.
+    pub(crate) fn spawn_health_sync(self: &Arc<Self>) {
+        let mut changes = self.board.changes();
+        let registry = Arc::downgrade(self);
+        tokio::spawn(async move {
+            while changes.changed().await.is_ok() {
+                let Some(registry) = registry.upgrade() else {
+                    break;
+                };
+                let _w = registry.writer.lock().await;
+                let current = registry.snapshot();
+                let templates = current
+                    .templates
+                    .iter()
+                    .map(|(name, t)| {
+                        // Rebuilding resets the strategy's position (round robin would
+                        // restart at the first instance), so keep the route unless the
+                        // routable set changed, or scores matter to its strategy.
+                        let routable: Vec<_> = t
+                            .instances
+                            .iter()
+                            .filter(|h| h.health.is_routable())
+                            .map(|h| &h.instance.id)
+                            .collect();
+                        let offered: Vec<_> =
+                            t.balancer.endpoints().iter().map(|e| e.id()).collect();
+                        let mut offered_sorted = offered.clone();
+                        let mut routable_sorted = routable.clone();
+                        offered_sorted.sort();
+                        routable_sorted.sort();
+                        let scores_matter =
+                            t.settings.strategy() == gateway_core::Strategy::HealthBased;
+                        if offered_sorted == routable_sorted && !scores_matter {
+                            return (name.clone(), t.clone());
+                        }
+                        let route =
+                            TemplateRoute::new(name.clone(), t.settings, t.instances.clone());
+                        (name.clone(), Arc::new(route))
+                    })
+                    .collect();
+                registry.table.store(Arc::new(RoutingTable { templates }));
+            }
+        });
     }
 
     fn rebuild(

@@ -5,13 +5,14 @@ use std::{
     collections::BTreeMap,
     sync::{
         Arc,
-        atomic::{AtomicU8, AtomicU64, Ordering},
+        atomic::{AtomicU64, Ordering},
     },
     time::Duration,
 };
 
 use gateway_balancer::{Balancer, Endpoint, InFlightCounter};
-use gateway_core::{HealthStatus, Instance, LoadBalancerSettings, TemplateName};
+use gateway_core::{Instance, LoadBalancerSettings, TemplateName};
+use gateway_health::HealthCell;
 use gateway_transport::Upstream;
 
 /// One registered instance with its live connection and counters.
@@ -20,6 +21,26 @@ pub(crate) struct InstanceHandle {
     pub(crate) upstream: Upstream,
     pub(crate) counter: InFlightCounter,
     pub(crate) stats: InstanceStats,
+    pub(crate) health: Arc<HealthCell>,
+}
+
+impl InstanceHandle {
+    /// The API status: `unhealthy` while not fit for traffic (failing probes or circuit
+    /// open), else `healthy`, `unknown` (not probed yet) or `starting`.
+    pub(crate) fn status(&self) -> &'static str {
+        let snapshot = self.health.snapshot();
+        if snapshot.routable {
+            snapshot.status.as_str()
+        } else {
+            "unhealthy"
+        }
+    }
+
+    /// Fit for traffic and not still starting (what health views count as healthy).
+    pub(crate) fn is_healthy(&self) -> bool {
+        self.health.is_routable()
+            && self.health.snapshot().status != gateway_core::HealthStatus::Starting
+    }
 }
 
 /// Counters kept per instance (metrics-ready: monotonic totals plus a gauge).
@@ -28,8 +49,6 @@ pub(crate) struct InstanceStats {
     pub(crate) requests: AtomicU64,
     pub(crate) errors: AtomicU64,
     pub(crate) latency_micros_total: AtomicU64,
-    /// Last known health, from probes and live traffic (see [`HealthStatus`]).
-    status: AtomicU8,
 }
 
 impl InstanceStats {
@@ -42,32 +61,6 @@ impl InstanceStats {
         if !ok {
             self.errors.fetch_add(1, Ordering::Relaxed);
         }
-    }
-
-    pub(crate) fn set_status(&self, status: HealthStatus) {
-        self.status.store(encode(status), Ordering::Relaxed);
-    }
-
-    pub(crate) fn status(&self) -> HealthStatus {
-        decode(self.status.load(Ordering::Relaxed))
-    }
-}
-
-fn encode(s: HealthStatus) -> u8 {
-    match s {
-        HealthStatus::Unknown => 0,
-        HealthStatus::Healthy => 1,
-        HealthStatus::Unhealthy => 2,
-        HealthStatus::Starting => 3,
-    }
-}
-
-fn decode(v: u8) -> HealthStatus {
-    match v {
-        1 => HealthStatus::Healthy,
-        2 => HealthStatus::Unhealthy,
-        3 => HealthStatus::Starting,
-        _ => HealthStatus::Unknown,
     }
 }
 
@@ -86,11 +79,17 @@ impl TemplateRoute {
         settings: LoadBalancerSettings,
         instances: Vec<Arc<InstanceHandle>>,
     ) -> Self {
-        let endpoints = instances.iter().map(|h| {
-            Endpoint::new(h.instance.id.clone(), h.clone())
-                .with_weight(h.instance.weight)
-                .with_counter(h.counter.clone())
-        });
+        // Only instances fit for traffic are offered; the route is rebuilt whenever
+        // health changes (see `Registry::spawn_health_sync`).
+        let endpoints = instances
+            .iter()
+            .filter(|h| h.health.is_routable())
+            .map(|h| {
+                Endpoint::new(h.instance.id.clone(), h.clone())
+                    .with_weight(h.instance.weight)
+                    .with_score(h.health.score())
+                    .with_counter(h.counter.clone())
+            });
         let balancer = Balancer::new(settings.strategy(), endpoints);
         Self {
             name,
@@ -102,10 +101,7 @@ impl TemplateRoute {
 
     /// Instances whose last known state is routable.
     pub(crate) fn healthy_count(&self) -> usize {
-        self.instances
-            .iter()
-            .filter(|h| h.stats.status().is_routable())
-            .count()
+        self.instances.iter().filter(|h| h.is_healthy()).count()
     }
 }
 

@@ -1,8 +1,10 @@
-//! [`JsonBody`]: a JSON request body whose errors become `400 {"field": ...}`.
+//! [`JsonBody`]: a JSON request body whose errors become `400 {"field": ...}` (or 413
+//! when it is over the size limit).
 
 use axum::{
     body::Bytes,
     extract::{FromRequest, Request},
+    http::StatusCode,
 };
 use serde::de::DeserializeOwned;
 
@@ -15,33 +17,70 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let bytes = Bytes::from_request(req, state)
-            .await
-            .map_err(|e| ApiError::invalid("body", e.body_text()))?;
-        let mut de = serde_json::Deserializer::from_slice(&bytes);
-        match serde_path_to_error(&mut de) {
-            Ok(value) => Ok(JsonBody(value)),
-            Err((path, e)) => Err(ApiError::invalid(path, e)),
-        }
+        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::PayloadTooLarge
+            } else {
+                ApiError::invalid("body", e.body_text())
+            }
+        })?;
+        parse(&bytes).map(JsonBody)
     }
 }
 
-/// Deserialises and, on failure, reports the field serde named (or `body`).
-fn serde_path_to_error<T: DeserializeOwned>(
-    de: &mut serde_json::Deserializer<serde_json::de::SliceRead<'_>>,
-) -> Result<T, (String, String)> {
-    match T::deserialize(&mut *de).and_then(|v| de.end().map(|()| v)) {
-        Ok(v) => Ok(v),
-        Err(e) => {
-            let message = e.to_string();
-            // serde names the field in backticks: "missing field `name`", "unknown field `x`".
-            let field = message
-                .split('`')
-                .nth(1)
-                .filter(|f| !f.is_empty() && f.len() < 64 && !f.contains(' '))
-                .unwrap_or("body")
-                .to_owned();
-            Err((field, message))
+/// Parses `bytes`; a failure names the JSON path serde stopped at (`name`,
+/// `arguments.a`, ...) or `body` for syntax errors at the top level.
+pub(crate) fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        let field = match path.as_str() {
+            "." | "" | "?" => missing_field(e.inner()).unwrap_or_else(|| "body".to_owned()),
+            p => p.to_owned(),
+        };
+        ApiError::invalid(field, e.into_inner().to_string())
+    })?;
+    de.end()
+        .map_err(|e| ApiError::invalid("body", e.to_string()))?;
+    Ok(value)
+}
+
+/// serde reports a missing field at the parent's path; the field is in the message.
+fn missing_field(e: &serde_json::Error) -> Option<String> {
+    let message = e.to_string();
+    let rest = message
+        .strip_prefix("missing field `")
+        .or_else(|| message.strip_prefix("unknown field `"))?;
+    rest.split('`').next().map(ToOwned::to_owned)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Call {
+        name: String,
+        #[serde(default)]
+        arguments: Option<serde_json::Map<String, serde_json::Value>>,
+    }
+
+    fn field(body: &str) -> String {
+        match parse::<Call>(body.as_bytes()) {
+            Err(ApiError::InvalidField { field, .. }) => field,
+            other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn names_the_offending_field() {
+        assert_eq!(field(r#"{"name": 5}"#), "name");
+        assert_eq!(field(r#"{"arguments": {}}"#), "name");
+        assert_eq!(field(r#"{"name": "x", "arguments": 3}"#), "arguments");
+        assert_eq!(field(r#"{"name": "x", "bogus": 1}"#), "bogus");
+        assert_eq!(field("{"), "body");
+        assert_eq!(field(r#"{"name": "x"} trailing"#), "body");
     }
 }

@@ -8,7 +8,7 @@ use axum::{
 };
 use gateway_core::jsonrpc::to_raw;
 use serde::Deserialize;
-use serde_json::{Map, Value};
+use serde_json::value::RawValue;
 
 use super::body::JsonBody;
 use crate::{error::ApiError, relay, state::AppState};
@@ -18,14 +18,14 @@ use crate::{error::ApiError, relay, state::AppState};
 pub(crate) struct NamedCall {
     /// Tool or prompt name.
     name: String,
-    /// Arguments object.
+    /// Arguments object (forwarded byte for byte).
     #[serde(default)]
     #[schema(value_type = Option<Object>)]
-    arguments: Option<Map<String, Value>>,
+    arguments: Option<Box<RawValue>>,
     /// Request `_meta`, forwarded as is.
     #[serde(default, rename = "_meta")]
     #[schema(value_type = Option<Object>)]
-    meta: Option<Map<String, Value>>,
+    meta: Option<Box<RawValue>>,
 }
 
 /// `{"uri": "..."}`.
@@ -40,8 +40,8 @@ pub(crate) struct ReadResource {
     params(("template" = String, Path, description = "Template name")),
     request_body = NamedCall,
     responses((status = 200, description = "The upstream CallToolResult verbatim (`content`, `isError`, `structuredContent`, `_meta`)"),
-              (status = 400, body = gateway_core::api::ErrorBody), (status = 404, body = gateway_core::api::ErrorBody),
-              (status = 503, body = gateway_core::api::ErrorBody), (status = 504, body = gateway_core::api::ErrorBody)))]
+              (status = 400, description = "Invalid input (the `field` names it)", body = gateway_core::api::ErrorBody), (status = 404, description = "Not found", body = gateway_core::api::ErrorBody),
+              (status = 503, description = "No instance available (see Retry-After)", body = gateway_core::api::ErrorBody), (status = 504, description = "Upstream timed out", body = gateway_core::api::ErrorBody)))]
 pub(crate) async fn call_tool(
     State(state): State<AppState>,
     Path(template): Path<String>,
@@ -54,7 +54,7 @@ pub(crate) async fn call_tool(
 #[utoipa::path(post, path = "/mcp/{template}/prompts/get", tag = "mcp",
     params(("template" = String, Path, description = "Template name")),
     request_body = NamedCall,
-    responses((status = 200, description = "The upstream GetPromptResult verbatim"), (status = 400, body = gateway_core::api::ErrorBody), (status = 404, body = gateway_core::api::ErrorBody)))]
+    responses((status = 200, description = "The upstream GetPromptResult verbatim"), (status = 400, description = "Invalid input (the `field` names it)", body = gateway_core::api::ErrorBody), (status = 404, description = "Not found", body = gateway_core::api::ErrorBody)))]
 pub(crate) async fn get_prompt(
     State(state): State<AppState>,
     Path(template): Path<String>,
@@ -67,7 +67,7 @@ pub(crate) async fn get_prompt(
 #[utoipa::path(post, path = "/mcp/{template}/resources/read", tag = "mcp",
     params(("template" = String, Path, description = "Template name")),
     request_body = ReadResource,
-    responses((status = 200, description = "The upstream ReadResourceResult verbatim"), (status = 400, body = gateway_core::api::ErrorBody), (status = 404, body = gateway_core::api::ErrorBody)))]
+    responses((status = 200, description = "The upstream ReadResourceResult verbatim"), (status = 400, description = "Invalid input (the `field` names it)", body = gateway_core::api::ErrorBody), (status = 404, description = "Not found", body = gateway_core::api::ErrorBody)))]
 pub(crate) async fn read_resource(
     State(state): State<AppState>,
     Path(template): Path<String>,
@@ -89,14 +89,36 @@ async fn named(
     if body.name.is_empty() {
         return Err(ApiError::invalid("name", "must not be empty"));
     }
-    let mut params = serde_json::json!({
-        "name": body.name,
-        "arguments": body.arguments.unwrap_or_default(),
-    });
-    if let (Some(meta), Some(map)) = (body.meta, params.as_object_mut()) {
-        map.insert("_meta".to_owned(), Value::Object(meta));
+    let is_object = |raw: &RawValue| raw.get().trim_start().starts_with('{');
+    if body
+        .arguments
+        .as_deref()
+        .is_some_and(|a| !is_object(a) && a.get() != "null")
+    {
+        return Err(ApiError::invalid("arguments", "must be an object"));
     }
-    forward(state, template, method, to_raw(&params)).await
+    if body.meta.as_deref().is_some_and(|m| !is_object(m)) {
+        return Err(ApiError::invalid("_meta", "must be an object"));
+    }
+    // Assemble the params from raw parts: the arguments are never re-encoded.
+    let mut params = String::with_capacity(
+        64 + body.name.len() + body.arguments.as_ref().map_or(2, |a| a.get().len()),
+    );
+    params.push_str("{\"name\":");
+    params.push_str(&serde_json::to_string(&body.name).unwrap_or_default());
+    params.push_str(",\"arguments\":");
+    match body.arguments.as_deref().filter(|a| a.get() != "null") {
+        Some(arguments) => params.push_str(arguments.get()),
+        None => params.push_str("{}"),
+    }
+    if let Some(meta) = &body.meta {
+        params.push_str(",\"_meta\":");
+        params.push_str(meta.get());
+    }
+    params.push('}');
+    let params =
+        RawValue::from_string(params).map_err(|e| ApiError::invalid("body", e.to_string()))?;
+    forward(state, template, method, params).await
 }
 
 async fn forward(

@@ -1,5 +1,5 @@
-//! `GET /mcp/{template}/health`: probes every instance now (MCP `ping`, or
-//! `server/discover` for 2026-07-28 upstreams) and answers in the guide's shape.
+//! `GET /mcp/{template}/health`: the guide's shape, from the health board (active
+//! checks and live traffic), with each instance's circuit state and score.
 
 use std::collections::BTreeMap;
 
@@ -7,21 +7,30 @@ use axum::{
     Json,
     extract::{Path, State},
 };
-use gateway_core::{
-    HealthStatus,
-    jsonrpc::{Request, RequestId},
-    mcp::Era,
-};
-use gateway_transport::CallOptions;
+use gateway_core::api::rfc3339;
 use serde::Serialize;
 
-use crate::{error::ApiError, registry::InstanceHandle, state::AppState};
+use crate::{error::ApiError, state::AppState};
 
 /// One instance's health.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct InstanceHealth {
+    /// Fit for traffic now.
     healthy: bool,
+    /// `healthy`, `unhealthy`, `unknown` (not probed yet) or `starting`.
     status: &'static str,
+    /// Circuit breaker: `closed`, `open` or `half_open`.
+    circuit: &'static str,
+    /// Health score in 0..=1 (success ratio × latency factor).
+    score: f32,
+    /// Smoothed latency of recent probes and requests, ms.
+    latency_ms: f32,
+    /// When the last active check finished (RFC 3339).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    last_check: Option<String>,
+    /// Why the last active check failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    last_error: Option<String>,
 }
 
 /// The guide's template health document.
@@ -38,7 +47,7 @@ pub(crate) struct TemplateHealth {
 /// Template health.
 #[utoipa::path(get, path = "/mcp/{template}/health", tag = "mcp",
     params(("template" = String, Path, description = "Template name")),
-    responses((status = 200, body = TemplateHealth), (status = 404, body = gateway_core::api::ErrorBody)))]
+    responses((status = 200, description = "OK", body = TemplateHealth), (status = 404, description = "Not found", body = gateway_core::api::ErrorBody)))]
 pub(crate) async fn template_health(
     State(state): State<AppState>,
     Path(template): Path<String>,
@@ -47,16 +56,20 @@ pub(crate) async fn template_health(
     let route = table
         .get(&template)
         .ok_or_else(|| ApiError::TemplateNotFound(template.clone()))?;
-    let timeout = route.settings.health_check_timeout();
-    let probes = route.instances.iter().map(|h| probe(h, timeout));
-    let statuses = futures_util::future::join_all(probes).await;
     let mut instances = BTreeMap::new();
-    for (handle, status) in route.instances.iter().zip(statuses) {
+    for handle in &route.instances {
+        let s = handle.health.snapshot();
+        let last = s.last_check.as_ref();
         instances.insert(
             handle.instance.id.to_string(),
             InstanceHealth {
-                healthy: status == HealthStatus::Healthy,
-                status: status.as_str(),
+                healthy: s.routable && s.status != gateway_core::HealthStatus::Starting,
+                status: handle.status(),
+                circuit: s.circuit,
+                score: (s.score.get() * 1000.0).round() / 1000.0,
+                latency_ms: (s.latency_ms * 10.0).round() / 10.0,
+                last_check: last.map(|c| rfc3339(system_ms(c.at))),
+                last_error: last.and_then(|c| c.error.clone()),
             },
         );
     }
@@ -78,23 +91,8 @@ pub(crate) async fn template_health(
     }))
 }
 
-async fn probe(handle: &InstanceHandle, timeout: std::time::Duration) -> HealthStatus {
-    let method = match handle.upstream.info().map(|i| i.era()) {
-        Some(Era::Modern) => "server/discover",
-        _ => "ping",
-    };
-    let request = Request::new(RequestId::Number(0), method, None);
-    let options = CallOptions {
-        timeout: Some(timeout),
-        ..CallOptions::default()
-    };
-    let status = match tokio::time::timeout(timeout, handle.upstream.call(request, options)).await {
-        Ok(Ok(_)) => HealthStatus::Healthy,
-        Ok(Err(e)) if e.is_unsent() && handle.instance.spec.transport() == "stdio" => {
-            HealthStatus::Starting
-        }
-        _ => HealthStatus::Unhealthy,
-    };
-    handle.stats.set_status(status);
-    status
+/// Unix milliseconds of a wall-clock time.
+pub(crate) fn system_ms(t: std::time::SystemTime) -> i64 {
+    t.duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }

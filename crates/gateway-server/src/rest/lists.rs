@@ -22,7 +22,7 @@ const MAX_PAGES: usize = 1000;
 #[utoipa::path(get, path = "/mcp/{template}/tools/list", tag = "mcp",
     params(("template" = String, Path, description = "Template name")),
     responses((status = 200, description = "`{\"tools\": [...], \"count\": N}` with the upstream's tool objects verbatim"),
-              (status = 404, body = gateway_core::api::ErrorBody), (status = 503, body = gateway_core::api::ErrorBody)))]
+              (status = 404, description = "Not found", body = gateway_core::api::ErrorBody), (status = 503, description = "No instance available (see Retry-After)", body = gateway_core::api::ErrorBody)))]
 pub(crate) async fn tools(
     State(state): State<AppState>,
     Path(template): Path<String>,
@@ -33,7 +33,7 @@ pub(crate) async fn tools(
 /// `{"resources": [...], "count": N}`.
 #[utoipa::path(get, path = "/mcp/{template}/resources/list", tag = "mcp",
     params(("template" = String, Path, description = "Template name")),
-    responses((status = 200, description = "`{\"resources\": [...], \"count\": N}`"), (status = 404, body = gateway_core::api::ErrorBody)))]
+    responses((status = 200, description = "`{\"resources\": [...], \"count\": N}`"), (status = 404, description = "Not found", body = gateway_core::api::ErrorBody)))]
 pub(crate) async fn resources(
     State(state): State<AppState>,
     Path(template): Path<String>,
@@ -44,7 +44,7 @@ pub(crate) async fn resources(
 /// `{"resourceTemplates": [...], "count": N}`.
 #[utoipa::path(get, path = "/mcp/{template}/resources/templates/list", tag = "mcp",
     params(("template" = String, Path, description = "Template name")),
-    responses((status = 200, description = "`{\"resourceTemplates\": [...], \"count\": N}`"), (status = 404, body = gateway_core::api::ErrorBody)))]
+    responses((status = 200, description = "`{\"resourceTemplates\": [...], \"count\": N}`"), (status = 404, description = "Not found", body = gateway_core::api::ErrorBody)))]
 pub(crate) async fn resource_templates(
     State(state): State<AppState>,
     Path(template): Path<String>,
@@ -61,7 +61,7 @@ pub(crate) async fn resource_templates(
 /// `{"prompts": [...], "count": N}`.
 #[utoipa::path(get, path = "/mcp/{template}/prompts/list", tag = "mcp",
     params(("template" = String, Path, description = "Template name")),
-    responses((status = 200, description = "`{\"prompts\": [...], \"count\": N}`"), (status = 404, body = gateway_core::api::ErrorBody)))]
+    responses((status = 200, description = "`{\"prompts\": [...], \"count\": N}`"), (status = 404, description = "Not found", body = gateway_core::api::ErrorBody)))]
 pub(crate) async fn prompts(
     State(state): State<AppState>,
     Path(template): Path<String>,

@@ -11,6 +11,7 @@ use axum::{
     routing::{get, post},
 };
 pub(crate) use body::JsonBody;
+pub(crate) use health::system_ms;
 
 use crate::state::AppState;
 

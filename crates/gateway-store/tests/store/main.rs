@@ -9,6 +9,7 @@
 // allow-unwrap-in-tests only covers the test functions themselves.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod auth_scenarios;
 mod db;
 mod migrations;
 mod mysql;
@@ -65,6 +66,15 @@ macro_rules! backend_tests {
         async fn settings() {
             run_scenario(|s| async move {
                 $crate::scenarios::settings(&s).await;
+                s
+            })
+            .await;
+        }
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn users_keys_audit_and_secrets() {
+            run_scenario(|s| async move {
+                $crate::auth_scenarios::users_keys_audit_and_secrets(&s).await;
                 s
             })
             .await;

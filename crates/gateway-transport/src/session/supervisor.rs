@@ -108,7 +108,12 @@ impl Supervisor {
     /// The ready link with the fewest calls in flight, waiting up to the connect
     /// timeout for one to come up.
     pub(crate) async fn pick(&self) -> Result<Arc<Ready>, Error> {
-        let deadline = tokio::time::Instant::now() + self.connect_timeout;
+        self.pick_within(self.connect_timeout).await
+    }
+
+    /// Like [`Supervisor::pick`], waiting at most `wait` (zero: ready now or fail).
+    pub(crate) async fn pick_within(&self, wait: Duration) -> Result<Arc<Ready>, Error> {
+        let deadline = tokio::time::Instant::now() + wait;
         let mut watchers = self.slots.clone();
         loop {
             if *self.shutdown.borrow() {

@@ -1,0 +1,159 @@
+//! [`Principal`]: an authenticated caller and what it may do.
+
+use std::{num::NonZeroU32, sync::Arc};
+
+use gateway_core::{Role, Scope, Scopes, TemplateAccess, Username};
+use gateway_store::{ApiKeyRecord, UserRecord};
+
+use crate::error::{Error, Result};
+
+/// Who is calling: a user (with a JWT) or one of its API keys, with the effective
+/// scopes and templates (a key's are intersected with its owner's current ones).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    username: Username,
+    role: Role,
+    scopes: Scopes,
+    templates: TemplateAccess,
+    key_id: Option<Arc<str>>,
+    rate_limit: Option<NonZeroU32>,
+    /// `user:NAME` or `key:ID`: the audit actor and the rate-limit key.
+    actor: Arc<str>,
+}
+
+impl Principal {
+    /// A user acting with its own role.
+    pub fn user(user: &UserRecord) -> Principal {
+        Principal {
+            username: user.username.clone(),
+            role: user.role,
+            scopes: user.role.scopes(),
+            templates: user.templates.clone(),
+            key_id: None,
+            rate_limit: None,
+            actor: format!("user:{}", user.username).into(),
+        }
+    }
+
+    /// `key` of `owner`: its scopes and templates within the owner's.
+    pub fn api_key(key: &ApiKeyRecord, owner: &UserRecord) -> Principal {
+        Principal {
+            username: owner.username.clone(),
+            role: owner.role,
+            scopes: key.scopes.intersect(owner.role.scopes()),
+            templates: key.templates.intersect(&owner.templates),
+            key_id: Some(key.id.as_str().into()),
+            rate_limit: key.rate_limit.and_then(NonZeroU32::new),
+            actor: format!("key:{}", key.id).into(),
+        }
+    }
+
+    /// The user (a key's owner).
+    pub fn username(&self) -> &Username {
+        &self.username
+    }
+
+    /// The user's role.
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
+    /// Effective scopes.
+    pub fn scopes(&self) -> Scopes {
+        self.scopes
+    }
+
+    /// Effective templates.
+    pub fn templates(&self) -> &TemplateAccess {
+        &self.templates
+    }
+
+    /// The key id, when authenticated with an API key.
+    pub fn key_id(&self) -> Option<&str> {
+        self.key_id.as_deref()
+    }
+
+    /// A per-key request limit (per minute), if the key has one.
+    pub fn rate_limit(&self) -> Option<NonZeroU32> {
+        self.rate_limit
+    }
+
+    /// `user:NAME` or `key:ID`.
+    pub fn actor(&self) -> &str {
+        &self.actor
+    }
+
+    /// Whether the principal holds `scope`.
+    pub fn has(&self, scope: Scope) -> bool {
+        self.scopes.contains(scope)
+    }
+
+    /// `Ok` if the principal holds `scope`, else [`Error::MissingScope`].
+    pub fn require(&self, scope: Scope) -> Result<()> {
+        if self.has(scope) {
+            Ok(())
+        } else {
+            Err(Error::MissingScope(scope))
+        }
+    }
+
+    /// Whether `template` may be used.
+    pub fn allows_template(&self, template: &str) -> bool {
+        self.templates.allows(template)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn user(role: Role, templates: Option<&[&str]>) -> UserRecord {
+        UserRecord {
+            username: Username::parse("alice").unwrap(),
+            password_hash: String::new(),
+            role,
+            active: true,
+            templates: TemplateAccess::parse_list(templates).unwrap(),
+            token_version: 0,
+            created_at_ms: 0,
+            updated_at_ms: 0,
+        }
+    }
+
+    #[test]
+    fn keys_never_exceed_their_owner() {
+        let owner = user(Role::User, Some(&["a", "b"]));
+        let key = ApiKeyRecord {
+            id: "0123456789abcdef".into(),
+            name: "k".into(),
+            owner: owner.username.clone(),
+            secret_hash: String::new(),
+            scopes: Scopes::all(),
+            templates: TemplateAccess::parse_list(Some(["b", "c"])).unwrap(),
+            rate_limit: Some(10),
+            created_at_ms: 0,
+            expires_at_ms: None,
+            revoked_at_ms: None,
+            last_used_at_ms: None,
+        };
+        let p = Principal::api_key(&key, &owner);
+        assert_eq!(p.scopes(), Role::User.scopes());
+        assert!(p.allows_template("b") && !p.allows_template("a") && !p.allows_template("c"));
+        assert_eq!(p.actor(), "key:0123456789abcdef");
+        assert_eq!(p.key_id(), Some("0123456789abcdef"));
+        assert_eq!(p.rate_limit().map(NonZeroU32::get), Some(10));
+        assert!(matches!(
+            p.require(Scope::Admin),
+            Err(Error::MissingScope(Scope::Admin))
+        ));
+        p.require(Scope::McpCall).unwrap();
+    }
+
+    #[test]
+    fn users_get_their_role() {
+        let admin = Principal::user(&user(Role::Admin, None));
+        assert!(admin.has(Scope::Admin) && admin.allows_template("anything"));
+        assert_eq!(admin.actor(), "user:alice");
+        assert_eq!(admin.key_id(), None);
+    }
+}

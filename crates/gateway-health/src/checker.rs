@@ -1,0 +1,77 @@
+//! The active checker: one task per instance, probing on a jittered interval.
+
+use std::{sync::Arc, time::Duration};
+
+use gateway_transport::Upstream;
+use tokio::{sync::watch, task::JoinHandle};
+
+use crate::{HealthCell, ProbeKind, probe::probe};
+
+/// How an instance is probed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CheckConfig {
+    /// Time between probes (±10% jitter).
+    pub interval: Duration,
+    /// Deadline of one probe.
+    pub timeout: Duration,
+    /// What to send.
+    pub kind: ProbeKind,
+}
+
+/// A running checker; stops when dropped.
+#[derive(Debug)]
+pub struct CheckerHandle {
+    task: JoinHandle<()>,
+    config: watch::Sender<CheckConfig>,
+}
+
+impl CheckerHandle {
+    /// Changes the interval, timeout or probe of a running checker.
+    pub fn update(&self, config: CheckConfig) {
+        self.config.send_if_modified(|c| {
+            let changed = *c != config;
+            *c = config;
+            changed
+        });
+    }
+}
+
+impl Drop for CheckerHandle {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Starts probing `upstream`, reporting into `cell`. The first probe runs after a short
+/// random delay (so a restart does not probe everything at once).
+pub fn spawn_checker(
+    upstream: Upstream,
+    cell: Arc<HealthCell>,
+    config: CheckConfig,
+) -> CheckerHandle {
+    let (tx, mut rx) = watch::channel(config);
+    let task = tokio::spawn(async move {
+        let first = config
+            .interval
+            .min(Duration::from_millis(250))
+            .mul_f64(fastrand::f64());
+        tokio::time::sleep(first).await;
+        loop {
+            let current = *rx.borrow_and_update();
+            let result = probe(&upstream, current.kind, current.timeout).await;
+            match result {
+                Ok(latency) => cell.record_probe(true, latency, None),
+                Err(reason) => {
+                    tracing::debug!(instance = %upstream.instance(), %reason, "health probe failed");
+                    cell.record_probe(false, current.timeout, Some(reason));
+                }
+            }
+            let jitter = 0.9 + fastrand::f64() * 0.2;
+            tokio::select! {
+                () = tokio::time::sleep(current.interval.mul_f64(jitter)) => {}
+                changed = rx.changed() => if changed.is_err() { break },
+            }
+        }
+    });
+    CheckerHandle { task, config: tx }
+}

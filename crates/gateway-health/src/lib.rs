@@ -1,0 +1,42 @@
+//! Health checking for the MCP gateway: is this instance fit to receive traffic?
+//!
+//! - [`InstanceHealth`]: a pure state machine per instance. Active probe results move
+//!   its status with rise/fall thresholds; live-request outcomes drive a circuit
+//!   breaker (closed → open → half-open → closed) whose open period doubles on repeated
+//!   ejection; both feed a health score (recent success ratio × latency factor).
+//! - [`HealthBoard`] / [`HealthCell`]: the published state. The request path reads a
+//!   cached routable flag and asks the breaker for permission; a change signal tells the
+//!   server to rebuild its balancer.
+//! - [`spawn_checker`]: one jittered probing task per instance (`ping`, or
+//!   `server/discover` for 2026-07-28 upstreams, or `tools/list`).
+//! - [`RetryBudget`]: caps retries at a fraction of first attempts.
+//!
+//! ```
+//! use std::time::Duration;
+//! use gateway_core::{HealthStatus, InstanceId};
+//! use gateway_health::{HealthBoard, HealthPolicy, Outcome};
+//!
+//! let board = HealthBoard::new(HealthPolicy::default());
+//! let cell = board.cell(&InstanceId::parse("a")?, HealthStatus::Unknown);
+//! for _ in 0..3 {
+//!     assert!(cell.try_acquire());
+//!     cell.report(Outcome::Failure, Duration::from_millis(5));
+//! }
+//! assert!(!cell.is_routable(), "three failures in a row open the circuit");
+//! assert_eq!(cell.snapshot().circuit, "open");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod board;
+mod budget;
+mod checker;
+mod policy;
+mod probe;
+mod state;
+
+pub use board::{CheckRecord, CircuitState, Counters, HealthBoard, HealthCell, HealthSnapshot};
+pub use budget::RetryBudget;
+pub use checker::{CheckConfig, CheckerHandle, spawn_checker};
+pub use policy::HealthPolicy;
+pub use probe::{ProbeKind, probe};
+pub use state::{Circuit, InstanceHealth, Outcome, Transition};

@@ -1,0 +1,160 @@
+use super::*;
+
+const MS: Duration = Duration::from_millis(1);
+
+fn fresh() -> (InstanceHealth, Instant) {
+    let now = Instant::now();
+    (
+        InstanceHealth::new(HealthPolicy::default(), HealthStatus::Unknown, now),
+        now,
+    )
+}
+
+#[test]
+fn probes_apply_thresholds() {
+    let (mut h, t) = fresh();
+    h.on_probe(true, MS, t);
+    assert_eq!(
+        h.status(),
+        HealthStatus::Healthy,
+        "the first success settles an unknown instance"
+    );
+    h.on_probe(false, MS, t);
+    assert_eq!(
+        h.status(),
+        HealthStatus::Healthy,
+        "one failure is below the threshold"
+    );
+    let changes = h.on_probe(false, MS, t);
+    assert_eq!(h.status(), HealthStatus::Unhealthy);
+    assert_eq!(
+        changes,
+        vec![Transition::Status {
+            from: HealthStatus::Healthy,
+            to: HealthStatus::Unhealthy
+        }]
+    );
+    assert!(!h.is_routable(t));
+    h.on_probe(true, MS, t);
+    assert_eq!(
+        h.status(),
+        HealthStatus::Unhealthy,
+        "one success is below the healthy threshold"
+    );
+    h.on_probe(true, MS, t);
+    assert_eq!(h.status(), HealthStatus::Healthy);
+    assert!(h.is_routable(t));
+}
+
+#[test]
+fn breaker_cycles_closed_open_half_open_closed() {
+    let (mut h, t) = fresh();
+    for _ in 0..2 {
+        h.on_request(Outcome::Failure, MS, t);
+    }
+    assert_eq!(h.circuit(t), Circuit::Closed);
+    let changes = h.on_request(Outcome::Failure, MS, t);
+    assert_eq!(
+        changes,
+        vec![Transition::Circuit {
+            from: "closed",
+            to: "open"
+        }]
+    );
+    assert!(!h.is_routable(t) && !h.try_acquire(t));
+    // After the open period: half-open, two trials at most.
+    let later = t + Duration::from_secs(2);
+    assert_eq!(h.circuit(later).as_str(), "half_open");
+    assert!(h.try_acquire(later) && h.try_acquire(later));
+    assert!(!h.try_acquire(later), "only two trials");
+    h.on_request(Outcome::Success, MS, later);
+    assert_eq!(h.circuit(later).as_str(), "half_open");
+    let changes = h.on_request(Outcome::Success, MS, later);
+    assert_eq!(
+        changes,
+        vec![Transition::Circuit {
+            from: "half_open",
+            to: "closed"
+        }]
+    );
+    assert!(h.try_acquire(later));
+}
+
+#[test]
+fn repeated_ejection_backs_off_and_resets_after_stability() {
+    let (mut h, t) = fresh();
+    let trip = |h: &mut InstanceHealth, at| {
+        for _ in 0..3 {
+            h.on_request(Outcome::Failure, MS, at);
+        }
+    };
+    trip(&mut h, t);
+    let Circuit::Open { until } = h.circuit(t) else {
+        panic!()
+    };
+    assert_eq!(until - t, Duration::from_secs(2));
+    // Half-open trial fails: open again for twice as long.
+    let t2 = t + Duration::from_secs(2);
+    assert!(h.try_acquire(t2));
+    h.on_request(Outcome::Failure, MS, t2);
+    let Circuit::Open { until } = h.circuit(t2) else {
+        panic!()
+    };
+    assert_eq!(until - t2, Duration::from_secs(4));
+    assert_eq!(h.ejections(), 2);
+    // Probes close it; a long calm period resets the back-off.
+    let t3 = t2 + Duration::from_secs(4);
+    h.on_probe(true, MS, t3);
+    h.on_probe(true, MS, t3);
+    assert_eq!(h.circuit(t3), Circuit::Closed);
+    let t4 = t3 + Duration::from_secs(61);
+    trip(&mut h, t4);
+    let Circuit::Open { until } = h.circuit(t4) else {
+        panic!()
+    };
+    assert_eq!(
+        until - t4,
+        Duration::from_secs(2),
+        "back-off restarts after a stable period"
+    );
+}
+
+#[test]
+fn score_prefers_fast_and_successful() {
+    let (mut fast, t) = fresh();
+    let (mut slow, _) = fresh();
+    let (mut failing, _) = fresh();
+    for _ in 0..10 {
+        fast.on_probe(true, Duration::from_millis(2), t);
+        slow.on_probe(true, Duration::from_millis(400), t);
+        failing.on_request(Outcome::Failure, Duration::from_millis(2), t);
+        failing.on_request(Outcome::Success, Duration::from_millis(2), t);
+    }
+    assert!(
+        fast.score() > slow.score(),
+        "{:?} vs {:?}",
+        fast.score(),
+        slow.score()
+    );
+    assert!(fast.score() > failing.score());
+    assert!(fast.score().get() > 0.95);
+}
+
+#[test]
+fn a_failing_probe_reopens_a_half_open_circuit() {
+    let (mut h, t) = fresh();
+    for _ in 0..3 {
+        h.on_request(Outcome::Failure, MS, t);
+    }
+    let later = t + Duration::from_secs(3);
+    let changes = h.on_probe(false, MS, later);
+    assert!(changes.contains(&Transition::Circuit {
+        from: "open",
+        to: "half_open"
+    }));
+    assert!(changes.contains(&Transition::Circuit {
+        from: "half_open",
+        to: "open"
+    }));
+    assert_eq!(h.circuit(later).as_str(), "open");
+}

@@ -1,0 +1,90 @@
+//! [`Access`]: the authentication runtime every request consults.
+
+use std::{num::NonZeroU32, sync::Arc};
+
+use gateway_auth::{
+    AuditEvent, Auditor, Authenticator, BootstrapAdmin, EndpointAllowlist, MemoryRateLimiter,
+    Principal, Quota, RateLimiter,
+};
+use gateway_store::Store;
+
+use crate::config::AuthSettings;
+
+/// Authentication state shared by all requests (in `AppState`).
+pub(crate) struct Access {
+    /// `None` when authentication is off.
+    pub(crate) authenticator: Option<Arc<Authenticator>>,
+    pub(crate) limiter: Arc<dyn RateLimiter>,
+    pub(crate) auditor: Option<Auditor>,
+    pub(crate) allow_stdio_registration: bool,
+    pub(crate) endpoint_allowlist: Option<EndpointAllowlist>,
+}
+
+/// What start-up did about the first admin.
+pub(crate) type Bootstrap = Option<BootstrapAdmin>;
+
+impl Access {
+    /// Authentication off: only the endpoint allowlist applies.
+    pub(crate) fn disabled(settings: &AuthSettings) -> Access {
+        Access {
+            authenticator: None,
+            limiter: Arc::new(MemoryRateLimiter::new()),
+            auditor: None,
+            allow_stdio_registration: settings.allow_stdio_registration,
+            endpoint_allowlist: settings.endpoint_allowlist.clone(),
+        }
+    }
+
+    /// Authentication on: loads the server secrets, creates the first admin on an empty
+    /// database, and starts the audit writer and the maintenance task.
+    pub(crate) async fn open(
+        store: &Store,
+        settings: &AuthSettings,
+    ) -> Result<(Access, Bootstrap), gateway_auth::Error> {
+        let authenticator =
+            Arc::new(Authenticator::open(store.clone(), settings.config.clone()).await?);
+        let bootstrap = authenticator.bootstrap_admin().await?;
+        authenticator.spawn_maintenance();
+        let (auditor, _writer) = Auditor::spawn(store.clone());
+        let access = Access {
+            authenticator: Some(authenticator),
+            auditor: Some(auditor),
+            ..Access::disabled(settings)
+        };
+        Ok((access, bootstrap))
+    }
+
+    /// Whether requests must authenticate.
+    pub(crate) fn is_enabled(&self) -> bool {
+        self.authenticator.is_some()
+    }
+
+    /// The request quota of `principal`: its key's own, else its role's.
+    pub(crate) fn quota(&self, principal: &Principal) -> Quota {
+        let per_minute = principal.rate_limit().unwrap_or_else(|| {
+            self.authenticator.as_ref().map_or(NonZeroU32::MAX, |a| {
+                a.config().rate_limits.for_role(principal.role())
+            })
+        });
+        Quota { per_minute }
+    }
+
+    /// Records an audit event (no-op with authentication off).
+    pub(crate) fn audit(&self, event: AuditEvent) {
+        if let Some(auditor) = &self.auditor {
+            auditor.record(event);
+        }
+    }
+
+    /// Writes pending state (API key usage, queued audit events) before shutdown.
+    pub(crate) async fn flush(&self) {
+        if let Some(a) = &self.authenticator
+            && let Err(e) = a.flush_usage().await
+        {
+            tracing::warn!(error = %e, "cannot record API key usage");
+        }
+        if let Some(auditor) = &self.auditor {
+            auditor.flush().await;
+        }
+    }
+}

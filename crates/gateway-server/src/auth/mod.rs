@@ -1,0 +1,27 @@
+//! Authentication and authorization at the HTTP edge, in request order:
+//!
+//! 1. `layer`: public paths pass; otherwise the credential (`X-API-Key`, or
+//!    `Authorization: Bearer` with a JWT or an API key) becomes a
+//!    [`Principal`](gateway_auth::Principal) through `gateway_auth::Authenticator` (cached:
+//!    no database or bcrypt per request), the route's scope and template allowlist are
+//!    checked (`policy`), and the principal's rate limit is applied.
+//! 2. Handlers read the principal with [`Caller`] (`/auth/*`) or `Option<Caller>`
+//!    (registration, where `registration` adds the stdio and SSRF rules).
+//!
+//! With authentication off (the default, loopback only) the layer lets everything
+//! through and the gateway behaves as without this module, except for the optional
+//! endpoint allowlist. Client credentials never reach upstreams: handlers build new
+//! JSON-RPC requests and the transports never see inbound headers.
+
+mod access;
+mod extract;
+mod layer;
+mod login;
+mod policy;
+pub(crate) mod registration;
+mod routes;
+
+pub(crate) use access::Access;
+pub(crate) use extract::{Caller, RequestMeta};
+pub(crate) use layer::authorize;
+pub(crate) use routes::{AuthApi, routes};

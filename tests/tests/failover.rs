@@ -1,0 +1,549 @@
+//! Health checking, failover, retries and circuit breaking, end to end: real gateway
+//! binary, real echo upstreams, real faults (SIGKILL, the `crash` tool, SIGSTOP for a
+//! hung instance). Health checks run every second here (MCP_GATEWAY_HEALTH_INTERVAL=1).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicBool, AtomicUsize, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+use gateway_e2e::{EchoHttp, TestGateway, wait_until};
+use nix::{sys::signal::Signal, unistd::Pid};
+use serde_json::{Value, json};
+
+const GATEWAY: &str = env!("CARGO_BIN_EXE_gw-server-e2e");
+const ECHO: &str = env!("CARGO_BIN_EXE_echo-fixture");
+
+async fn gateway() -> TestGateway {
+    TestGateway::builder(GATEWAY)
+        .env("MCP_GATEWAY_HEALTH_INTERVAL", "1")
+        .env("MCP_GATEWAY_HEALTH_TIMEOUT", "1")
+        .start()
+        .await
+}
+
+fn signal(pid: u32, signal: Signal) {
+    nix::sys::signal::kill(Pid::from_raw(i32::try_from(pid).unwrap()), signal).unwrap();
+}
+
+async fn health(gw: &TestGateway, template: &str) -> Value {
+    gw.http()
+        .get(&format!("/mcp/{template}/health"))
+        .await
+        .expect_status(200)
+}
+
+/// Per-instance health status strings, by id.
+async fn statuses(gw: &TestGateway, template: &str) -> Value {
+    health(gw, template).await["instances"].clone()
+}
+
+#[derive(Default)]
+struct Tally {
+    idempotent_ok: AtomicUsize,
+    idempotent_failed: AtomicUsize,
+    calls_ok: AtomicUsize,
+    calls_failed: AtomicUsize,
+    /// Failed tools/calls that started after the kill (must stay zero).
+    calls_failed_after_kill: AtomicUsize,
+}
+
+/// `workers` loops alternating tools/list and a 100 ms tools/call, until `stop` or
+/// `max_per_worker` rounds (bounded).
+fn load(
+    gw: &TestGateway,
+    template: &str,
+    workers: usize,
+    stop: Arc<AtomicBool>,
+    killed_at: Arc<parking_lot_free::KillClock>,
+    tally: Arc<Tally>,
+) -> Vec<tokio::task::JoinHandle<()>> {
+    (0..workers)
+        .map(|_| {
+            let http = gw.http();
+            let (stop, tally, killed_at) = (stop.clone(), tally.clone(), killed_at.clone());
+            let list = format!("/mcp/{template}/tools/list");
+            let call = format!("/mcp/{template}/tools/call");
+            tokio::spawn(async move {
+                for _ in 0..400 {
+                    if stop.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    let r = http.get(&list).await;
+                    let counter = if r.status == 200 {
+                        &tally.idempotent_ok
+                    } else {
+                        &tally.idempotent_failed
+                    };
+                    if r.status != 200 {
+                        eprintln!("idempotent failure: {} {}", r.status, r.text);
+                    }
+                    counter.fetch_add(1, Ordering::Relaxed);
+                    let started = Instant::now();
+                    let r = http
+                        .post(
+                            &call,
+                            &json!({"name": "sleep_ms", "arguments": {"ms": 100}}),
+                        )
+                        .await;
+                    if r.status == 200 {
+                        tally.calls_ok.fetch_add(1, Ordering::Relaxed);
+                    } else {
+                        tally.calls_failed.fetch_add(1, Ordering::Relaxed);
+                        if killed_at.is_before(started) {
+                            eprintln!(
+                                "tools/call started after the kill failed: {} {}",
+                                r.status, r.text
+                            );
+                            tally
+                                .calls_failed_after_kill
+                                .fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                }
+            })
+        })
+        .collect()
+}
+
+/// A write-once instant shared with the load workers.
+mod parking_lot_free {
+    use std::{sync::OnceLock, time::Instant};
+
+    #[derive(Default)]
+    pub(crate) struct KillClock(OnceLock<Instant>);
+
+    impl KillClock {
+        pub(crate) fn set(&self, at: Instant) {
+            let _ = self.0.set(at);
+        }
+        /// Whether the kill happened before `t`.
+        pub(crate) fn is_before(&self, t: Instant) -> bool {
+            self.0.get().is_some_and(|k| *k < t)
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killing_an_http_instance_under_load_fails_only_its_in_flight_calls() {
+    let gw = gateway().await;
+    let mut echoes = Vec::new();
+    for id in ["a", "b", "c"] {
+        let echo = EchoHttp::spawn(ECHO, 0, id).await;
+        gw.register(json!({"template_name": "ha", "instance_id": id, "endpoint": echo.url()}))
+            .await;
+        echoes.push(echo);
+    }
+    wait_until("all three healthy", Duration::from_secs(10), || async {
+        health(&gw, "ha").await["healthy_instances"] == 3
+    })
+    .await;
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let tally = Arc::new(Tally::default());
+    let clock = Arc::new(parking_lot_free::KillClock::default());
+    let workers = load(&gw, "ha", 6, stop.clone(), clock.clone(), tally.clone());
+    tokio::time::sleep(Duration::from_millis(800)).await;
+
+    // Kill c; count what was in flight on it at that moment.
+    let victim = echoes.pop().unwrap();
+    let port = victim.port;
+    let stats = gw.http().get("/gateway/stats").await.json();
+    let in_flight_on_c = stats["load_balancer"]["active_connections"]["c"]
+        .as_u64()
+        .unwrap();
+    clock.set(Instant::now());
+    let killed = Instant::now();
+    victim.kill().await;
+
+    wait_until("c marked unhealthy", Duration::from_secs(5), || async {
+        statuses(&gw, "ha").await["c"]["healthy"] == false
+    })
+    .await;
+    let detected = killed.elapsed();
+    eprintln!("c marked unhealthy {detected:?} after SIGKILL (interval 1 s + timeout 1 s)");
+    assert!(
+        detected <= Duration::from_millis(2500),
+        "unhealthy after {detected:?}, more than interval + timeout"
+    );
+    let h = health(&gw, "ha").await;
+    assert_eq!(h["health_percentage"], 66.7, "{h}");
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+
+    // Bring c back on the same port: it gets traffic again once its probes pass.
+    let revived = EchoHttp::spawn(ECHO, port, "c").await;
+    wait_until("c healthy again", Duration::from_secs(15), || async {
+        statuses(&gw, "ha").await["c"]["healthy"] == true
+    })
+    .await;
+    wait_until("c serves again", Duration::from_secs(10), || async {
+        gw.whoami("ha").await == "c"
+    })
+    .await;
+
+    stop.store(true, Ordering::Relaxed);
+    for w in workers {
+        w.await.unwrap();
+    }
+    let t = &tally;
+    eprintln!(
+        "idempotent ok={} failed={}; tools/call ok={} failed={} (in flight on c at kill: {in_flight_on_c})",
+        t.idempotent_ok.load(Ordering::Relaxed),
+        t.idempotent_failed.load(Ordering::Relaxed),
+        t.calls_ok.load(Ordering::Relaxed),
+        t.calls_failed.load(Ordering::Relaxed)
+    );
+    assert!(t.idempotent_ok.load(Ordering::Relaxed) > 50, "the load ran");
+    assert_eq!(
+        t.idempotent_failed.load(Ordering::Relaxed),
+        0,
+        "idempotent requests fail over"
+    );
+    assert_eq!(
+        t.calls_failed_after_kill.load(Ordering::Relaxed),
+        0,
+        "calls after the kill never reach the dead instance"
+    );
+    // Only calls already on c at the kill may fail (one extra for a call that started
+    // between reading the stats and the kill).
+    assert!(t.calls_failed.load(Ordering::Relaxed) as u64 <= in_flight_on_c + 1);
+
+    // All instances down: 503 with Retry-After and the template named, never a hang.
+    for e in echoes {
+        e.kill().await;
+    }
+    revived.kill().await;
+    wait_until("all ejected", Duration::from_secs(6), || async {
+        health(&gw, "ha").await["healthy_instances"] == 0
+    })
+    .await;
+    let started = Instant::now();
+    let r = gw.http().get("/mcp/ha/tools/list").await;
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "answered at once"
+    );
+    let body = r.expect_error(503, "unavailable");
+    assert!(r.header("retry-after").is_some());
+    assert!(
+        body["detail"].as_str().unwrap().contains("\"ha\""),
+        "{body}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crashed_stdio_children_restart_and_traffic_goes_elsewhere_meanwhile() {
+    let gw = gateway().await;
+    for id in ["s1", "s2", "s3"] {
+        gw.register(
+            json!({"template_name": "st", "instance_id": id, "command": [ECHO, "--stdio"]}),
+        )
+        .await;
+    }
+    wait_until("three children up", Duration::from_secs(10), || async {
+        health(&gw, "st").await["healthy_instances"] == 3
+    })
+    .await;
+    let before = gw.children();
+    assert_eq!(before.len(), 3, "{before:?}");
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let tally = Arc::new(Tally::default());
+    let clock = Arc::new(parking_lot_free::KillClock::default());
+    let workers = load(&gw, "st", 4, stop.clone(), clock, tally.clone());
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    // One child crashes (the call that crashed it fails: it was in flight there).
+    let r = gw
+        .http()
+        .post(
+            "/mcp/st/tools/call",
+            &json!({"name": "crash", "arguments": {}}),
+        )
+        .await;
+    assert!(r.status >= 500, "{}", r.text);
+    tokio::time::sleep(Duration::from_millis(2000)).await;
+    stop.store(true, Ordering::Relaxed);
+    for w in workers {
+        w.await.unwrap();
+    }
+    assert!(tally.idempotent_ok.load(Ordering::Relaxed) > 20);
+    assert_eq!(
+        tally.idempotent_failed.load(Ordering::Relaxed),
+        0,
+        "idempotent requests fail over"
+    );
+    let failed_calls = tally.calls_failed.load(Ordering::Relaxed);
+    assert!(
+        failed_calls <= 4,
+        "at most the calls in flight on the crashed child: {failed_calls}"
+    );
+
+    // The crashed child was restarted (a new pid) and serves again.
+    wait_until(
+        "all three healthy again",
+        Duration::from_secs(15),
+        || async { health(&gw, "st").await["healthy_instances"] == 3 },
+    )
+    .await;
+    let after = gw.children();
+    assert_eq!(after.len(), 3);
+    assert_eq!(
+        before.iter().filter(|p| after.contains(p)).count(),
+        2,
+        "exactly one child was replaced: {before:?} -> {after:?}"
+    );
+    let mut seen = std::collections::BTreeSet::new();
+    for _ in 0..6 {
+        seen.insert(gw.whoami("st").await);
+    }
+    let h = health(&gw, "st").await;
+    assert_eq!(
+        seen.len(),
+        3,
+        "all three serve: {seen:?}; children {after:?}; health {h}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hung_instance_times_out_is_ejected_and_traffic_moves() {
+    let gw = gateway().await;
+    let good = EchoHttp::spawn(ECHO, 0, "good").await;
+    let hung = EchoHttp::spawn(ECHO, 0, "hung").await;
+    gw.register(json!({"template_name": "hang", "instance_id": "good", "endpoint": good.url()}))
+        .await;
+    gw.register(json!({"template_name": "hang", "instance_id": "hung", "endpoint": hung.url()}))
+        .await;
+    gw.http()
+        .put(
+            "/gateway/templates/hang/load-balancer",
+            &json!({"timeout": 1}),
+        )
+        .await
+        .expect_status(200);
+
+    // A tool that outlives the request timeout: 504, JSON error naming the template.
+    let r = gw
+        .http()
+        .post(
+            "/mcp/hang/tools/call",
+            &json!({"name": "sleep_ms", "arguments": {"ms": 3000}}),
+        )
+        .await;
+    let body = r.expect_error(504, "upstream_timeout");
+    assert!(body["detail"].as_str().unwrap().contains("hang"));
+
+    // Freeze one instance (it still accepts connections, never answers).
+    signal(hung.child.id().unwrap(), Signal::SIGSTOP);
+    let mut timeouts = 0;
+    let mut answered_by = Vec::new();
+    for _ in 0..12 {
+        let r = gw
+            .http()
+            .post(
+                "/mcp/hang/tools/call",
+                &json!({"name": "whoami", "arguments": {}}),
+            )
+            .await;
+        match r.status {
+            200 => answered_by.push(r.json()["content"][0]["text"].as_str().unwrap().to_owned()),
+            504 => timeouts += 1,
+            other => panic!("unexpected {other}: {}", r.text),
+        }
+    }
+    assert!(
+        (1..=3).contains(&timeouts),
+        "the hung instance costs at most failure_threshold calls: {timeouts}"
+    );
+    let tail: Vec<_> = answered_by.iter().rev().take(5).collect();
+    assert!(
+        tail.iter().all(|w| *w == "good"),
+        "traffic moved to the good instance: {answered_by:?}"
+    );
+    let h = statuses(&gw, "hang").await;
+    assert_eq!(h["hung"]["healthy"], false, "{h}");
+    signal(hung.child.id().unwrap(), Signal::SIGCONT);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn circuit_goes_closed_open_half_open_closed() {
+    let gw = gateway().await;
+    let echo = EchoHttp::spawn(ECHO, 0, "solo").await;
+    gw.register(json!({"template_name": "cb", "instance_id": "solo", "endpoint": echo.url()}))
+        .await;
+    gw.http()
+        .put(
+            "/gateway/templates/cb/load-balancer",
+            &json!({"timeout": 1}),
+        )
+        .await
+        .expect_status(200);
+    let circuit = || async {
+        statuses(&gw, "cb").await["solo"]["circuit"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    assert_eq!(circuit().await, "closed");
+
+    let pid = echo.child.id().unwrap();
+    signal(pid, Signal::SIGSTOP);
+    let mut seen = vec!["closed".to_owned()];
+    for _ in 0..3 {
+        let r = gw
+            .http()
+            .post(
+                "/mcp/cb/tools/call",
+                &json!({"name": "whoami", "arguments": {}}),
+            )
+            .await;
+        assert!(r.status == 504 || r.status == 503, "{}", r.text);
+    }
+    wait_until("circuit open", Duration::from_secs(5), || async {
+        circuit().await == "open"
+    })
+    .await;
+    seen.push("open".to_owned());
+    // While open, requests are refused at once (no traffic to the instance).
+    let r = gw
+        .http()
+        .post(
+            "/mcp/cb/tools/call",
+            &json!({"name": "whoami", "arguments": {}}),
+        )
+        .await;
+    r.expect_error(503, "unavailable");
+    signal(pid, Signal::SIGCONT);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        let c = circuit().await;
+        if seen.last() != Some(&c) {
+            seen.push(c.clone());
+        }
+        if c == "closed" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(seen, ["closed", "open", "half_open", "closed"]);
+    assert_eq!(gw.whoami("cb").await, "solo");
+    let stats = gw.http().get("/gateway/stats").await.json();
+    assert!(
+        stats["health_checker"]["circuit_openings_total"]
+            .as_u64()
+            .unwrap()
+            >= 1,
+        "{stats}"
+    );
+    assert!(
+        stats["health_checker"]["transitions_total"]
+            .as_u64()
+            .unwrap()
+            >= 3
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_based_prefers_the_better_instance() {
+    let gw = gateway().await;
+    let a = EchoHttp::spawn(ECHO, 0, "steady").await;
+    let b = EchoHttp::spawn(ECHO, 0, "flaky").await;
+    gw.register(json!({"template_name": "hb", "instance_id": "steady", "endpoint": a.url()}))
+        .await;
+    gw.register(json!({"template_name": "hb", "instance_id": "flaky", "endpoint": b.url()}))
+        .await;
+    gw.http()
+        .put(
+            "/gateway/templates/hb/load-balancer",
+            &json!({"strategy": "health_based"}),
+        )
+        .await
+        .expect_status(200);
+    // Make "flaky" fail its probes for a while, then let it recover.
+    signal(b.child.id().unwrap(), Signal::SIGSTOP);
+    wait_until("flaky unhealthy", Duration::from_secs(6), || async {
+        statuses(&gw, "hb").await["flaky"]["healthy"] == false
+    })
+    .await;
+    signal(b.child.id().unwrap(), Signal::SIGCONT);
+    wait_until("flaky routable again", Duration::from_secs(10), || async {
+        statuses(&gw, "hb").await["flaky"]["healthy"] == true
+    })
+    .await;
+
+    let h = statuses(&gw, "hb").await;
+    let (steady, flaky) = (
+        h["steady"]["score"].as_f64().unwrap(),
+        h["flaky"]["score"].as_f64().unwrap(),
+    );
+    assert!(
+        steady > flaky + 0.05,
+        "scores: steady {steady}, flaky {flaky}"
+    );
+    let mut counts = std::collections::BTreeMap::<String, usize>::new();
+    for _ in 0..20 {
+        *counts.entry(gw.whoami("hb").await).or_default() += 1;
+    }
+    assert_eq!(
+        counts.get("steady"),
+        Some(&20),
+        "health_based sends everything to the better instance: {counts:?}"
+    );
+
+    // Control: round robin splits the same two instances evenly.
+    gw.http()
+        .put(
+            "/gateway/templates/hb/load-balancer",
+            &json!({"strategy": "round_robin"}),
+        )
+        .await
+        .expect_status(200);
+    let mut counts = std::collections::BTreeMap::<String, usize>::new();
+    for _ in 0..20 {
+        *counts.entry(gw.whoami("hb").await).or_default() += 1;
+    }
+    assert_eq!(counts.len(), 2, "{counts:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crash_looping_child_is_held_out_and_reported() {
+    let gw = gateway().await;
+    gw.register(json!({"template_name": "loop", "instance_id": "good", "command": [ECHO, "--stdio", "--instance-id", "good"]}))
+        .await;
+    // Exits at once with a usage error, every time it is restarted.
+    gw.register(json!({"template_name": "loop", "instance_id": "broken", "command": [ECHO, "--no-such-flag"]}))
+        .await;
+    for _ in 0..10 {
+        assert_eq!(
+            gw.whoami("loop").await,
+            "good",
+            "every call is served by the working child"
+        );
+    }
+    wait_until(
+        "broken reported unhealthy",
+        Duration::from_secs(6),
+        || async {
+            let s = statuses(&gw, "loop").await;
+            s["broken"]["healthy"] == false && s["broken"]["status"] == "unhealthy"
+        },
+    )
+    .await;
+    // Live failures opened its circuit (calls went to "good" meanwhile) ...
+    assert_eq!(statuses(&gw, "loop").await["broken"]["circuit"], "open");
+    // ... and the active checks report why.
+    wait_until("probe error reported", Duration::from_secs(5), || async {
+        statuses(&gw, "loop").await["broken"]["last_error"]
+            .as_str()
+            .is_some_and(|e| !e.is_empty())
+    })
+    .await;
+    let s = statuses(&gw, "loop").await;
+    assert_eq!(s["good"]["healthy"], true, "{s}");
+    // The restart back-off keeps the loop from spinning: no pile-up of processes.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(gw.children().len() <= 2, "children: {:?}", gw.children());
+}
