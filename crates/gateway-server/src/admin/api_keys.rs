@@ -40,11 +40,7 @@ pub(crate) async fn create(
     meta: RequestMeta,
     JsonBody(body): JsonBody<CreateApiKey>,
 ) -> Result<Response, ApiError> {
-    let auth = state
-        .access
-        .authenticator
-        .as_ref()
-        .ok_or(ApiError::AuthDisabled)?;
+    let auth = state.access.authenticator()?;
     let result = auth.create_api_key(&caller, &body).await;
     let target = match &result {
         Ok((_, record)) => record.id.clone(),
@@ -79,11 +75,7 @@ pub(crate) async fn list(
     Caller(caller): Caller,
     Query(query): Query<KeyQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    let auth = state
-        .access
-        .authenticator
-        .as_ref()
-        .ok_or(ApiError::AuthDisabled)?;
+    let auth = state.access.authenticator()?;
     let keys: Vec<ApiKeyInfo> = auth
         .list_api_keys(&caller, query.owner.as_deref())
         .await?
@@ -105,11 +97,7 @@ pub(crate) async fn revoke(
     meta: RequestMeta,
     Path(id): Path<String>,
 ) -> Result<Json<ApiKeyInfo>, ApiError> {
-    let auth = state
-        .access
-        .authenticator
-        .as_ref()
-        .ok_or(ApiError::AuthDisabled)?;
+    let auth = state.access.authenticator()?;
     let result = auth.revoke_api_key(&caller, &id).await;
     state.access.audit(meta.event(
         Some(caller.actor()),

@@ -43,11 +43,7 @@ pub(crate) async fn list(
     caller
         .require(gateway_core::Scope::Admin)
         .map_err(ApiError::from)?;
-    let auth = state
-        .access
-        .authenticator
-        .as_ref()
-        .ok_or(ApiError::AuthDisabled)?;
+    let auth = state.access.authenticator()?;
     // Events queued by earlier requests are written first, so a client reads its writes.
     if let Some(auditor) = &state.access.auditor {
         auditor.flush().await;

@@ -31,11 +31,7 @@ pub(crate) async fn create(
     meta: RequestMeta,
     JsonBody(body): JsonBody<CreateUser>,
 ) -> Result<(StatusCode, Json<UserInfo>), ApiError> {
-    let auth = state
-        .access
-        .authenticator
-        .as_ref()
-        .ok_or(ApiError::AuthDisabled)?;
+    let auth = state.access.authenticator()?;
     let result = auth.create_user(&caller, &body).await;
     state.access.audit(meta.event(
         Some(caller.actor()),
@@ -55,11 +51,7 @@ pub(crate) async fn list(
     State(state): State<AppState>,
     Caller(caller): Caller,
 ) -> Result<Json<Value>, ApiError> {
-    let auth = state
-        .access
-        .authenticator
-        .as_ref()
-        .ok_or(ApiError::AuthDisabled)?;
+    let auth = state.access.authenticator()?;
     let users: Vec<UserInfo> = auth
         .list_users(&caller)
         .await?
@@ -80,11 +72,7 @@ pub(crate) async fn get(
     Caller(caller): Caller,
     Path(name): Path<String>,
 ) -> Result<Json<UserInfo>, ApiError> {
-    let auth = state
-        .access
-        .authenticator
-        .as_ref()
-        .ok_or(ApiError::AuthDisabled)?;
+    let auth = state.access.authenticator()?;
     Ok(Json(user_info(&auth.get_user(&caller, &name).await?)))
 }
 
@@ -105,11 +93,7 @@ pub(crate) async fn update(
     Path(name): Path<String>,
     JsonBody(body): JsonBody<UpdateUser>,
 ) -> Result<Json<UserInfo>, ApiError> {
-    let auth = state
-        .access
-        .authenticator
-        .as_ref()
-        .ok_or(ApiError::AuthDisabled)?;
+    let auth = state.access.authenticator()?;
     let result = auth.update_user(&caller, &name, &body).await;
     state.access.audit(meta.event(
         Some(caller.actor()),
@@ -133,11 +117,7 @@ pub(crate) async fn delete(
     meta: RequestMeta,
     Path(name): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let auth = state
-        .access
-        .authenticator
-        .as_ref()
-        .ok_or(ApiError::AuthDisabled)?;
+    let auth = state.access.authenticator()?;
     let result = auth.delete_user(&caller, &name).await;
     state.access.audit(meta.event(
         Some(caller.actor()),

@@ -70,6 +70,13 @@ impl Access {
     }
 
     /// Records an audit event (no-op with authentication off).
+    /// The authenticator, or 503-style `AuthDisabled` when authentication is off.
+    pub(crate) fn authenticator(&self) -> Result<&Authenticator, crate::error::ApiError> {
+        self.authenticator
+            .as_deref()
+            .ok_or(crate::error::ApiError::AuthDisabled)
+    }
+
     pub(crate) fn audit(&self, event: AuditEvent) {
         if let Some(auditor) = &self.auditor {
             auditor.record(event);

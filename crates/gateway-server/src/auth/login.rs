@@ -36,11 +36,7 @@ pub(crate) async fn login(
     meta: RequestMeta,
     request: Request,
 ) -> Result<Response, ApiError> {
-    let authenticator = state
-        .access
-        .authenticator
-        .as_ref()
-        .ok_or(ApiError::AuthDisabled)?;
+    let authenticator = state.access.authenticator()?;
     let LoginRequest { username, password } = parse(request).await?;
     match authenticator.login(&username, &password, meta.client).await {
         Ok(issued) => {
