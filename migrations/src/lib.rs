@@ -21,6 +21,7 @@ mod m20261124_000003_create_users;
 mod m20261124_000004_create_api_keys;
 mod m20261124_000005_create_audit_events;
 mod m20261124_000006_create_secrets;
+mod m20261124_000007_add_template_health_probe;
 mod mysql;
 
 pub use sea_orm_migration::MigratorTrait;
@@ -40,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000004_create_api_keys::Migration),
             Box::new(m20261124_000005_create_audit_events::Migration),
             Box::new(m20261124_000006_create_secrets::Migration),
+            Box::new(m20261124_000007_add_template_health_probe::Migration),
         ]
     }
 
@@ -69,6 +71,7 @@ mod tests {
                 "m20261124_000004_create_api_keys",
                 "m20261124_000005_create_audit_events",
                 "m20261124_000006_create_secrets",
+                "m20261124_000007_add_template_health_probe",
             ]
         );
         let mut sorted = names.clone();

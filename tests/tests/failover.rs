@@ -547,3 +547,57 @@ async fn a_crash_looping_child_is_held_out_and_reported() {
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert!(gw.children().len() <= 2, "children: {:?}", gw.children());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_template_chooses_its_health_probe() {
+    let gw = gateway().await;
+    let echo = EchoHttp::spawn(ECHO, 0, "p").await;
+    gw.register(json!({"template_name": "probe", "instance_id": "p", "endpoint": echo.url()}))
+        .await;
+    let lb = "/gateway/templates/probe/load-balancer";
+    assert_eq!(
+        gw.http().get(lb).await.expect_status(200)["health_probe"],
+        "ping"
+    );
+
+    // An HTTP GET probe on a path the server does not serve: the instance goes out.
+    let set = gw
+        .http()
+        .put(lb, &json!({"health_probe": "/nope"}))
+        .await
+        .expect_status(200);
+    assert_eq!(set["health_probe"], "/nope");
+    wait_until("probe fails", Duration::from_secs(6), || async {
+        statuses(&gw, "probe").await["p"]["healthy"] == false
+    })
+    .await;
+    let s = statuses(&gw, "probe").await;
+    assert!(
+        s["p"]["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("GET /nope answered 404"),
+        "{s}"
+    );
+
+    // tools/list as the probe: healthy again.
+    gw.http()
+        .put(lb, &json!({"health_probe": "tools_list"}))
+        .await
+        .expect_status(200);
+    wait_until("probe passes", Duration::from_secs(8), || async {
+        statuses(&gw, "probe").await["p"]["healthy"] == true
+    })
+    .await;
+    assert_eq!(
+        gw.http().get(lb).await.expect_status(200)["health_probe"],
+        "tools_list"
+    );
+
+    let body = gw
+        .http()
+        .put(lb, &json!({"health_probe": "pong"}))
+        .await
+        .expect_error(400, "invalid_field");
+    assert_eq!(body["field"], "health_probe", "{body}");
+}

@@ -70,6 +70,14 @@ pub enum ValidationError {
         /// The accepted names.
         expected: &'static str,
     },
+    /// An unusable `health_probe` setting.
+    #[error("invalid health_probe {value:?}: {reason}")]
+    InvalidProbe {
+        /// The rejected value.
+        value: String,
+        /// Why.
+        reason: &'static str,
+    },
     /// A numeric setting outside its allowed range.
     #[error("{field} must be between {min} and {max} (got {value})")]
     OutOfRange {

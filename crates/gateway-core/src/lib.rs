@@ -34,9 +34,9 @@ pub mod model;
 
 pub use error::ValidationError;
 pub use model::{
-    EndpointUrl, Headers, HealthScore, HealthStatus, Instance, InstanceId, InstanceSpec,
-    LoadBalancerSettings, Role, Scope, Scopes, StdioCommand, Strategy, TemplateAccess,
-    TemplateName, Username, Weight,
+    EndpointUrl, Headers, HealthProbe, HealthScore, HealthStatus, Instance, InstanceId,
+    InstanceSpec, LoadBalancerSettings, Role, Scope, Scopes, StdioCommand, Strategy,
+    TemplateAccess, TemplateName, Username, Weight,
 };
 
 /// Appends `s` as a JSON string literal (shared by the jsonrpc and mcp modules).

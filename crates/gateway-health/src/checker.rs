@@ -5,17 +5,19 @@ use std::{sync::Arc, time::Duration};
 use gateway_transport::Upstream;
 use tokio::{sync::watch, task::JoinHandle};
 
-use crate::{HealthCell, ProbeKind, probe::probe};
+use gateway_core::HealthProbe;
+
+use crate::{HealthCell, probe::probe};
 
 /// How an instance is probed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CheckConfig {
     /// Time between probes (±10% jitter).
     pub interval: Duration,
     /// Deadline of one probe.
     pub timeout: Duration,
     /// What to send.
-    pub kind: ProbeKind,
+    pub kind: HealthProbe,
 }
 
 /// A running checker; stops when dropped.
@@ -49,16 +51,16 @@ pub fn spawn_checker(
     cell: Arc<HealthCell>,
     config: CheckConfig,
 ) -> CheckerHandle {
+    let first = config
+        .interval
+        .min(Duration::from_millis(250))
+        .mul_f64(fastrand::f64());
     let (tx, mut rx) = watch::channel(config);
     let task = tokio::spawn(async move {
-        let first = config
-            .interval
-            .min(Duration::from_millis(250))
-            .mul_f64(fastrand::f64());
         tokio::time::sleep(first).await;
         loop {
-            let current = *rx.borrow_and_update();
-            let result = probe(&upstream, current.kind, current.timeout).await;
+            let current = rx.borrow_and_update().clone();
+            let result = probe(&upstream, &current.kind, current.timeout).await;
             match result {
                 Ok(latency) => cell.record_probe(true, latency, None),
                 Err(reason) => {

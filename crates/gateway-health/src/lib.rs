@@ -8,7 +8,7 @@
 //!   cached routable flag and asks the breaker for permission; a change signal tells the
 //!   server to rebuild its balancer.
 //! - [`spawn_checker`]: one jittered probing task per instance (`ping`, or
-//!   `server/discover` for 2026-07-28 upstreams, or `tools/list`).
+//!   `server/discover` for 2026-07-28 upstreams, `tools/list`, or an HTTP GET path).
 //! - [`RetryBudget`]: caps retries at a fraction of first attempts.
 //!
 //! ```
@@ -38,5 +38,5 @@ pub use board::{CheckRecord, CircuitState, Counters, HealthBoard, HealthCell, He
 pub use budget::RetryBudget;
 pub use checker::{CheckConfig, CheckerHandle, spawn_checker};
 pub use policy::HealthPolicy;
-pub use probe::{ProbeKind, probe};
+pub use probe::probe;
 pub use state::{Circuit, InstanceHealth, Outcome, Transition};

@@ -1,50 +1,37 @@
-//! Active probes: an MCP-level request that proves the instance answers.
+//! Active probes: an MCP-level request (or an HTTP GET) that proves the instance answers.
 
 use std::time::{Duration, Instant};
 
 use gateway_core::{
+    HealthProbe,
     jsonrpc::{Request, RequestId},
     mcp::Era,
 };
 use gateway_transport::{CallOptions, Upstream};
 
-/// What a probe sends.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum ProbeKind {
-    /// `ping` (session-era upstreams); `server/discover` for 2026-07-28 upstreams,
-    /// which have no ping.
-    #[default]
-    Ping,
-    /// `tools/list`: also proves the server can serve its catalogue.
-    ToolsList,
-}
-
-impl std::str::FromStr for ProbeKind {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "ping" => Ok(ProbeKind::Ping),
-            "tools_list" | "tools/list" => Ok(ProbeKind::ToolsList),
-            other => Err(format!(
-                "unknown probe {other:?}: expected ping or tools_list"
-            )),
-        }
-    }
-}
-
 /// Probes `upstream` once; `Ok(latency)` when it answered in time (any JSON-RPC answer
-/// counts: the server is alive), else the reason.
+/// counts: the server is alive; an HTTP probe needs a 2xx), else the reason.
 pub async fn probe(
     upstream: &Upstream,
-    kind: ProbeKind,
+    kind: &HealthProbe,
     timeout: Duration,
 ) -> Result<Duration, String> {
-    let method = match (kind, upstream.info().map(|i| i.era())) {
-        (ProbeKind::ToolsList, _) => "tools/list",
-        (ProbeKind::Ping, Some(Era::Modern)) => "server/discover",
-        (ProbeKind::Ping, _) => "ping",
-    };
     let started = Instant::now();
+    if let HealthProbe::HttpGet(path) = kind
+        && upstream.transport() != "stdio"
+    {
+        return match upstream.http_get(path, timeout).await {
+            Ok(status) if (200..300).contains(&status) => Ok(started.elapsed()),
+            Ok(status) => Err(format!("GET {path} answered {status}")),
+            Err(e) => Err(e.to_string()),
+        };
+    }
+    let method = match (kind, upstream.info().map(|i| i.era())) {
+        (HealthProbe::ToolsList, _) => "tools/list",
+        // 2026-07-28 upstreams have no ping; an HTTP path on a stdio instance means ping.
+        (_, Some(Era::Modern)) => "server/discover",
+        _ => "ping",
+    };
     let request = Request::new(RequestId::Number(0), method, None);
     let options = CallOptions {
         timeout: Some(timeout),

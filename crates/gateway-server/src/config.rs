@@ -122,8 +122,6 @@ pub struct Settings {
     pub seed: Vec<SeedTemplate>,
     /// Health thresholds and circuit-breaker back-off.
     pub health_policy: gateway_health::HealthPolicy,
-    /// What active checks send.
-    pub health_probe: gateway_health::ProbeKind,
     /// Authentication and registration policy.
     pub auth: AuthSettings,
 }
@@ -274,14 +272,16 @@ impl Settings {
             }
             *slot = value;
         }
-        let health_probe = match env("MCP_GATEWAY_HEALTH_PROBE")
+        // The probe new templates start with (each template can change its own).
+        let template_defaults = match env("MCP_GATEWAY_HEALTH_PROBE")
             .filter(|v| !v.is_empty())
             .or(file.health_probe)
         {
-            Some(v) => v
-                .parse()
-                .map_err(|e: String| ConfigError::new("MCP_GATEWAY_HEALTH_PROBE", e))?,
-            None => gateway_health::ProbeKind::default(),
+            Some(v) => template_defaults.with_health_probe(
+                v.parse()
+                    .map_err(|e| ConfigError::new("MCP_GATEWAY_HEALTH_PROBE", e))?,
+            ),
+            None => template_defaults,
         };
 
         let mut seed = Vec::new();
@@ -290,7 +290,7 @@ impl Settings {
             let parsed = TemplateName::parse(&name).map_err(|e| ConfigError::new(&key, e))?;
             if let Some(update) = &template.load_balancer {
                 update
-                    .apply(template_defaults)
+                    .apply(template_defaults.clone())
                     .map_err(|e| ConfigError::new(format!("{key}.load_balancer"), e))?;
             }
             let mut instances = Vec::new();
@@ -327,7 +327,6 @@ impl Settings {
             max_message_size,
             seed,
             health_policy,
-            health_probe,
             auth,
         })
     }

@@ -85,7 +85,7 @@ impl Server {
             false => (Access::disabled(&settings.auth), None),
         };
         let connector = Connector::new(settings.transport_options());
-        let health = (settings.health_policy, settings.health_probe);
+        let health = settings.health_policy;
         let registry = Registry::load(store, connector, settings.template_defaults, health)
             .await
             .map_err(|e: ApiError| Error::Registry(e.to_string()))?;

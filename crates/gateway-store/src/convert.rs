@@ -43,6 +43,7 @@ pub(crate) fn template_row(
         max_retries: Set(u32_to_column("max_retries", settings.max_retries())?),
         timeout_s: Set(secs_to_column(settings.request_timeout())?),
         pool_size: Set(u32_to_column("pool_size", settings.pool_size())?),
+        health_probe: Set(settings.health_probe().as_str().to_owned()),
         created_at_ms: Set(now_ms),
         updated_at_ms: Set(now_ms),
     })
@@ -76,7 +77,11 @@ pub(crate) fn template_from_row(
         };
         corrupt(field, &e)
     })?;
-    Ok((name, settings))
+    let probe = row
+        .health_probe
+        .parse()
+        .map_err(|e: ValidationError| corrupt("health_probe", &e))?;
+    Ok((name, settings.with_health_probe(probe)))
 }
 
 /// The column that holds the [`LoadBalancerSettings`] field named in a validation error.

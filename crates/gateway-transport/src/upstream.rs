@@ -111,9 +111,25 @@ impl Connector {
                 )))
             }
         };
+        let origin = match spec {
+            InstanceSpec::Http { url, headers } | InstanceSpec::Sse { url, headers } => {
+                let uri = parse_url(&instance, url.as_str())?;
+                Some((
+                    format!(
+                        "{}://{}",
+                        uri.scheme_str().unwrap_or("http"),
+                        uri.authority().map_or("", |a| a.as_str())
+                    ),
+                    header_map(&instance, headers)?,
+                ))
+            }
+            InstanceSpec::Stdio(_) => None,
+        };
         Ok(Upstream {
             inner: Arc::new(Inner {
                 instance,
+                origin,
+                http: self.http.clone(),
                 transport: spec.transport(),
                 adapter,
                 server_tx,
@@ -167,6 +183,9 @@ pub struct Upstream {
 
 struct Inner {
     instance: InstanceId,
+    /// `scheme://authority` and extra headers of HTTP and SSE instances.
+    origin: Option<(String, HeaderMap)>,
+    http: HttpClient,
     transport: &'static str,
     adapter: Adapter,
     server_tx: broadcast::Sender<ServerMessage>,
@@ -285,6 +304,37 @@ impl Upstream {
         match &self.inner.adapter {
             Adapter::Linked(sup) => sup.ready_links().iter().filter_map(|r| r.pid).collect(),
             Adapter::Http(_) => Vec::new(),
+        }
+    }
+
+    /// `GET {origin}{path}` on an HTTP or SSE instance (e.g. a `/healthz` health probe),
+    /// with the instance's headers; returns the status code. Errors for stdio instances.
+    pub async fn http_get(&self, path: &str, timeout: Duration) -> Result<u16, Error> {
+        let instance = &self.inner.instance;
+        let Some((origin, headers)) = &self.inner.origin else {
+            return Err(err(
+                instance,
+                ErrorKind::Protocol("not an HTTP instance".into()),
+            ));
+        };
+        let uri: http::Uri = format!("{origin}{path}").parse().map_err(|e| {
+            err(
+                instance,
+                ErrorKind::Protocol(format!("invalid probe path: {e}")),
+            )
+        })?;
+        let mut builder = http::Request::get(uri);
+        for (k, v) in headers {
+            builder = builder.header(k, v);
+        }
+        let request = builder
+            .body(http_body_util::Full::new(bytes::Bytes::new()))
+            .map_err(|e| err(instance, ErrorKind::Protocol(e.to_string())))?;
+        match tokio::time::timeout(timeout, self.inner.http.inner.request(request)).await {
+            Ok(Ok(response)) => Ok(response.status().as_u16()),
+            Ok(Err(e)) if e.is_connect() => Err(err(instance, ErrorKind::Connect(e.to_string()))),
+            Ok(Err(e)) => Err(err(instance, ErrorKind::Io(e.to_string()))),
+            Err(_) => Err(err(instance, ErrorKind::Timeout(timeout))),
         }
     }
 

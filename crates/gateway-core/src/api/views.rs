@@ -98,7 +98,7 @@ impl InstanceInfo {
 
 /// The guide's `load_balancer` block, in whole seconds.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LoadBalancerConfig {
     /// `round_robin`, `least_connections`, `weighted`, `health_based` or `random`.
     #[cfg_attr(feature = "openapi", schema(value_type = String, example = "round_robin"))]
@@ -113,10 +113,21 @@ pub struct LoadBalancerConfig {
     pub timeout: u64,
     /// Processes per stdio instance.
     pub pool_size: u32,
+    /// Active check: `ping`, `tools_list`, or an HTTP path such as `/healthz` (absent
+    /// from older servers' answers, meaning `ping`).
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "ping"))]
+    pub health_probe: crate::HealthProbe,
 }
 
 impl From<LoadBalancerSettings> for LoadBalancerConfig {
     fn from(s: LoadBalancerSettings) -> Self {
+        Self::from(&s)
+    }
+}
+
+impl From<&LoadBalancerSettings> for LoadBalancerConfig {
+    fn from(s: &LoadBalancerSettings) -> Self {
         Self {
             strategy: s.strategy(),
             health_check_interval: s.health_check_interval().as_secs(),
@@ -124,6 +135,7 @@ impl From<LoadBalancerSettings> for LoadBalancerConfig {
             max_retries: s.max_retries(),
             timeout: s.request_timeout().as_secs(),
             pool_size: s.pool_size(),
+            health_probe: s.health_probe().clone(),
         }
     }
 }
@@ -153,6 +165,10 @@ pub struct LoadBalancerUpdate {
     /// New stdio pool size.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pool_size: Option<u32>,
+    /// New health probe: `ping`, `tools_list` or an HTTP path.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub health_probe: Option<crate::HealthProbe>,
 }
 
 impl LoadBalancerUpdate {
@@ -162,7 +178,7 @@ impl LoadBalancerUpdate {
         current: LoadBalancerSettings,
     ) -> Result<LoadBalancerSettings, crate::ValidationError> {
         let c = LoadBalancerConfig::from(current);
-        LoadBalancerSettings::new(
+        let settings = LoadBalancerSettings::new(
             self.strategy.unwrap_or(c.strategy),
             self.health_check_interval
                 .unwrap_or(c.health_check_interval),
@@ -170,7 +186,8 @@ impl LoadBalancerUpdate {
             self.max_retries.unwrap_or(c.max_retries),
             self.timeout.unwrap_or(c.timeout),
             self.pool_size.unwrap_or(c.pool_size),
-        )
+        )?;
+        Ok(settings.with_health_probe(self.health_probe.clone().unwrap_or(c.health_probe)))
     }
 }
 
@@ -216,7 +233,10 @@ mod tests {
             strategy: Some(Strategy::Weighted),
             ..Default::default()
         };
-        assert_eq!(up.apply(base).unwrap().strategy(), Strategy::Weighted);
+        assert_eq!(
+            up.apply(base.clone()).unwrap().strategy(),
+            Strategy::Weighted
+        );
         let bad = LoadBalancerUpdate {
             max_retries: Some(99),
             ..Default::default()

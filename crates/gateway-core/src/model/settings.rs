@@ -2,11 +2,11 @@
 
 use std::time::Duration;
 
-use crate::{Strategy, error::ValidationError};
+use crate::{HealthProbe, Strategy, error::ValidationError};
 
 /// How a template balances, checks and retries. Construct with [`LoadBalancerSettings::new`]
 /// (validated) or `Default`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LoadBalancerSettings {
     strategy: Strategy,
     health_check_interval: Duration,
@@ -14,6 +14,7 @@ pub struct LoadBalancerSettings {
     max_retries: u32,
     request_timeout: Duration,
     pool_size: u32,
+    health_probe: HealthProbe,
 }
 
 /// Bounds, shared by validation and documentation.
@@ -80,6 +81,7 @@ impl LoadBalancerSettings {
             max_retries: check("max_retries", max_retries, Self::MAX_RETRIES)?,
             request_timeout: secs("timeout", timeout_secs, Self::TIMEOUT_SECS)?,
             pool_size: check("pool_size", pool_size, Self::POOL_SIZE)?,
+            health_probe: HealthProbe::Ping,
         })
     }
 
@@ -108,6 +110,17 @@ impl LoadBalancerSettings {
         self.pool_size
     }
 
+    /// What active health checks send.
+    pub fn health_probe(&self) -> &HealthProbe {
+        &self.health_probe
+    }
+
+    /// A copy with another health probe.
+    pub fn with_health_probe(mut self, probe: HealthProbe) -> Self {
+        self.health_probe = probe;
+        self
+    }
+
     /// A copy with another strategy.
     pub fn with_strategy(mut self, strategy: Strategy) -> Self {
         self.strategy = strategy;
@@ -126,6 +139,7 @@ impl Default for LoadBalancerSettings {
             max_retries: 3,
             request_timeout: Duration::from_secs(60),
             pool_size: 1,
+            health_probe: HealthProbe::Ping,
         }
     }
 }

@@ -134,7 +134,7 @@ pub(crate) async fn registry(State(state): State<AppState>) -> Json<Value> {
                 "total_instances": instances.len(),
                 "healthy_instances": t.healthy_count(),
                 "load_balancer_strategy": t.settings.strategy().as_str(),
-                "load_balancer": LoadBalancerConfig::from(t.settings),
+                "load_balancer": LoadBalancerConfig::from(&t.settings),
                 "instances": instances,
             }),
         );
@@ -169,7 +169,7 @@ pub(crate) async fn get_load_balancer(
     let route = table
         .get(&template)
         .ok_or_else(|| ApiError::TemplateNotFound(template.clone()))?;
-    Ok(Json(route.settings.into()))
+    Ok(Json(LoadBalancerConfig::from(&route.settings)))
 }
 
 /// Changes a template's load-balancer settings (absent fields are kept).

@@ -15,9 +15,7 @@ use gateway_core::{
     HealthStatus, Instance, InstanceId, LoadBalancerSettings, TemplateName,
     api::{LoadBalancerUpdate, ValidRegistration},
 };
-use gateway_health::{
-    CheckConfig, CheckerHandle, HealthBoard, HealthPolicy, ProbeKind, spawn_checker,
-};
+use gateway_health::{CheckConfig, CheckerHandle, HealthBoard, HealthPolicy, spawn_checker};
 use gateway_store::Store;
 use gateway_transport::Connector;
 pub(crate) use table::{InstanceHandle, InstanceStats, RoutingTable, TemplateRoute};
@@ -29,7 +27,6 @@ pub(crate) struct Registry {
     connector: Connector,
     defaults: LoadBalancerSettings,
     board: Arc<HealthBoard>,
-    probe: ProbeKind,
     /// One active checker per instance; dropping a handle stops it.
     checkers: parking_lot::Mutex<HashMap<InstanceId, CheckerHandle>>,
     table: ArcSwap<RoutingTable>,
@@ -43,14 +40,13 @@ impl Registry {
         store: Store,
         connector: Connector,
         defaults: LoadBalancerSettings,
-        health: (HealthPolicy, ProbeKind),
+        health: HealthPolicy,
     ) -> Result<Self, ApiError> {
         let registry = Self {
             store,
             connector,
             defaults,
-            board: Arc::new(HealthBoard::new(health.0)),
-            probe: health.1,
+            board: Arc::new(HealthBoard::new(health)),
             checkers: parking_lot::Mutex::new(HashMap::new()),
             table: ArcSwap::from_pointee(RoutingTable::default()),
             writer: tokio::sync::Mutex::new(()),
@@ -161,7 +157,7 @@ impl Registry {
             .snapshot()
             .templates
             .get(template)
-            .map_or(self.defaults, |t| t.settings);
+            .map_or_else(|| self.defaults.clone(), |t| t.settings.clone());
         let mut removed = None;
         self.rebuild(template, settings, |list| {
             if let Some(at) = list.iter().position(|h| &h.instance.id == id) {
@@ -196,7 +192,8 @@ impl Registry {
             }
             other => ApiError::invalid("load_balancer", other.to_string()),
         })?;
-        self.update_settings_locked(template, settings).await?;
+        self.update_settings_locked(template, settings.clone())
+            .await?;
         Ok(settings)
     }
 
@@ -233,14 +230,14 @@ impl Registry {
                 .filter_map(|i| self.start(i, &settings).ok())
                 .collect();
             let mut old = Vec::new();
-            self.rebuild(template, settings, |list| {
+            self.rebuild(template, settings.clone(), |list| {
                 old = std::mem::replace(list, fresh)
             });
             for handle in old {
                 tokio::spawn(async move { handle.upstream.close().await });
             }
         } else {
-            self.rebuild(template, settings, |_| {});
+            self.rebuild(template, settings.clone(), |_| {});
         }
         if let Some(route) = self.snapshot().templates.get(template) {
             let checkers = self.checkers.lock();
@@ -306,7 +303,7 @@ impl Registry {
         CheckConfig {
             interval: settings.health_check_interval(),
             timeout: settings.health_check_timeout(),
-            kind: self.probe,
+            kind: settings.health_probe().clone(),
         }
     }
 
@@ -351,8 +348,11 @@ impl Registry {
                         if offered_sorted == routable_sorted && !scores_matter {
                             return (name.clone(), t.clone());
                         }
-                        let route =
-                            TemplateRoute::new(name.clone(), t.settings, t.instances.clone());
+                        let route = TemplateRoute::new(
+                            name.clone(),
+                            t.settings.clone(),
+                            t.instances.clone(),
+                        );
                         (name.clone(), Arc::new(route))
                     })
                     .collect();
@@ -390,7 +390,7 @@ impl Registry {
             return Ok(settings);
         }
         self.store.upsert_template(template, &self.defaults).await?;
-        Ok(self.defaults)
+        Ok(self.defaults.clone())
     }
 
     async fn generate_id(&self, template: &TemplateName) -> Result<InstanceId, ApiError> {

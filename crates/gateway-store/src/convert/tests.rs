@@ -182,11 +182,19 @@ fn templates_round_trip_and_validate() {
         max_retries: value(row.max_retries),
         timeout_s: value(row.timeout_s),
         pool_size: value(row.pool_size),
+        health_probe: value(row.health_probe),
         created_at_ms: value(row.created_at_ms),
         updated_at_ms: value(row.updated_at_ms),
     };
     assert_eq!(model.strategy, "weighted");
     assert_eq!(template_from_row(&model).unwrap(), (name, settings));
+
+    model.health_probe = "pong".to_owned();
+    match template_from_row(&model).unwrap_err() {
+        Error::Corrupt { field, .. } => assert_eq!(field, "health_probe"),
+        other => panic!("{other:?}"),
+    }
+    model.health_probe = "ping".to_owned();
 
     model.pool_size = 0;
     match template_from_row(&model).unwrap_err() {

@@ -2,7 +2,8 @@
 
 use sea_orm::entity::prelude::*;
 
-/// One row of `gateway_templates` (schema: migration `m20261124_000001_create_templates`).
+/// One row of `gateway_templates` (schema: migrations `m20261124_000001_create_templates`
+/// and `m20261124_000007_add_template_health_probe`).
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "gateway_templates")]
 pub(crate) struct Model {
@@ -14,6 +15,7 @@ pub(crate) struct Model {
     pub(crate) max_retries: i32,
     pub(crate) timeout_s: i64,
     pub(crate) pool_size: i32,
+    pub(crate) health_probe: String,
     pub(crate) created_at_ms: i64,
     pub(crate) updated_at_ms: i64,
 }

@@ -29,6 +29,7 @@ impl Store {
                 Column::MaxRetries,
                 Column::TimeoutS,
                 Column::PoolSize,
+                Column::HealthProbe,
                 Column::UpdatedAtMs,
             ])
             .to_owned();

@@ -302,23 +302,27 @@ pub(crate) async fn settings(store: &Store) {
         LoadBalancerSettings::default()
     );
 
-    let custom =
-        LoadBalancerSettings::new(Strategy::LeastConnections, 3600, 300, 10, 3600, 64).unwrap();
+    let custom = LoadBalancerSettings::new(Strategy::LeastConnections, 3600, 300, 10, 3600, 64)
+        .unwrap()
+        .with_health_probe("/healthz?deep=1".parse().unwrap());
     store.upsert_template(&t, &custom).await.unwrap();
-    assert_eq!(store.template_settings(&t).await.unwrap(), Some(custom));
+    assert_eq!(
+        store.template_settings(&t).await.unwrap(),
+        Some(custom.clone())
+    );
     // ensure does not reset existing settings.
     assert_eq!(store.ensure_template(&t).await.unwrap(), custom);
 
     let other = LoadBalancerSettings::new(Strategy::Random, 1, 1, 0, 1, 1).unwrap();
     store.upsert_template(&name("aaa"), &other).await.unwrap();
     store
-        .upsert_template(&t, &other.with_strategy(Strategy::HealthBased))
+        .upsert_template(&t, &other.clone().with_strategy(Strategy::HealthBased))
         .await
         .unwrap();
     assert_eq!(
         store.list_templates().await.unwrap(),
         [
-            (name("aaa"), other),
+            (name("aaa"), other.clone()),
             (name("tools"), other.with_strategy(Strategy::HealthBased))
         ]
     );
