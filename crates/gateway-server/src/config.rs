@@ -193,31 +193,26 @@ impl Settings {
                 None => base.strategy(),
             },
         };
-        let pick = |env_key: &str,
-                    file_value: Option<u64>,
-                    default: u64|
-         -> Result<(u64, String), ConfigError> {
-            Ok(match env_parse(env_key)? {
-                Some(v) => (v, env_key.to_owned()),
-                None => (file_value.unwrap_or(default), env_key.to_owned()),
-            })
-        };
-        let (interval, _) = pick(
+        let pick =
+            |env_key: &str, file_value: Option<u64>, default: u64| -> Result<u64, ConfigError> {
+                Ok(env_parse(env_key)?.unwrap_or(file_value.unwrap_or(default)))
+            };
+        let interval = pick(
             "MCP_GATEWAY_HEALTH_INTERVAL",
             file.health_check_interval,
             base.health_check_interval().as_secs(),
         )?;
-        let (timeout, _) = pick(
+        let timeout = pick(
             "MCP_GATEWAY_HEALTH_TIMEOUT",
             file.health_check_timeout,
             base.health_check_timeout().as_secs(),
         )?;
-        let (retries, _) = pick(
+        let retries = pick(
             "MCP_GATEWAY_MAX_RETRIES",
             file.max_retries.map(u64::from),
             u64::from(base.max_retries()),
         )?;
-        let (request_timeout, _) = pick(
+        let request_timeout = pick(
             "MCP_GATEWAY_REQUEST_TIMEOUT",
             file.request_timeout,
             base.request_timeout().as_secs(),

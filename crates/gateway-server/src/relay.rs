@@ -149,7 +149,6 @@ async fn attempt(
 /// Calls `method` on one given instance (pagination stays on the instance that issued
 /// the cursor).
 pub(crate) async fn call_on(
-    _state: &AppState,
     route: &TemplateRoute,
     handle: &InstanceHandle,
     method: &str,

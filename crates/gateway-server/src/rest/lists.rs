@@ -93,7 +93,7 @@ async fn list_all(
             break;
         }
         let params = to_raw(&serde_json::json!({ "cursor": cursor }));
-        let page = match relay::call_on(state, route, &first.instance, method, Some(params)).await {
+        let page = match relay::call_on(route, &first.instance, method, Some(params)).await {
             Ok(page) => page,
             Err(Failure::Api(e)) => return Err(e),
             Err(Failure::Transport(e)) => {
