@@ -9,6 +9,7 @@
 pub mod auth;
 pub mod gateway;
 pub mod http;
+pub mod mcp;
 mod process;
 pub mod rpc;
 

@@ -124,6 +124,8 @@ pub struct Settings {
     pub health_policy: gateway_health::HealthPolicy,
     /// Authentication and registration policy.
     pub auth: AuthSettings,
+    /// Native MCP endpoints: session keys, Host/Origin allowlists, naming.
+    pub mcp: McpSettings,
 }
 
 impl Settings {
@@ -313,6 +315,7 @@ impl Settings {
             rate_limit_admin: file.rate_limit_admin,
         };
         let auth = auth::load(auth_file, overrides.auth, overrides.insecure_no_auth, &env)?;
+        let mcp = mcp::load(&host, &env)?;
         Ok(Settings {
             host,
             port,
@@ -323,6 +326,7 @@ impl Settings {
             seed,
             health_policy,
             auth,
+            mcp,
         })
     }
 
@@ -363,8 +367,10 @@ fn read_file(path: &PathBuf) -> Result<ConfigFile, ConfigError> {
 }
 
 mod auth;
+mod mcp;
 
 pub use auth::AuthSettings;
+pub use mcp::McpSettings;
 
 #[cfg(test)]
 mod tests;

@@ -1,5 +1,6 @@
-//! The MCP gateway's HTTP server: the guide's REST facade over MCP
-//! (`/mcp/{template}/...`), the management API (`/gateway/...`), OpenAPI docs served
+//! The MCP gateway's HTTP server: native MCP endpoints (`/mcp`, `/mcp/{template}`, both
+//! protocol eras), the guide's REST facade over MCP (`/mcp/{template}/...`), the
+//! management API (`/gateway/...`), OpenAPI docs served
 //! offline (`/openapi.json`, `/docs`, `/redoc`), backed by a persistent registry.
 //!
 //! ```no_run
@@ -13,7 +14,7 @@
 //! # Ok(()) }
 //! ```
 //!
-//! Request path: `router` → `rest` / `admin` handlers → `relay` (candidates from the
+//! Request path: `router` → `mcp` / `rest` / `admin` handlers → `relay` (candidates from the
 //! template's balancer, retries only when safe) → `gateway_transport::Upstream`.
 //!
 #![doc = include_str!("docs/lifecycle.md")]
@@ -22,6 +23,7 @@ mod admin;
 mod auth;
 mod config;
 mod error;
+mod mcp;
 mod offline;
 mod openapi;
 mod registry;
@@ -31,7 +33,7 @@ mod router;
 mod server;
 mod state;
 
-pub use config::{AuthSettings, ConfigError, Overrides, SeedTemplate, Settings};
+pub use config::{AuthSettings, ConfigError, McpSettings, Overrides, SeedTemplate, Settings};
 pub use offline::{OfflineError, create_user};
 pub use server::{Error, Server, shutdown_signal};
 

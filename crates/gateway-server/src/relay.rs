@@ -10,12 +10,13 @@ use std::{
 };
 
 use gateway_core::{
-    jsonrpc::{Outcome as RpcOutcome, Request, RequestId},
-    mcp::Method,
+    jsonrpc::{Notification, Outcome as RpcOutcome, Request, RequestId, to_raw},
+    mcp::{Method, RawObject},
 };
 use gateway_health::Outcome;
 use gateway_transport::CallOptions;
 use serde_json::value::RawValue;
+use tokio::sync::mpsc;
 
 use crate::{
     error::ApiError,
@@ -29,6 +30,12 @@ pub(crate) struct Relayed {
     pub(crate) instance: Arc<InstanceHandle>,
 }
 
+/// An upstream's answer (result or JSON-RPC error, raw) and the instance that gave it.
+pub(crate) struct Forwarded {
+    pub(crate) outcome: RpcOutcome,
+    pub(crate) instance: Arc<InstanceHandle>,
+}
+
 /// Why one attempt failed.
 pub(crate) enum Failure {
     /// The upstream could not be reached or did not answer: another instance may.
@@ -37,13 +44,34 @@ pub(crate) enum Failure {
     Api(ApiError),
 }
 
-/// Calls `method` on some instance of `template`.
+/// Calls `method` on some instance of `template`; an upstream JSON-RPC error becomes
+/// [`ApiError::Rpc`].
 pub(crate) async fn call(
     state: &AppState,
     template: &str,
     method: &str,
     params: Option<Box<RawValue>>,
 ) -> Result<Relayed, ApiError> {
+    let forwarded = forward(state, template, method, params, None).await?;
+    match forwarded.outcome {
+        RpcOutcome::Result(result) => Ok(Relayed {
+            result,
+            instance: forwarded.instance,
+        }),
+        RpcOutcome::Error(raw) => Err(rpc_error(&raw)),
+    }
+}
+
+/// Sends `method` to some instance of `template` and returns the upstream's answer as
+/// is (the MCP endpoint passes JSON-RPC errors through). `progress` receives the call's
+/// `notifications/progress` when the params carry a progress token.
+pub(crate) async fn forward(
+    state: &AppState,
+    template: &str,
+    method: &str,
+    params: Option<Box<RawValue>>,
+    progress: Option<mpsc::Sender<Notification>>,
+) -> Result<Forwarded, ApiError> {
     let table = state.registry.snapshot();
     let route = table
         .get(template)
@@ -53,7 +81,7 @@ pub(crate) async fn call(
     }
     state.stats.requests.fetch_add(1, Ordering::Relaxed);
     state.retry_budget.deposit();
-    let result = call_route(state, route, template, method, params).await;
+    let result = call_route(state, route, template, method, params, progress).await;
     if result.is_err() {
         state.stats.errors.fetch_add(1, Ordering::Relaxed);
     }
@@ -66,7 +94,8 @@ async fn call_route(
     template: &str,
     method: &str,
     params: Option<Box<RawValue>>,
-) -> Result<Relayed, ApiError> {
+    progress: Option<mpsc::Sender<Notification>>,
+) -> Result<Forwarded, ApiError> {
     let idempotent = Method::parse(method).is_idempotent();
     let deadline = Instant::now() + route.settings.request_timeout();
     let max_attempts = 1 + usize::try_from(route.settings.max_retries()).unwrap_or(0);
@@ -98,10 +127,15 @@ async fn call_route(
         // holding the request.
         let others_left = i + 1 < remaining_candidates;
         let ready_wait = if others_left { Duration::ZERO } else { left };
-        match attempt(handle, method, params.clone(), left, ready_wait).await {
-            Ok(result) => {
-                return Ok(Relayed {
-                    result,
+        let options = CallOptions {
+            timeout: Some(left),
+            ready_timeout: Some(ready_wait),
+            progress: progress.clone(),
+        };
+        match call_on_with(handle, method, params.clone(), options).await {
+            Ok(outcome) => {
+                return Ok(Forwarded {
+                    outcome,
                     instance: handle.clone(),
                 });
             }
@@ -131,21 +165,6 @@ async fn call_route(
     })
 }
 
-async fn attempt(
-    handle: &InstanceHandle,
-    method: &str,
-    params: Option<Box<RawValue>>,
-    timeout: Duration,
-    ready_wait: Duration,
-) -> Result<Box<RawValue>, Failure> {
-    let options = CallOptions {
-        timeout: Some(timeout),
-        ready_timeout: Some(ready_wait),
-        ..CallOptions::default()
-    };
-    call_on_with(handle, method, params, options).await
-}
-
 /// Calls `method` on one given instance (pagination stays on the instance that issued
 /// the cursor).
 pub(crate) async fn call_on(
@@ -158,7 +177,10 @@ pub(crate) async fn call_on(
         timeout: Some(route.settings.request_timeout()),
         ..CallOptions::default()
     };
-    call_on_with(handle, method, params, options).await
+    match call_on_with(handle, method, params, options).await? {
+        RpcOutcome::Result(raw) => Ok(raw),
+        RpcOutcome::Error(raw) => Err(Failure::Api(rpc_error(&raw))),
+    }
 }
 
 async fn call_on_with(
@@ -166,7 +188,7 @@ async fn call_on_with(
     method: &str,
     params: Option<Box<RawValue>>,
     options: CallOptions,
-) -> Result<Box<RawValue>, Failure> {
+) -> Result<RpcOutcome, Failure> {
     let _in_flight = handle.counter.enter();
     let started = Instant::now();
     let request = Request::new(RequestId::Number(0), method, params);
@@ -177,26 +199,7 @@ async fn call_on_with(
             handle.stats.record(true, elapsed);
             // Any answer, even a JSON-RPC error or `isError: true`, means the instance works.
             handle.health.report(Outcome::Success, elapsed);
-            match response.outcome {
-                RpcOutcome::Result(raw) => Ok(raw),
-                RpcOutcome::Error(raw) => {
-                    let error: serde_json::Value =
-                        serde_json::from_str(raw.get()).unwrap_or_default();
-                    Err(Failure::Api(ApiError::Rpc {
-                        code: error["code"]
-                            .as_i64()
-                            .and_then(|c| i32::try_from(c).ok())
-                            .unwrap_or(0),
-                        message: error["message"]
-                            .as_str()
-                            .unwrap_or("upstream error")
-                            .chars()
-                            .take(500)
-                            .collect(),
-                        error,
-                    }))
-                }
-            }
+            Ok(response.outcome)
         }
         Err(e) => {
             handle.stats.record(false, elapsed);
@@ -206,4 +209,87 @@ async fn call_on_with(
             Err(Failure::Transport(e))
         }
     }
+}
+
+/// An upstream JSON-RPC error object as an [`ApiError`] (the REST facade's view).
+fn rpc_error(raw: &RawValue) -> ApiError {
+    let error: serde_json::Value = serde_json::from_str(raw.get()).unwrap_or_default();
+    ApiError::Rpc {
+        code: error["code"]
+            .as_i64()
+            .and_then(|c| i32::try_from(c).ok())
+            .unwrap_or(0),
+        message: error["message"]
+            .as_str()
+            .unwrap_or("upstream error")
+            .chars()
+            .take(500)
+            .collect(),
+        error,
+    }
+}
+
+/// Upper bound on pages drained for one listing (a loop guard against broken cursors).
+const MAX_PAGES: usize = 1000;
+
+/// Every item of a list method (`key`: `tools`, `prompts`, ...), all pages drained from
+/// the instance that served the first page, items raw.
+pub(crate) async fn list_all(
+    state: &AppState,
+    template: &str,
+    method: &str,
+    key: &str,
+) -> Result<Vec<Box<RawValue>>, ApiError> {
+    let first = call(state, template, method, None).await?;
+    let mut items = Vec::new();
+    let mut next = read_page(&first.result, key, &mut items)?;
+    let table = state.registry.snapshot();
+    let route = table
+        .get(template)
+        .ok_or_else(|| ApiError::TemplateNotFound(template.to_owned()))?;
+    let mut pages = 1;
+    while let Some(cursor) = next {
+        if pages >= MAX_PAGES {
+            tracing::warn!(
+                template,
+                method,
+                "pagination stopped after {MAX_PAGES} pages"
+            );
+            break;
+        }
+        let params = to_raw(&serde_json::json!({ "cursor": cursor }));
+        let page = match call_on(route, &first.instance, method, Some(params)).await {
+            Ok(page) => page,
+            Err(Failure::Api(e)) => return Err(e),
+            Err(Failure::Transport(e)) => {
+                return Err(ApiError::Unavailable {
+                    template: template.to_owned(),
+                    reason: e.to_string(),
+                });
+            }
+        };
+        next = read_page(&page, key, &mut items)?;
+        pages += 1;
+    }
+    Ok(items)
+}
+
+/// Appends the page's items (raw) and returns its `nextCursor`.
+fn read_page(
+    result: &RawValue,
+    key: &str,
+    items: &mut Vec<Box<RawValue>>,
+) -> Result<Option<String>, ApiError> {
+    let page = RawObject::parse(result)
+        .map_err(|e| ApiError::BadUpstream(format!("list result is not an object: {e}")))?;
+    if let Some(list) = page.get(key) {
+        let mut parsed: Vec<Box<RawValue>> = serde_json::from_str(list.get())
+            .map_err(|e| ApiError::BadUpstream(format!("`{key}` is not an array: {e}")))?;
+        items.append(&mut parsed);
+    }
+    Ok(page.get("nextCursor").and_then(|c| {
+        serde_json::from_str::<Option<String>>(c.get())
+            .ok()
+            .flatten()
+    }))
 }

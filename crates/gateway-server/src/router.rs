@@ -12,13 +12,14 @@ use tower_http::{
     trace::TraceLayer,
 };
 
-use crate::{admin, auth, openapi, rest, state::AppState};
+use crate::{admin, auth, mcp, openapi, rest, state::AppState};
 
-/// The application: REST facade, management API, API docs.
+/// The application: MCP endpoints, REST facade, management API, API docs.
 pub(crate) fn app(state: AppState) -> Router {
     let max_body = state.max_body;
     let auth_state = state.clone();
     Router::new()
+        .merge(mcp::routes())
         .merge(rest::routes())
         .merge(admin::routes())
         .merge(auth::routes())

@@ -1,6 +1,8 @@
 //! [`Server`]: open the database, load the registry, bind, serve, shut down cleanly.
 
-use std::{future::Future, net::SocketAddr, sync::Arc};
+use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
+
+use gateway_auth::{SessionKey, SessionSealer};
 
 use gateway_store::Store;
 use gateway_transport::Connector;
@@ -10,6 +12,7 @@ use crate::{
     auth::Access,
     config::Settings,
     error::ApiError,
+    mcp::{McpState, OriginPolicy, Sessions},
     registry::Registry,
     router,
     state::{AppState, GatewayStats},
@@ -51,6 +54,9 @@ pub enum Error {
         /// The configured host.
         host: String,
     },
+    /// The MCP session key is not usable.
+    #[error("MCP session key: {0}")]
+    SessionKey(String),
     /// Authentication could not be set up (bad settings, database failure).
     #[error("authentication: {0}")]
     Auth(#[source] gateway_auth::Error),
@@ -84,6 +90,7 @@ impl Server {
                 .map_err(Error::Auth)?,
             false => (Access::disabled(&settings.auth), None),
         };
+        let mcp = mcp_state(&store, &settings).await?;
         let connector = Connector::new(settings.transport_options());
         let health = settings.health_policy;
         let registry = Registry::load(store, connector, settings.template_defaults, health)
@@ -113,6 +120,7 @@ impl Server {
                 stats: Arc::new(GatewayStats::new()),
                 max_body: settings.max_message_size,
                 access: Arc::new(access),
+                mcp,
             },
         })
     }
@@ -148,6 +156,51 @@ impl Server {
         result
     }
 }
+
+/// Session sealing (the key from the settings, or generated once and kept in the
+/// database so replicas sharing it share the key), Origin/Host policy, naming.
+async fn mcp_state(store: &Store, settings: &Settings) -> Result<Arc<McpState>, Error> {
+    let mcp = &settings.mcp;
+    let bad_key = |e: gateway_auth::SealError| Error::SessionKey(e.to_string());
+    let current = match &mcp.session_key {
+        Some(key) => SessionKey::from_base64(key).map_err(bad_key)?,
+        None => {
+            let candidate = SessionKey::generate().map_err(bad_key)?.to_base64();
+            let stored = store
+                .secret_or_insert(SESSION_KEY_SECRET, &candidate)
+                .await
+                .map_err(|source| Error::Database {
+                    backend: backend_of(&settings.database_url),
+                    source,
+                })?;
+            SessionKey::from_base64(&stored).map_err(bad_key)?
+        }
+    };
+    let previous = mcp
+        .previous_session_keys
+        .iter()
+        .map(|k| SessionKey::from_base64(k))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(bad_key)?;
+    let sessions = Arc::new(Sessions::new(
+        SessionSealer::new(current, previous),
+        mcp.session_idle_timeout,
+        mcp.session_max_age,
+    ));
+    sessions.spawn_reaper(Duration::from_secs(60).min(mcp.session_idle_timeout));
+    Ok(Arc::new(McpState {
+        sessions,
+        origin: OriginPolicy {
+            hosts: mcp.allowed_hosts.clone(),
+            origins: mcp.allowed_origins.clone(),
+        },
+        separator: Arc::from(mcp.name_separator.as_str()),
+        keepalive: mcp.sse_keepalive,
+    }))
+}
+
+/// The name of the generated session key in the database's secrets table.
+const SESSION_KEY_SECRET: &str = "mcp_session_key";
 
 /// Whether `host` is a loopback address (`localhost`, `127.0.0.0/8`, `::1`).
 fn is_loopback(host: &str) -> bool {

@@ -17,6 +17,8 @@ pub(crate) struct AppState {
     pub(crate) max_body: usize,
     /// Authentication, authorization, rate limits and audit (inert when auth is off).
     pub(crate) access: Arc<crate::auth::Access>,
+    /// Native MCP endpoints: sessions, Origin/Host policy, naming.
+    pub(crate) mcp: Arc<crate::mcp::McpState>,
 }
 
 /// Gateway-wide counters (monotonic; exportable as metrics).

@@ -2,6 +2,8 @@
 //!
 //! | routes | scope | template allowlist |
 //! |---|---|---|
+//! | `POST/GET/DELETE /mcp/{t}` (native MCP; `tools/call`, `resources/read`, `prompts/get`, ... also need `mcp:call`) | `mcp:read` | yes |
+//! | `POST/GET/DELETE /mcp` (aggregated MCP: lists show allowed templates only; calls need `mcp:call`) | `mcp:read` | per template |
 //! | `GET /mcp/{t}/{tools,resources,resources/templates,prompts}/list`, `GET /mcp/{t}/health` | `mcp:read` | yes |
 //! | `POST /mcp/{t}/{tools/call,resources/read,prompts/get}`, any other `/mcp/{t}/...` | `mcp:call` | yes |
 //! | `GET /gateway/{stats,registry,templates}`, `GET /gateway/templates/{t}/load-balancer` | `gateway:read` | no |
@@ -66,6 +68,8 @@ pub(crate) fn requirement(method: &Method, matched: Option<&str>) -> Requirement
         ..need(Scope::GatewayWrite)
     };
     match (method.as_str(), route) {
+        (_, "/mcp/{template}") => mcp(Scope::McpRead),
+        (_, "/mcp") => need(Scope::McpRead),
         (
             "GET",
             "/mcp/{template}/tools/list"

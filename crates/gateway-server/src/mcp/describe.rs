@@ -1,0 +1,108 @@
+//! What the gateway says about itself: the `initialize` result (legacy) and the
+//! `server/discover` result (2026-07-28). `/mcp/{template}` presents the upstream's own
+//! capabilities, `serverInfo` and instructions; `/mcp` presents the gateway.
+
+use std::time::Duration;
+
+use gateway_core::{
+    jsonrpc::to_raw,
+    mcp::{ProtocolVersion, wire::META_SERVER_INFO},
+};
+use serde_json::{Value, json};
+
+use super::dispatch::{Ctx, Scope};
+
+/// How long `initialize` waits for a starting upstream to report its capabilities.
+const DESCRIBE_WAIT: Duration = Duration::from_secs(5);
+
+struct Description {
+    capabilities: Value,
+    server_info: Value,
+    instructions: Option<String>,
+}
+
+fn gateway_description() -> Description {
+    Description {
+        capabilities: json!({
+            "tools": {"listChanged": true},
+            "prompts": {"listChanged": true},
+            "resources": {"listChanged": true, "subscribe": true},
+            "completions": {},
+            "logging": {},
+        }),
+        server_info: json!({"name": "mcp-gateway", "version": env!("CARGO_PKG_VERSION")}),
+        instructions: None,
+    }
+}
+
+async fn describe(ctx: &Ctx) -> Description {
+    let Scope::Template(template) = &ctx.scope else {
+        return gateway_description();
+    };
+    let table = ctx.state.registry.snapshot();
+    let Some(route) = table.get(template) else {
+        return gateway_description();
+    };
+    // A healthy instance first; otherwise any that answers its handshake in time.
+    let mut candidates: Vec<_> = route.instances.iter().collect();
+    candidates.sort_by_key(|h| !h.is_healthy());
+    for handle in candidates {
+        let info = match handle.upstream.info() {
+            Some(info) => Some(info),
+            None => tokio::time::timeout(DESCRIBE_WAIT, handle.upstream.ready())
+                .await
+                .ok()
+                .and_then(Result::ok),
+        };
+        if let Some(info) = info {
+            let parse = |raw: &serde_json::value::RawValue| {
+                serde_json::from_str::<Value>(raw.get()).unwrap_or_default()
+            };
+            return Description {
+                capabilities: parse(&info.capabilities),
+                server_info: info
+                    .server_info
+                    .as_deref()
+                    .map_or_else(|| json!({"name": &**template, "version": "unknown"}), parse),
+                instructions: info.instructions.clone(),
+            };
+        }
+    }
+    let mut fallback = gateway_description();
+    fallback.server_info = json!({"name": &**template, "version": "unknown"});
+    fallback
+}
+
+/// The `initialize` result for a negotiated `version`.
+pub(crate) async fn initialize_result(
+    ctx: &Ctx,
+    version: ProtocolVersion,
+) -> Box<serde_json::value::RawValue> {
+    let d = describe(ctx).await;
+    let mut result = json!({
+        "protocolVersion": version.as_str(),
+        "capabilities": d.capabilities,
+        "serverInfo": d.server_info,
+    });
+    if let Some(instructions) = d.instructions {
+        result["instructions"] = Value::String(instructions);
+    }
+    to_raw(&result)
+}
+
+/// The `server/discover` result.
+pub(crate) async fn discover_result(ctx: &Ctx) -> Box<serde_json::value::RawValue> {
+    let d = describe(ctx).await;
+    let mut result = json!({
+        "supportedVersions": [ProtocolVersion::LATEST.as_str()],
+        "capabilities": d.capabilities,
+        "resultType": "complete",
+        "ttlMs": 0,
+        "cacheScope": "private",
+        "_meta": { META_SERVER_INFO: d.server_info },
+    });
+    if let Some(instructions) = d.instructions {
+        result["instructions"] = Value::String(instructions);
+    }
+    to_raw(&result)
+}

@@ -1,0 +1,715 @@
+//! Streamable HTTP for `/mcp` and `/mcp/{template}`: checks Origin/Host, `Accept` and the
+//! body, tells the eras apart (`initialize` or a session id: legacy; `_meta`
+//! protocolVersion: 2026-07-28), and answers with JSON or, when the request asked for
+//! progress and the client accepts it, an SSE stream.
+//!
+//! | request | answer |
+//! |---|---|
+//! | POST `initialize` | 200 + `Mcp-Session-Id` (sealed) |
+//! | POST request with a session id | 200 JSON or SSE; 404 for an unknown, expired or closed session |
+//! | POST 2026-07-28 request (no session) | 200; 400 + −32020 / −32022 for bad headers or versions |
+//! | POST notification or response | 202, empty |
+//! | GET with a session id | SSE stream of list_changed / resource updates; 409 if one is open |
+//! | DELETE with a session id | 200, session closed |
+//! | GET / DELETE without a session id | 405 (2026-07-28 has neither) |
+//! | bad `Origin`/`Host` | 403 · bad `Accept` | 406 · non-JSON body | 415 |
+
+use std::{collections::HashMap, sync::Arc, time::Instant};
+
+use axum::{
+    body::Bytes,
+    extract::{Path, State},
+    http::{HeaderMap, HeaderValue, StatusCode, Uri, header},
+    response::{IntoResponse, Response},
+};
+use gateway_core::{
+    jsonrpc::{
+        ErrorObject, Message, Notification, Outcome, ParseError, Request, RequestId,
+        Response as RpcResponse, code,
+    },
+    mcp::{Method, ParamsView, ProtocolVersion, wire::HEADER_SESSION_ID},
+};
+use tokio::sync::mpsc;
+
+use super::{
+    describe,
+    dispatch::{self, Ctx, Scope},
+    era,
+    names::Namespace,
+    session::{Claims, Live},
+    stream::{AbortOnDrop, sse_response},
+};
+use crate::{auth::Caller, state::AppState};
+
+/// JSON-RPC code for a request the client cancelled (as in LSP; MCP leaves it open).
+const REQUEST_CANCELLED: i32 = -32800;
+
+/// `POST /mcp/{template}`.
+pub(crate) async fn post_template(
+    State(state): State<AppState>,
+    Path(template): Path<String>,
+    caller: Option<Caller>,
+    headers: HeaderMap,
+    uri: Uri,
+    body: Bytes,
+) -> Response {
+    post(state, Some(template), caller, headers, uri, body).await
+}
+
+/// `POST /mcp`.
+pub(crate) async fn post_aggregate(
+    State(state): State<AppState>,
+    caller: Option<Caller>,
+    headers: HeaderMap,
+    uri: Uri,
+    body: Bytes,
+) -> Response {
+    post(state, None, caller, headers, uri, body).await
+}
+
+/// `GET /mcp/{template}`.
+pub(crate) async fn get_template(
+    State(state): State<AppState>,
+    Path(template): Path<String>,
+    caller: Option<Caller>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Response {
+    get(state, Some(template), caller, headers, uri).await
+}
+
+/// `GET /mcp`.
+pub(crate) async fn get_aggregate(
+    State(state): State<AppState>,
+    caller: Option<Caller>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Response {
+    get(state, None, caller, headers, uri).await
+}
+
+/// `DELETE /mcp/{template}`.
+pub(crate) async fn delete_template(
+    State(state): State<AppState>,
+    Path(template): Path<String>,
+    caller: Option<Caller>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Response {
+    delete(state, Some(template), caller, headers, uri)
+}
+
+/// `DELETE /mcp`.
+pub(crate) async fn delete_aggregate(
+    State(state): State<AppState>,
+    caller: Option<Caller>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Response {
+    delete(state, None, caller, headers, uri)
+}
+
+/// A request refused before it reaches dispatch: an HTTP status with a JSON-RPC error.
+struct Refusal {
+    status: StatusCode,
+    code: i32,
+    message: String,
+}
+
+impl Refusal {
+    fn new(status: StatusCode, code: i32, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        http_error(self.status, self.code, self.message)
+    }
+}
+
+/// An HTTP error with a JSON-RPC error body (`id: null`).
+fn http_error(status: StatusCode, code: i32, message: impl Into<String>) -> Response {
+    rpc_http(status, None, &ErrorObject::new(code, message))
+}
+
+fn rpc_http(status: StatusCode, id: Option<RequestId>, error: &ErrorObject) -> Response {
+    let body = Message::from(RpcResponse::error(id, error)).to_vec();
+    (
+        status,
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        body,
+    )
+        .into_response()
+}
+
+fn accepted() -> Response {
+    StatusCode::ACCEPTED.into_response()
+}
+
+fn method_not_allowed() -> Response {
+    let mut response = http_error(
+        StatusCode::METHOD_NOT_ALLOWED,
+        -32000,
+        "Method Not Allowed: this endpoint takes POST (GET and DELETE need an Mcp-Session-Id)",
+    );
+    response
+        .headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static("POST, GET, DELETE"));
+    response
+}
+
+/// What the `Accept` header allows.
+struct Accepts {
+    json: bool,
+    sse: bool,
+}
+
+fn accepts(headers: &HeaderMap) -> Accepts {
+    let values: Vec<&str> = headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    if values.is_empty() {
+        return Accepts {
+            json: true,
+            sse: false,
+        };
+    }
+    let has = |kind: &str| {
+        values.iter().any(|v| {
+            v.split(',').any(|part| {
+                let media = part.split(';').next().unwrap_or("").trim();
+                media.eq_ignore_ascii_case(kind) || media == "*/*"
+            })
+        })
+    };
+    Accepts {
+        json: has("application/json"),
+        sse: has("text/event-stream"),
+    }
+}
+
+/// Common checks; returns the caller's scope.
+fn prepare(
+    state: &AppState,
+    template: Option<String>,
+    caller: Option<&Caller>,
+    headers: &HeaderMap,
+    uri: &Uri,
+) -> Result<Scope, Refusal> {
+    if let Err(which) = state.mcp.origin.check(headers, uri) {
+        return Err(Refusal::new(
+            StatusCode::FORBIDDEN,
+            -32000,
+            format!("Forbidden: {which} header not allowed (DNS-rebinding protection)"),
+        ));
+    }
+    let table = state.registry.snapshot();
+    match template {
+        Some(template) => {
+            if table.get(&template).is_none() {
+                return Err(Refusal::new(
+                    StatusCode::NOT_FOUND,
+                    code::INVALID_PARAMS,
+                    format!("unknown template {template:?}"),
+                ));
+            }
+            Ok(Scope::Template(Arc::from(template)))
+        }
+        None => {
+            let visible = table
+                .templates
+                .keys()
+                .filter(|t| caller.is_none_or(|c| c.0.allows_template(t.as_str())))
+                .map(|t| Arc::from(t.as_str()))
+                .collect();
+            Ok(Scope::Aggregate(Namespace::new(
+                visible,
+                state.mcp.separator.clone(),
+            )))
+        }
+    }
+}
+
+fn template_of(scope: &Scope) -> Option<&str> {
+    match scope {
+        Scope::Template(t) => Some(t),
+        Scope::Aggregate(_) => None,
+    }
+}
+
+fn session_header(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(HEADER_SESSION_ID)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty())
+}
+
+fn open_session(
+    state: &AppState,
+    id: &str,
+    scope: &Scope,
+    caller: Option<&Caller>,
+) -> Result<Arc<Live>, Refusal> {
+    state
+        .mcp
+        .sessions
+        .open(id, template_of(scope), caller.map(|c| c.0.actor()))
+        .map_err(|e| {
+            Refusal::new(
+                StatusCode::NOT_FOUND,
+                -32001,
+                format!("Session not found: {e}"),
+            )
+        })
+}
+
+async fn post(
+    state: AppState,
+    template: Option<String>,
+    caller: Option<Caller>,
+    headers: HeaderMap,
+    uri: Uri,
+    body: Bytes,
+) -> Response {
+    let scope = match prepare(&state, template, caller.as_ref(), &headers, &uri) {
+        Ok(scope) => scope,
+        Err(refusal) => return refusal.into_response(),
+    };
+    let accept = accepts(&headers);
+    if !accept.json && !accept.sse {
+        return http_error(
+            StatusCode::NOT_ACCEPTABLE,
+            -32000,
+            "Not Acceptable: Accept must include application/json and text/event-stream",
+        );
+    }
+    if let Some(ct) = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        && !ct
+            .split(';')
+            .next()
+            .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
+    {
+        return http_error(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            -32000,
+            "Unsupported Media Type: Content-Type must be application/json",
+        );
+    }
+    let message = match Message::parse(&body) {
+        Ok(message) => message,
+        Err(e) => {
+            let id = match &e {
+                ParseError::InvalidMessage { id, .. } => id.clone(),
+                _ => None,
+            };
+            let message = match e {
+                ParseError::Batch => "batches are not supported (removed in 2025-06-18)".into(),
+                other => other.to_string(),
+            };
+            return rpc_http(
+                StatusCode::BAD_REQUEST,
+                id,
+                &ErrorObject::new(e_code(&message), message),
+            );
+        }
+    };
+    let ctx = Ctx {
+        state: state.clone(),
+        scope,
+        principal: caller.as_ref().map(|c| c.0.clone()),
+        progress: None,
+    };
+    let session = session_header(&headers);
+    let request = match message {
+        Message::Notification(n) => {
+            if let Some(id) = session {
+                let live = match open_session(&state, id, &ctx.scope, caller.as_ref()) {
+                    Ok(live) => live,
+                    Err(refusal) => return refusal.into_response(),
+                };
+                client_notification(&live, &n);
+            }
+            return accepted();
+        }
+        Message::Response(_) => {
+            // Answers to server-to-client requests: none are relayed to shared upstream
+            // sessions (see mcp/README.md), so there is nothing to route.
+            return match session {
+                Some(id) => match open_session(&state, id, &ctx.scope, caller.as_ref()) {
+                    Ok(_) => accepted(),
+                    Err(refusal) => refusal.into_response(),
+                },
+                None => http_error(
+                    StatusCode::BAD_REQUEST,
+                    code::INVALID_REQUEST,
+                    "responses are only accepted within a session",
+                ),
+            };
+        }
+        Message::Request(request) => request,
+    };
+
+    if let Some(id) = session {
+        let live = match open_session(&state, id, &ctx.scope, caller.as_ref()) {
+            Ok(live) => live,
+            Err(refusal) => return refusal.into_response(),
+        };
+        if let Err(message) = era::check_legacy_header(&headers) {
+            return http_error(StatusCode::BAD_REQUEST, -32000, message);
+        }
+        return answer(ctx, request, Some(live), false, accept.sse).await;
+    }
+    if request.method == Method::Initialize.as_str() {
+        return initialize(ctx, request).await;
+    }
+    match era::meta_version(&request) {
+        Some(version) => match era::check_modern(&headers, &request, &version) {
+            Ok(_) => answer(ctx, request, None, true, accept.sse).await,
+            Err(error) => rpc_http(StatusCode::BAD_REQUEST, Some(request.id), &error),
+        },
+        None => http_error(
+            StatusCode::BAD_REQUEST,
+            -32000,
+            "Bad Request: Mcp-Session-Id header is required (send initialize first, or \
+             2026-07-28 requests with _meta io.modelcontextprotocol/protocolVersion)",
+        ),
+    }
+}
+
+fn e_code(message: &str) -> i32 {
+    if message.starts_with("parse error") {
+        code::PARSE_ERROR
+    } else {
+        code::INVALID_REQUEST
+    }
+}
+
+/// `notifications/cancelled` stops the named request; the rest need no action with
+/// shared upstream sessions (`initialized`, `roots/list_changed`, ...).
+fn client_notification(live: &Live, notification: &Notification) {
+    if notification.method != Method::Cancelled.as_str() {
+        return;
+    }
+    let request_id = notification
+        .params
+        .as_deref()
+        .and_then(|p| serde_json::from_str::<serde_json::Value>(p.get()).ok())
+        .and_then(|p| p.get("requestId").map(ToString::to_string));
+    if let Some(id) = request_id
+        && live.cancel(&id)
+    {
+        tracing::debug!(request = %id, "request cancelled by the client");
+    }
+}
+
+/// `initialize`: negotiates the version, issues a sealed session id and presents the
+/// server (the upstream's own description on `/mcp/{template}`).
+async fn initialize(ctx: Ctx, request: Request) -> Response {
+    #[derive(serde::Deserialize)]
+    struct InitParams<'a> {
+        #[serde(rename = "protocolVersion", borrow)]
+        protocol_version: Option<std::borrow::Cow<'a, str>>,
+        #[serde(borrow, default)]
+        capabilities: Option<&'a serde_json::value::RawValue>,
+    }
+    let params: Option<InitParams<'_>> = request
+        .params
+        .as_deref()
+        .and_then(|p| serde_json::from_str(p.get()).ok());
+    let requested = params
+        .as_ref()
+        .and_then(|p| p.protocol_version.as_deref())
+        .and_then(ProtocolVersion::parse)
+        .filter(|v| v.era() == gateway_core::mcp::Era::Legacy);
+    let version = requested.unwrap_or(ProtocolVersion::LATEST_LEGACY);
+    let claims = Claims::new(
+        template_of(&ctx.scope).map(str::to_owned),
+        version,
+        ctx.principal.as_ref().map(|p| p.actor().to_owned()),
+        params.as_ref().and_then(|p| p.capabilities),
+    );
+    let result = describe::initialize_result(&ctx, version).await;
+    let (session_id, _) = ctx.state.mcp.sessions.issue(claims);
+    let body = Message::from(RpcResponse::result(request.id, result)).to_vec();
+    let mut response = (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        body,
+    )
+        .into_response();
+    if let Ok(value) = HeaderValue::from_str(&session_id) {
+        response.headers_mut().insert(HEADER_SESSION_ID, value);
+    }
+    response
+}
+
+/// Runs a request and answers it: JSON, or SSE with progress first when the request
+/// carries a progress token and the client accepts event streams.
+async fn answer(
+    mut ctx: Ctx,
+    request: Request,
+    live: Option<Arc<Live>>,
+    modern: bool,
+    sse_ok: bool,
+) -> Response {
+    let wants_progress = sse_ok
+        && ParamsView::parse(request.params.as_deref())
+            .ok()
+            .and_then(|p| p.meta().ok())
+            .is_some_and(|m| m.progress_token.is_some());
+    let id = request.id.clone();
+    let method = request.method.clone();
+    let keepalive = ctx.state.mcp.keepalive;
+    if !wants_progress {
+        let outcome = run(&ctx, request, live).await;
+        let body = reply(id, &method, outcome, modern);
+        return (
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            )],
+            body,
+        )
+            .into_response();
+    }
+    let (events_tx, events_rx) = mpsc::channel::<String>(32);
+    let (progress_tx, mut progress_rx) = mpsc::channel::<Notification>(32);
+    ctx.progress = Some(progress_tx);
+    let forward_progress = {
+        let events_tx = events_tx.clone();
+        tokio::spawn(async move {
+            while let Some(n) = progress_rx.recv().await {
+                let text = String::from_utf8(Message::from(n).to_vec()).unwrap_or_default();
+                if events_tx.send(text).await.is_err() {
+                    return;
+                }
+            }
+        })
+    };
+    let work = tokio::spawn(async move {
+        let outcome = run(&ctx, request, live).await;
+        drop(ctx);
+        // Progress sent before the response goes out first.
+        let _ = forward_progress.await;
+        let body = reply(id, &method, outcome, modern);
+        let _ = events_tx
+            .send(String::from_utf8(body).unwrap_or_default())
+            .await;
+    });
+    sse_response(events_rx, AbortOnDrop(vec![work]), keepalive)
+}
+
+/// Dispatches, racing a client `notifications/cancelled` within a session.
+async fn run(ctx: &Ctx, request: Request, live: Option<Arc<Live>>) -> Outcome {
+    let Some(live) = live else {
+        return dispatch::dispatch(ctx, request).await;
+    };
+    let (cancelled, _guard) = live.track(request.id.to_json());
+    tokio::select! {
+        outcome = dispatch::dispatch(ctx, request) => outcome,
+        Ok(()) = cancelled => dispatch::error(REQUEST_CANCELLED, "request cancelled by the client"),
+    }
+}
+
+/// The response bytes; 2026-07-28 results get the fields modern clients require.
+fn reply(id: RequestId, method: &str, outcome: Outcome, modern: bool) -> Vec<u8> {
+    let outcome = match outcome {
+        Outcome::Result(result) if modern => Outcome::Result(era::modernize(method, result)),
+        other => other,
+    };
+    Message::from(RpcResponse {
+        id: Some(id),
+        outcome,
+    })
+    .to_vec()
+}
+
+/// GET: the session's stream of server notifications (legacy era only).
+async fn get(
+    state: AppState,
+    template: Option<String>,
+    caller: Option<Caller>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Response {
+    let scope = match prepare(&state, template, caller.as_ref(), &headers, &uri) {
+        Ok(scope) => scope,
+        Err(refusal) => return refusal.into_response(),
+    };
+    let Some(id) = session_header(&headers) else {
+        return method_not_allowed();
+    };
+    if !accepts(&headers).sse {
+        return http_error(
+            StatusCode::NOT_ACCEPTABLE,
+            -32000,
+            "Not Acceptable: Accept must include text/event-stream",
+        );
+    }
+    let live = match open_session(&state, id, &scope, caller.as_ref()) {
+        Ok(live) => live,
+        Err(refusal) => return refusal.into_response(),
+    };
+    if live
+        .stream_open
+        .swap(true, std::sync::atomic::Ordering::AcqRel)
+    {
+        return http_error(
+            StatusCode::CONFLICT,
+            -32000,
+            "Conflict: only one GET stream is allowed per session",
+        );
+    }
+    let (tx, rx) = mpsc::channel::<String>(32);
+    let tasks = notification_forwarders(&state, &scope, tx);
+    struct Open {
+        live: Arc<Live>,
+        _forwarders: AbortOnDrop,
+    }
+    impl Drop for Open {
+        fn drop(&mut self) {
+            self.live
+                .stream_open
+                .store(false, std::sync::atomic::Ordering::Release);
+        }
+    }
+    sse_response(
+        rx,
+        Open {
+            live,
+            _forwarders: AbortOnDrop(tasks),
+        },
+        state.mcp.keepalive,
+    )
+}
+
+/// One task per upstream instance in scope, forwarding `list_changed` (once per burst:
+/// every instance of a template announces the same change) and resource updates.
+fn notification_forwarders(
+    state: &AppState,
+    scope: &Scope,
+    tx: mpsc::Sender<String>,
+) -> Vec<tokio::task::JoinHandle<()>> {
+    let table = state.registry.snapshot();
+    let templates: Vec<Arc<str>> = match scope {
+        Scope::Template(t) => vec![t.clone()],
+        Scope::Aggregate(ns) => ns.templates.clone(),
+    };
+    let namespace = match scope {
+        Scope::Aggregate(ns) => Some(ns.clone()),
+        Scope::Template(_) => None,
+    };
+    let last_sent = Arc::new(parking_lot::Mutex::new(HashMap::<String, Instant>::new()));
+    let mut tasks = Vec::new();
+    for template in templates {
+        let Some(route) = table.get(&template) else {
+            continue;
+        };
+        for handle in &route.instances {
+            let mut rx = handle.upstream.subscribe();
+            let (tx, last_sent, namespace, template) = (
+                tx.clone(),
+                last_sent.clone(),
+                namespace.clone(),
+                template.clone(),
+            );
+            tasks.push(tokio::spawn(async move {
+                loop {
+                    let message = match rx.recv().await {
+                        Ok(gateway_transport::ServerMessage::Notification(n)) => n,
+                        Ok(_) => continue,
+                        Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                        Err(_) => return,
+                    };
+                    let Some(text) =
+                        downstream_notification(message, &template, namespace.as_ref(), &last_sent)
+                    else {
+                        continue;
+                    };
+                    if tx.send(text).await.is_err() {
+                        return;
+                    }
+                }
+            }));
+        }
+    }
+    tasks
+}
+
+/// Window in which repeated `list_changed` notifications collapse into one.
+const LIST_CHANGED_WINDOW: std::time::Duration = std::time::Duration::from_millis(250);
+
+fn downstream_notification(
+    n: Notification,
+    template: &str,
+    namespace: Option<&Namespace>,
+    last_sent: &parking_lot::Mutex<HashMap<String, Instant>>,
+) -> Option<String> {
+    if n.method.ends_with("/list_changed") {
+        let now = Instant::now();
+        let mut last = last_sent.lock();
+        if last
+            .get(&n.method)
+            .is_some_and(|t| now.duration_since(*t) < LIST_CHANGED_WINDOW)
+        {
+            return None;
+        }
+        last.insert(n.method.clone(), now);
+        return String::from_utf8(Message::from(n).to_vec()).ok();
+    }
+    if n.method == "notifications/resources/updated" {
+        let n = match namespace {
+            Some(ns) => {
+                let mut params = n
+                    .params
+                    .as_deref()
+                    .and_then(|p| gateway_core::mcp::RawObject::parse(p).ok())?;
+                let uri: String = serde_json::from_str(params.get("uri")?.get()).ok()?;
+                params.insert_value("uri", &ns.outer_uri(template, &uri));
+                Notification {
+                    method: n.method,
+                    params: Some(params.to_raw()),
+                }
+            }
+            None => n,
+        };
+        return String::from_utf8(Message::from(n).to_vec()).ok();
+    }
+    None
+}
+
+/// DELETE: ends the session.
+fn delete(
+    state: AppState,
+    template: Option<String>,
+    caller: Option<Caller>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Response {
+    let scope = match prepare(&state, template, caller.as_ref(), &headers, &uri) {
+        Ok(scope) => scope,
+        Err(refusal) => return refusal.into_response(),
+    };
+    let Some(id) = session_header(&headers) else {
+        return method_not_allowed();
+    };
+    if let Err(refusal) = open_session(&state, id, &scope, caller.as_ref()) {
+        return refusal.into_response();
+    }
+    state.mcp.sessions.close(id);
+    StatusCode::OK.into_response()
+}

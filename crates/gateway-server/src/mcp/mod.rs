@@ -1,0 +1,51 @@
+//! The native MCP endpoints: `/mcp/{template}` (one template, names unchanged) and `/mcp`
+//! (every template the caller may use, names prefixed), over Streamable HTTP for both
+//! protocol eras. See `README.md` in this folder for the protocol decisions.
+//!
+//! The path of a request, file by file: [`endpoint`] (HTTP checks, era, session, JSON or
+//! SSE) -> [`session`] (sealed ids) -> [`dispatch`] (what the gateway answers itself, what
+//! goes to which template) -> `crate::relay` (instance choice, health, retries) ->
+//! [`fanout`] (aggregated lists) with [`names`] (prefixes) -> [`stream`] (SSE).
+
+mod describe;
+mod dispatch;
+mod endpoint;
+mod era;
+mod fanout;
+mod names;
+mod origin;
+mod session;
+mod stream;
+
+use std::{sync::Arc, time::Duration};
+
+use axum::{Router, routing::post};
+pub(crate) use origin::OriginPolicy;
+pub(crate) use session::Sessions;
+
+use crate::state::AppState;
+
+/// What the MCP endpoints share.
+pub(crate) struct McpState {
+    pub(crate) sessions: Arc<Sessions>,
+    pub(crate) origin: OriginPolicy,
+    pub(crate) separator: Arc<str>,
+    pub(crate) keepalive: Duration,
+}
+
+/// `/mcp` and `/mcp/{template}`: POST, GET, DELETE.
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/mcp",
+            post(endpoint::post_aggregate)
+                .get(endpoint::get_aggregate)
+                .delete(endpoint::delete_aggregate),
+        )
+        .route(
+            "/mcp/{template}",
+            post(endpoint::post_template)
+                .get(endpoint::get_template)
+                .delete(endpoint::delete_template),
+        )
+}

@@ -1,0 +1,273 @@
+//! Gateway-owned MCP sessions (legacy era). The `Mcp-Session-Id` *is* the session: its
+//! [`Claims`] sealed with the session key (AES-256-GCM), so any replica holding the key
+//! serves any session without a shared store. Upstream session ids never reach clients:
+//! in the shared mode they belong to the gateway's pooled upstream sessions.
+//!
+//! Each replica keeps a small in-memory entry per live session (the fast path: no
+//! decryption per request; in-flight requests for cancellation; the GET stream), dropped
+//! after the idle timeout. A dropped entry comes back from the sealed id on next use.
+
+use std::{
+    collections::HashMap,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, AtomicU64, Ordering},
+    },
+    time::{Duration, SystemTime, UNIX_EPOCH},
+};
+
+use gateway_auth::SessionSealer;
+use gateway_core::mcp::ProtocolVersion;
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+use tokio::sync::oneshot;
+
+/// Largest client `capabilities` object kept in a session id; larger ones are dropped
+/// (the id must stay a reasonable header).
+const MAX_CAPABILITIES_LEN: usize = 1024;
+
+/// What a session id carries.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct Claims {
+    /// Format version.
+    #[serde(rename = "f")]
+    pub(crate) format: u8,
+    /// The template of `/mcp/{template}`, or `None` for the aggregated `/mcp`.
+    #[serde(rename = "t", default, skip_serializing_if = "Option::is_none")]
+    pub(crate) template: Option<String>,
+    /// The negotiated protocol revision.
+    #[serde(rename = "v")]
+    pub(crate) version: String,
+    /// The principal that opened the session (with auth on): nobody else may use it.
+    #[serde(rename = "a", default, skip_serializing_if = "Option::is_none")]
+    pub(crate) actor: Option<String>,
+    /// The client's declared capabilities (for dedicated upstream sessions).
+    #[serde(rename = "c", default, skip_serializing_if = "Option::is_none")]
+    pub(crate) capabilities: Option<Box<RawValue>>,
+    /// Issued at, Unix seconds.
+    #[serde(rename = "i")]
+    pub(crate) issued: u64,
+}
+
+impl Claims {
+    pub(crate) fn new(
+        template: Option<String>,
+        version: ProtocolVersion,
+        actor: Option<String>,
+        capabilities: Option<&RawValue>,
+    ) -> Self {
+        Self {
+            format: 1,
+            template,
+            version: version.as_str().to_owned(),
+            actor,
+            capabilities: capabilities
+                .filter(|c| c.get().len() <= MAX_CAPABILITIES_LEN)
+                .map(|c| c.to_owned()),
+            issued: unix_now(),
+        }
+    }
+}
+
+/// Why a session id is refused (all answered 404, so the client re-initializes).
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum SessionError {
+    #[error("unknown or invalid session id")]
+    Invalid,
+    #[error("session expired")]
+    Expired,
+    #[error("session was closed")]
+    Closed,
+    #[error("session belongs to another endpoint")]
+    WrongEndpoint,
+    #[error("session belongs to another principal")]
+    WrongPrincipal,
+}
+
+/// One live session on this replica.
+pub(crate) struct Live {
+    pub(crate) claims: Claims,
+    last_seen: AtomicU64,
+    /// Requests in flight, by the client's JSON-RPC id (JSON text): a
+    /// `notifications/cancelled` fires the sender, which drops the upstream call.
+    in_flight: parking_lot::Mutex<HashMap<String, oneshot::Sender<()>>>,
+    /// Whether a GET stream is open (one per session: a message goes on one stream).
+    pub(crate) stream_open: AtomicBool,
+}
+
+impl Live {
+    fn touch(&self) {
+        self.last_seen.store(unix_now(), Ordering::Relaxed);
+    }
+
+    /// Registers a request that `cancel` can stop; the guard unregisters it.
+    pub(crate) fn track(self: &Arc<Self>, id: String) -> (oneshot::Receiver<()>, InFlight) {
+        let (tx, rx) = oneshot::channel();
+        self.in_flight.lock().insert(id.clone(), tx);
+        (
+            rx,
+            InFlight {
+                live: self.clone(),
+                id,
+            },
+        )
+    }
+
+    /// Cancels the request with client id `id`, if it is in flight here.
+    pub(crate) fn cancel(&self, id: &str) -> bool {
+        match self.in_flight.lock().remove(id) {
+            Some(tx) => tx.send(()).is_ok(),
+            None => false,
+        }
+    }
+}
+
+/// Unregisters an in-flight request when dropped.
+pub(crate) struct InFlight {
+    live: Arc<Live>,
+    id: String,
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.live.in_flight.lock().remove(&self.id);
+    }
+}
+
+/// Issues, opens and forgets sessions.
+pub(crate) struct Sessions {
+    sealer: SessionSealer,
+    live: parking_lot::Mutex<HashMap<Arc<str>, Arc<Live>>>,
+    /// Ids closed with DELETE on this replica, until they would have expired anyway.
+    closed: parking_lot::Mutex<HashMap<Arc<str>, u64>>,
+    idle_timeout: Duration,
+    max_age: Duration,
+}
+
+impl Sessions {
+    pub(crate) fn new(sealer: SessionSealer, idle_timeout: Duration, max_age: Duration) -> Self {
+        Self {
+            sealer,
+            live: parking_lot::Mutex::new(HashMap::new()),
+            closed: parking_lot::Mutex::new(HashMap::new()),
+            idle_timeout,
+            max_age,
+        }
+    }
+
+    /// Seals `claims` into a new session id and keeps it live here.
+    pub(crate) fn issue(&self, claims: Claims) -> (Arc<str>, Arc<Live>) {
+        // Serialising plain data into a Vec cannot fail.
+        let plain = serde_json::to_vec(&claims).unwrap_or_default();
+        let id: Arc<str> = Arc::from(self.sealer.seal(&plain));
+        let live = Arc::new(Live {
+            claims,
+            last_seen: AtomicU64::new(unix_now()),
+            in_flight: parking_lot::Mutex::new(HashMap::new()),
+            stream_open: AtomicBool::new(false),
+        });
+        self.live.lock().insert(id.clone(), live.clone());
+        (id, live)
+    }
+
+    /// The live session for `id`, opening the sealed id when this replica has not seen
+    /// it (or dropped it as idle). Checks the endpoint and the principal.
+    pub(crate) fn open(
+        &self,
+        id: &str,
+        template: Option<&str>,
+        actor: Option<&str>,
+    ) -> Result<Arc<Live>, SessionError> {
+        let found = self.live.lock().get(id).cloned();
+        let live = match found {
+            Some(live) => live,
+            None => {
+                if self.closed.lock().contains_key(id) {
+                    return Err(SessionError::Closed);
+                }
+                let plain = self.sealer.open(id).map_err(|_| SessionError::Invalid)?;
+                let claims: Claims =
+                    serde_json::from_slice(&plain).map_err(|_| SessionError::Invalid)?;
+                if claims.format != 1 {
+                    return Err(SessionError::Invalid);
+                }
+                let live = Arc::new(Live {
+                    claims,
+                    last_seen: AtomicU64::new(unix_now()),
+                    in_flight: parking_lot::Mutex::new(HashMap::new()),
+                    stream_open: AtomicBool::new(false),
+                });
+                self.live.lock().insert(Arc::from(id), live.clone());
+                live
+            }
+        };
+        let claims = &live.claims;
+        if unix_now().saturating_sub(claims.issued) > self.max_age.as_secs() {
+            self.live.lock().remove(id);
+            return Err(SessionError::Expired);
+        }
+        if claims.template.as_deref() != template {
+            return Err(SessionError::WrongEndpoint);
+        }
+        if claims.actor.as_deref() != actor {
+            return Err(SessionError::WrongPrincipal);
+        }
+        live.touch();
+        Ok(live)
+    }
+
+    /// Ends a session on this replica (DELETE). Other replicas still accept the id until
+    /// it expires: sessions are stateless by design (see the module docs).
+    pub(crate) fn close(&self, id: &str) {
+        let expires = unix_now() + self.max_age.as_secs();
+        if let Some(live) = self.live.lock().remove(id) {
+            for (_, tx) in live.in_flight.lock().drain() {
+                let _ = tx.send(());
+            }
+        }
+        self.closed.lock().insert(Arc::from(id), expires);
+    }
+
+    /// Drops idle entries and forgotten closures; returns how many sessions were dropped.
+    pub(crate) fn reap(&self) -> usize {
+        let now = unix_now();
+        let idle = self.idle_timeout.as_secs();
+        let mut live = self.live.lock();
+        let before = live.len();
+        live.retain(|_, s| {
+            now.saturating_sub(s.last_seen.load(Ordering::Relaxed)) <= idle
+                || !s.in_flight.lock().is_empty()
+                || s.stream_open.load(Ordering::Relaxed)
+        });
+        let reaped = before - live.len();
+        drop(live);
+        self.closed.lock().retain(|_, expires| *expires > now);
+        reaped
+    }
+
+    /// Reaps every `every` until the returned handle is dropped... or forever: the task
+    /// holds only a weak reference and stops when the sessions are gone.
+    pub(crate) fn spawn_reaper(self: &Arc<Self>, every: Duration) {
+        let weak = Arc::downgrade(self);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                let Some(sessions) = weak.upgrade() else {
+                    return;
+                };
+                let n = sessions.reap();
+                if n > 0 {
+                    tracing::debug!(reaped = n, "idle MCP sessions dropped");
+                }
+            }
+        });
+    }
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}

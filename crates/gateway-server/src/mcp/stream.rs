@@ -1,0 +1,48 @@
+//! Server-sent event responses: a request's progress then its response (POST), and a
+//! session's notification stream (GET). Every SSE response disables proxy buffering and
+//! sends `:` keep-alive comments. Dropping the body (the client went away) aborts the
+//! work behind it, which cancels the upstream call.
+
+use std::{convert::Infallible, time::Duration};
+
+use axum::{
+    http::{HeaderValue, header},
+    response::{
+        IntoResponse, Response,
+        sse::{Event, KeepAlive, Sse},
+    },
+};
+use futures_util::stream;
+use tokio::{sync::mpsc, task::JoinHandle};
+
+/// Aborts its tasks when dropped.
+pub(crate) struct AbortOnDrop(pub(crate) Vec<JoinHandle<()>>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        for task in &self.0 {
+            task.abort();
+        }
+    }
+}
+
+/// An SSE response of the JSON-RPC messages (serialised) arriving on `rx`; ends when
+/// every sender is gone. `guard` lives as long as the response body.
+pub(crate) fn sse_response(
+    rx: mpsc::Receiver<String>,
+    guard: impl Send + 'static,
+    keepalive: Duration,
+) -> Response {
+    let events = stream::unfold((rx, guard), |(mut rx, guard)| async move {
+        let message = rx.recv().await?;
+        let event = Event::default().event("message").data(message);
+        Some((Ok::<_, Infallible>(event), (rx, guard)))
+    });
+    let mut response = Sse::new(events)
+        .keep_alive(KeepAlive::new().interval(keepalive))
+        .into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
+    response
+}
