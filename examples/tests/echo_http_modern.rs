@@ -31,7 +31,7 @@ async fn modern_requests_need_no_session() {
     assert_eq!(body["result"]["resultType"], "complete");
     assert_eq!(
         body["result"]["structuredContent"],
-        json!({"instance_id": "modern"})
+        json!({"instance_id": "modern", "pid": std::process::id()})
     );
     assert_eq!(
         body["result"]["_meta"]["io.modelcontextprotocol/serverInfo"]["name"],

@@ -22,6 +22,7 @@ mod m20261124_000004_create_api_keys;
 mod m20261124_000005_create_audit_events;
 mod m20261124_000006_create_secrets;
 mod m20261124_000007_add_template_health_probe;
+mod m20261124_000008_add_template_session_mode;
 mod mysql;
 
 pub use sea_orm_migration::MigratorTrait;
@@ -42,6 +43,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000005_create_audit_events::Migration),
             Box::new(m20261124_000006_create_secrets::Migration),
             Box::new(m20261124_000007_add_template_health_probe::Migration),
+            Box::new(m20261124_000008_add_template_session_mode::Migration),
         ]
     }
 
@@ -72,6 +74,7 @@ mod tests {
                 "m20261124_000005_create_audit_events",
                 "m20261124_000006_create_secrets",
                 "m20261124_000007_add_template_health_probe",
+                "m20261124_000008_add_template_session_mode",
             ]
         );
         let mut sorted = names.clone();

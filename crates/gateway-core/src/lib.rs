@@ -35,7 +35,7 @@ pub mod model;
 pub use error::ValidationError;
 pub use model::{
     EndpointUrl, Headers, HealthProbe, HealthScore, HealthStatus, Instance, InstanceId,
-    InstanceSpec, LoadBalancerSettings, Role, Scope, Scopes, StdioCommand, Strategy,
+    InstanceSpec, LoadBalancerSettings, Role, Scope, Scopes, SessionMode, StdioCommand, Strategy,
     TemplateAccess, TemplateName, Username, Weight,
 };
 

@@ -9,8 +9,8 @@
 use std::{collections::BTreeMap, fmt, path::PathBuf, time::Duration};
 
 use gateway_core::{
-    EndpointUrl, Headers, Instance, InstanceId, InstanceSpec, LoadBalancerSettings, StdioCommand,
-    Strategy, TemplateName, ValidationError, Weight,
+    EndpointUrl, Headers, Instance, InstanceId, InstanceSpec, LoadBalancerSettings, SessionMode,
+    StdioCommand, Strategy, TemplateName, ValidationError, Weight,
 };
 use sea_orm::ActiveValue::Set;
 use serde::{
@@ -44,6 +44,8 @@ pub(crate) fn template_row(
         timeout_s: Set(secs_to_column(settings.request_timeout())?),
         pool_size: Set(u32_to_column("pool_size", settings.pool_size())?),
         health_probe: Set(settings.health_probe().as_str().to_owned()),
+        session_mode: Set(settings.session_mode().as_str().to_owned()),
+        max_sessions: Set(u32_to_column("max_sessions", settings.max_sessions())?),
         created_at_ms: Set(now_ms),
         updated_at_ms: Set(now_ms),
     })
@@ -81,7 +83,15 @@ pub(crate) fn template_from_row(
         .health_probe
         .parse()
         .map_err(|e: ValidationError| corrupt("health_probe", &e))?;
-    Ok((name, settings.with_health_probe(probe)))
+    let session_mode: SessionMode = row
+        .session_mode
+        .parse()
+        .map_err(|e: ValidationError| corrupt("session_mode", &e))?;
+    let settings = settings
+        .with_health_probe(probe)
+        .with_session_mode(session_mode, small("max_sessions", row.max_sessions)?)
+        .map_err(|e| corrupt("max_sessions", &e))?;
+    Ok((name, settings))
 }
 
 /// The column that holds the [`LoadBalancerSettings`] field named in a validation error.

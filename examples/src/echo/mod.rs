@@ -27,7 +27,7 @@
 //! | `sleep_ms` | `ms: integer` | sleeps (without blocking other requests), text `slept <ms>ms`; with a `progressToken` sends progress 1/2 before and 2/2 after sleeping |
 //! | `fail` | `message?: string` | a result with `isError: true` |
 //! | `crash` | none | the process exits with code 3 without answering |
-//! | `whoami` | none | the instance id as text and `structuredContent: {"instance_id": id}` |
+//! | `whoami` | none | the instance id as text and `structuredContent: {"instance_id": id, "pid": process id}` |
 
 mod body;
 mod cli;

@@ -151,7 +151,7 @@ async fn tools_behave() {
     let whoami = tool("whoami", json!({})).await;
     assert_eq!(
         whoami["result"]["structuredContent"],
-        json!({"instance_id": "unit"})
+        json!({"instance_id": "unit", "pid": std::process::id()})
     );
     let slept = tool("sleep_ms", json!({"ms": 1})).await;
     assert_eq!(slept["result"]["content"][0]["text"], "slept 1ms");

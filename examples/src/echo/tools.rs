@@ -66,12 +66,12 @@ fn definitions() -> Value {
         },
         {
             "name": "whoami",
-            "description": "Returns this server instance's id.",
+            "description": "Returns this server instance's id (and its process id, to tell processes apart).",
             "inputSchema": none(),
             "outputSchema": {
                 "type": "object",
-                "properties": {"instance_id": {"type": "string"}},
-                "required": ["instance_id"],
+                "properties": {"instance_id": {"type": "string"}, "pid": {"type": "integer"}},
+                "required": ["instance_id", "pid"],
             },
         },
     ]})
@@ -114,7 +114,8 @@ pub(crate) async fn call(
         "crash" => std::process::exit(3),
         "whoami" => {
             let mut result = text(config.instance_id.clone());
-            result["structuredContent"] = json!({"instance_id": config.instance_id});
+            result["structuredContent"] =
+                json!({"instance_id": config.instance_id, "pid": std::process::id()});
             Ok(result)
         }
         _ => {

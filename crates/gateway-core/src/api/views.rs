@@ -118,6 +118,24 @@ pub struct LoadBalancerConfig {
     #[serde(default)]
     #[cfg_attr(feature = "openapi", schema(value_type = String, example = "ping"))]
     pub health_probe: crate::HealthProbe,
+    /// `shared` (clients multiplex over pooled upstream sessions) or `dedicated` (one
+    /// upstream session or stdio process per client MCP session); absent from older
+    /// servers' answers, meaning `shared`.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "shared"))]
+    pub session_mode: crate::SessionMode,
+    /// Most dedicated upstream sessions of the template (1 to 10000; absent from older
+    /// servers' answers, meaning 100).
+    #[serde(default = "default_max_sessions")]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(example = 100, minimum = 1, maximum = 10000)
+    )]
+    pub max_sessions: u32,
+}
+
+fn default_max_sessions() -> u32 {
+    LoadBalancerSettings::DEFAULT_MAX_SESSIONS
 }
 
 impl From<LoadBalancerSettings> for LoadBalancerConfig {
@@ -136,6 +154,8 @@ impl From<&LoadBalancerSettings> for LoadBalancerConfig {
             timeout: s.request_timeout().as_secs(),
             pool_size: s.pool_size(),
             health_probe: s.health_probe().clone(),
+            session_mode: s.session_mode(),
+            max_sessions: s.max_sessions(),
         }
     }
 }
@@ -169,6 +189,14 @@ pub struct LoadBalancerUpdate {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub health_probe: Option<crate::HealthProbe>,
+    /// New session mode: `shared` or `dedicated`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub session_mode: Option<crate::SessionMode>,
+    /// New cap on dedicated upstream sessions (1 to 10000).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 10000))]
+    pub max_sessions: Option<u32>,
 }
 
 impl LoadBalancerUpdate {
@@ -187,7 +215,12 @@ impl LoadBalancerUpdate {
             self.timeout.unwrap_or(c.timeout),
             self.pool_size.unwrap_or(c.pool_size),
         )?;
-        Ok(settings.with_health_probe(self.health_probe.clone().unwrap_or(c.health_probe)))
+        settings
+            .with_health_probe(self.health_probe.clone().unwrap_or(c.health_probe))
+            .with_session_mode(
+                self.session_mode.unwrap_or(c.session_mode),
+                self.max_sessions.unwrap_or(c.max_sessions),
+            )
     }
 }
 
@@ -218,6 +251,7 @@ pub fn rfc3339(ms: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::SessionMode;
 
     #[test]
     fn formats_timestamps() {
@@ -241,6 +275,62 @@ mod tests {
             max_retries: Some(99),
             ..Default::default()
         };
-        assert!(bad.apply(base).is_err());
+        assert!(bad.apply(base.clone()).is_err());
+    }
+
+    #[test]
+    fn session_mode_round_trips_through_the_wire_shapes() {
+        let base = LoadBalancerSettings::default();
+        let json = serde_json::to_value(LoadBalancerConfig::from(&base)).unwrap();
+        assert_eq!(json["session_mode"], "shared");
+        assert_eq!(json["max_sessions"], 100);
+
+        // Any subset: the mode alone keeps max_sessions, and the other way round.
+        let up: LoadBalancerUpdate =
+            serde_json::from_str(r#"{"session_mode": "dedicated"}"#).unwrap();
+        let s = up.apply(base.clone()).unwrap();
+        assert_eq!(
+            (s.session_mode(), s.max_sessions()),
+            (SessionMode::Dedicated, 100)
+        );
+        let up: LoadBalancerUpdate = serde_json::from_str(r#"{"max_sessions": 7}"#).unwrap();
+        let s = up.apply(s).unwrap();
+        assert_eq!(
+            (s.session_mode(), s.max_sessions()),
+            (SessionMode::Dedicated, 7)
+        );
+        assert_eq!(s.strategy(), base.strategy());
+
+        let e = LoadBalancerUpdate {
+            max_sessions: Some(0),
+            ..Default::default()
+        }
+        .apply(base.clone())
+        .unwrap_err();
+        assert!(
+            matches!(
+                e,
+                crate::ValidationError::OutOfRange {
+                    field: "max_sessions",
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        let e = serde_json::from_str::<LoadBalancerUpdate>(r#"{"session_mode": "solo"}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("shared, dedicated"), "{e}");
+
+        // An older server's answer without the two keys.
+        let old: LoadBalancerConfig = serde_json::from_str(
+            r#"{"strategy": "round_robin", "health_check_interval": 30,
+                "health_check_timeout": 10, "max_retries": 3, "timeout": 60, "pool_size": 1}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            (old.session_mode, old.max_sessions),
+            (SessionMode::Shared, 100)
+        );
     }
 }

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::{HealthProbe, Strategy, error::ValidationError};
+use crate::{HealthProbe, SessionMode, Strategy, error::ValidationError};
 
 /// How a template balances, checks and retries. Construct with [`LoadBalancerSettings::new`]
 /// (validated) or `Default`.
@@ -15,6 +15,8 @@ pub struct LoadBalancerSettings {
     request_timeout: Duration,
     pool_size: u32,
     health_probe: HealthProbe,
+    session_mode: SessionMode,
+    max_sessions: u32,
 }
 
 /// Bounds, shared by validation and documentation.
@@ -29,6 +31,10 @@ impl LoadBalancerSettings {
     pub const TIMEOUT_SECS: (u64, u64) = (1, 3600);
     /// stdio processes per instance.
     pub const POOL_SIZE: (u32, u32) = (1, 64);
+    /// Dedicated upstream sessions per template.
+    pub const MAX_SESSIONS: (u32, u32) = (1, 10_000);
+    /// `max_sessions` unless set.
+    pub const DEFAULT_MAX_SESSIONS: u32 = 100;
 
     /// Validates every field; the error names the offending one.
     pub fn new(
@@ -82,6 +88,8 @@ impl LoadBalancerSettings {
             request_timeout: secs("timeout", timeout_secs, Self::TIMEOUT_SECS)?,
             pool_size: check("pool_size", pool_size, Self::POOL_SIZE)?,
             health_probe: HealthProbe::Ping,
+            session_mode: SessionMode::Shared,
+            max_sessions: Self::DEFAULT_MAX_SESSIONS,
         })
     }
 
@@ -121,6 +129,37 @@ impl LoadBalancerSettings {
         self
     }
 
+    /// How client MCP sessions map onto upstream sessions.
+    pub fn session_mode(&self) -> SessionMode {
+        self.session_mode
+    }
+
+    /// The most dedicated upstream sessions (stdio processes) the template may hold.
+    pub fn max_sessions(&self) -> u32 {
+        self.max_sessions
+    }
+
+    /// A copy with another session mode and `max_sessions` (validated; the error names
+    /// `max_sessions`).
+    pub fn with_session_mode(
+        mut self,
+        mode: SessionMode,
+        max_sessions: u32,
+    ) -> Result<Self, ValidationError> {
+        let (min, max) = Self::MAX_SESSIONS;
+        if !(min..=max).contains(&max_sessions) {
+            return Err(ValidationError::OutOfRange {
+                field: "max_sessions",
+                value: max_sessions.into(),
+                min: min.into(),
+                max: max.into(),
+            });
+        }
+        self.session_mode = mode;
+        self.max_sessions = max_sessions;
+        Ok(self)
+    }
+
     /// A copy with another strategy.
     pub fn with_strategy(mut self, strategy: Strategy) -> Self {
         self.strategy = strategy;
@@ -130,7 +169,8 @@ impl LoadBalancerSettings {
 
 impl Default for LoadBalancerSettings {
     /// The guide's defaults: round robin, checks every 30 s with a 10 s timeout, 3
-    /// retries, 60 s request timeout, one process per stdio instance.
+    /// retries, 60 s request timeout, one process per stdio instance, `ping` probes,
+    /// shared upstream sessions (at most 100 when switched to dedicated).
     fn default() -> Self {
         Self {
             strategy: Strategy::RoundRobin,
@@ -140,6 +180,8 @@ impl Default for LoadBalancerSettings {
             request_timeout: Duration::from_secs(60),
             pool_size: 1,
             health_probe: HealthProbe::Ping,
+            session_mode: SessionMode::Shared,
+            max_sessions: Self::DEFAULT_MAX_SESSIONS,
         }
     }
 }
@@ -157,5 +199,50 @@ mod tests {
         assert!(e.to_string().contains("max_retries"), "{e}");
         let e = LoadBalancerSettings::new(Strategy::Weighted, 15, 5, 1, 30, 0).unwrap_err();
         assert!(e.to_string().contains("pool_size"), "{e}");
+    }
+
+    #[test]
+    fn session_mode_defaults_and_bounds() {
+        let d = LoadBalancerSettings::default();
+        assert_eq!(
+            (d.session_mode(), d.max_sessions()),
+            (SessionMode::Shared, 100)
+        );
+        let n = LoadBalancerSettings::new(Strategy::Weighted, 15, 5, 2, 30, 4).unwrap();
+        assert_eq!(
+            (n.session_mode(), n.max_sessions()),
+            (SessionMode::Shared, 100)
+        );
+
+        let s = d
+            .clone()
+            .with_session_mode(SessionMode::Dedicated, 1)
+            .unwrap();
+        assert_eq!(
+            (s.session_mode(), s.max_sessions()),
+            (SessionMode::Dedicated, 1)
+        );
+        let s = d
+            .clone()
+            .with_session_mode(SessionMode::Dedicated, 10_000)
+            .unwrap();
+        assert_eq!(s.max_sessions(), 10_000);
+        for bad in [0, 10_001] {
+            let e = d
+                .clone()
+                .with_session_mode(SessionMode::Dedicated, bad)
+                .unwrap_err();
+            assert!(
+                matches!(
+                    e,
+                    ValidationError::OutOfRange {
+                        field: "max_sessions",
+                        ..
+                    }
+                ),
+                "{e}"
+            );
+            assert!(e.to_string().contains("max_sessions"), "{e}");
+        }
     }
 }

@@ -39,6 +39,9 @@ async fn describe(ctx: &Ctx) -> Description {
     let Scope::Template(template) = &ctx.scope else {
         return gateway_description();
     };
+    if let Some(info) = ctx.dedicated.as_ref().and_then(|d| d.upstream.info()) {
+        return from_info(template, &info);
+    }
     let table = ctx.state.registry.snapshot();
     let Some(route) = table.get(template) else {
         return gateway_description();
@@ -55,22 +58,26 @@ async fn describe(ctx: &Ctx) -> Description {
                 .and_then(Result::ok),
         };
         if let Some(info) = info {
-            let parse = |raw: &serde_json::value::RawValue| {
-                serde_json::from_str::<Value>(raw.get()).unwrap_or_default()
-            };
-            return Description {
-                capabilities: parse(&info.capabilities),
-                server_info: info
-                    .server_info
-                    .as_deref()
-                    .map_or_else(|| json!({"name": &**template, "version": "unknown"}), parse),
-                instructions: info.instructions.clone(),
-            };
+            return from_info(template, &info);
         }
     }
     let mut fallback = gateway_description();
     fallback.server_info = json!({"name": &**template, "version": "unknown"});
     fallback
+}
+
+fn from_info(template: &str, info: &gateway_transport::ServerInfo) -> Description {
+    let parse = |raw: &serde_json::value::RawValue| {
+        serde_json::from_str::<Value>(raw.get()).unwrap_or_default()
+    };
+    Description {
+        capabilities: parse(&info.capabilities),
+        server_info: info
+            .server_info
+            .as_deref()
+            .map_or_else(|| json!({"name": template, "version": "unknown"}), parse),
+        instructions: info.instructions.clone(),
+    }
 }
 
 /// The `initialize` result for a negotiated `version`.

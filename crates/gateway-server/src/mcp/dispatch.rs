@@ -14,7 +14,7 @@ use gateway_core::{
 use serde_json::{json, value::RawValue};
 use tokio::sync::mpsc;
 
-use super::{describe, fanout, names::Namespace};
+use super::{dedicated::Dedicated, describe, fanout, names::Namespace};
 use crate::{error::ApiError, relay, state::AppState};
 
 /// Which MCP endpoint a request came to.
@@ -34,6 +34,8 @@ pub(crate) struct Ctx {
     pub(crate) principal: Option<Arc<Principal>>,
     /// Receives the call's progress notifications (with the client's token).
     pub(crate) progress: Option<mpsc::Sender<Notification>>,
+    /// The session's own upstream (templates in `dedicated` mode).
+    pub(crate) dedicated: Option<Arc<Dedicated>>,
 }
 
 /// A JSON-RPC error produced by the gateway.
@@ -120,6 +122,9 @@ async fn forward(
     method: &str,
     params: Option<Box<RawValue>>,
 ) -> Outcome {
+    if let Some(dedicated) = &ctx.dedicated {
+        return dedicated.call(method, params, ctx.progress.clone()).await;
+    }
     match relay::forward(&ctx.state, template, method, params, ctx.progress.clone()).await {
         Ok(forwarded) => forwarded.outcome,
         Err(e) => api_error(&e),

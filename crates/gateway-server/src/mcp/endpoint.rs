@@ -23,6 +23,7 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use gateway_core::{
+    SessionMode,
     jsonrpc::{
         ErrorObject, Message, Notification, Outcome, ParseError, Request, RequestId,
         Response as RpcResponse, code,
@@ -32,6 +33,7 @@ use gateway_core::{
 use tokio::sync::mpsc;
 
 use super::{
+    dedicated::{Dedicated, OpenError},
     describe,
     dispatch::{self, Ctx, Scope},
     era,
@@ -39,7 +41,7 @@ use super::{
     session::{Claims, Live},
     stream::{AbortOnDrop, sse_response},
 };
-use crate::{auth::Caller, state::AppState};
+use crate::{auth::Caller, registry::TemplateRoute, state::AppState};
 
 /// JSON-RPC code for a request the client cancelled (as in LSP; MCP leaves it open).
 const REQUEST_CANCELLED: i32 = -32800;
@@ -330,6 +332,7 @@ async fn post(
         scope,
         principal: caller.as_ref().map(|c| c.0.clone()),
         progress: None,
+        dedicated: None,
     };
     let session = session_header(&headers);
     let request = match message {
@@ -343,12 +346,19 @@ async fn post(
             }
             return accepted();
         }
-        Message::Response(_) => {
-            // Answers to server-to-client requests: none are relayed to shared upstream
-            // sessions (see mcp/README.md), so there is nothing to route.
+        Message::Response(response) => {
+            // Answers to server-to-client requests, which only dedicated upstream
+            // sessions send (shared ones never see the client's capabilities).
             return match session {
                 Some(id) => match open_session(&state, id, &ctx.scope, caller.as_ref()) {
-                    Ok(_) => accepted(),
+                    Ok(live) => {
+                        if let Some(dedicated) = live.dedicated.get()
+                            && !dedicated.answer(response).await
+                        {
+                            tracing::debug!("client answered a request it was never sent");
+                        }
+                        accepted()
+                    }
                     Err(refusal) => refusal.into_response(),
                 },
                 None => http_error(
@@ -368,6 +378,25 @@ async fn post(
         };
         if let Err(message) = era::check_legacy_header(&headers) {
             return http_error(StatusCode::BAD_REQUEST, -32000, message);
+        }
+        let mut ctx = ctx;
+        if let Some(route) = dedicated_route(&state, &ctx.scope) {
+            let opened = live
+                .dedicated
+                .get_or_try_init(|| {
+                    Dedicated::open(
+                        &state,
+                        &route,
+                        live.claims.pinned.as_deref(),
+                        live.claims.capabilities.as_deref(),
+                        live.outbox.clone(),
+                    )
+                })
+                .await;
+            match opened {
+                Ok(dedicated) => ctx.dedicated = Some(dedicated.clone()),
+                Err(e) => return json_reply(request.id, &request.method, open_error(e), false),
+            }
         }
         return answer(ctx, request, Some(live), false, accept.sse).await;
     }
@@ -434,14 +463,30 @@ async fn initialize(ctx: Ctx, request: Request) -> Response {
         .and_then(ProtocolVersion::parse)
         .filter(|v| v.era() == gateway_core::mcp::Era::Legacy);
     let version = requested.unwrap_or(ProtocolVersion::LATEST_LEGACY);
-    let claims = Claims::new(
+    let capabilities = params.as_ref().and_then(|p| p.capabilities);
+    let mut claims = Claims::new(
         template_of(&ctx.scope).map(str::to_owned),
         version,
         ctx.principal.as_ref().map(|p| p.actor().to_owned()),
-        params.as_ref().and_then(|p| p.capabilities),
+        capabilities,
     );
+    let outbox = Arc::default();
+    let mut ctx = ctx;
+    if let Some(route) = dedicated_route(&ctx.state, &ctx.scope) {
+        match Dedicated::open(&ctx.state, &route, None, capabilities, Arc::clone(&outbox)).await {
+            Ok(dedicated) => {
+                claims.pinned = Some(dedicated.instance.to_string());
+                ctx.dedicated = Some(dedicated);
+            }
+            Err(e) => return json_reply(request.id, &request.method, open_error(e), false),
+        }
+    }
     let result = describe::initialize_result(&ctx, version).await;
-    let (session_id, _) = ctx.state.mcp.sessions.issue(claims);
+    let (session_id, _) = ctx
+        .state
+        .mcp
+        .sessions
+        .issue(claims, outbox, ctx.dedicated.clone());
     let body = Message::from(RpcResponse::result(request.id, result)).to_vec();
     let mut response = (
         [(
@@ -466,11 +511,14 @@ async fn answer(
     modern: bool,
     sse_ok: bool,
 ) -> Response {
+    // Dedicated sessions stream whenever they may: the upstream can send requests
+    // (sampling, elicitation, roots) while the call runs.
     let wants_progress = sse_ok
-        && ParamsView::parse(request.params.as_deref())
-            .ok()
-            .and_then(|p| p.meta().ok())
-            .is_some_and(|m| m.progress_token.is_some());
+        && (ctx.dedicated.is_some()
+            || ParamsView::parse(request.params.as_deref())
+                .ok()
+                .and_then(|p| p.meta().ok())
+                .is_some_and(|m| m.progress_token.is_some()));
     let id = request.id.clone();
     let method = request.method.clone();
     let keepalive = ctx.state.mcp.keepalive;
@@ -487,6 +535,13 @@ async fn answer(
             .into_response();
     }
     let (events_tx, events_rx) = mpsc::channel::<String>(32);
+    let sink = match (&ctx.dedicated, &live) {
+        (Some(_), Some(live)) => Some((
+            live.outbox.clone(),
+            live.outbox.lock().attach(events_tx.clone()),
+        )),
+        _ => None,
+    };
     let (progress_tx, mut progress_rx) = mpsc::channel::<Notification>(32);
     ctx.progress = Some(progress_tx);
     let forward_progress = {
@@ -506,11 +561,49 @@ async fn answer(
         // Progress sent before the response goes out first.
         let _ = forward_progress.await;
         let body = reply(id, &method, outcome, modern);
+        if let Some((outbox, sink)) = sink {
+            outbox.lock().detach(sink);
+        }
         let _ = events_tx
             .send(String::from_utf8(body).unwrap_or_default())
             .await;
     });
     sse_response(events_rx, AbortOnDrop(vec![work]), keepalive)
+}
+
+fn json_reply(id: RequestId, method: &str, outcome: Outcome, modern: bool) -> Response {
+    let body = reply(id, method, outcome, modern);
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        body,
+    )
+        .into_response()
+}
+
+/// The template's route when `scope` is a template in `dedicated` session mode.
+fn dedicated_route(state: &AppState, scope: &Scope) -> Option<Arc<TemplateRoute>> {
+    let Scope::Template(template) = scope else {
+        return None;
+    };
+    state
+        .registry
+        .snapshot()
+        .get(template)
+        .filter(|r| r.settings.session_mode() == SessionMode::Dedicated)
+        .cloned()
+}
+
+fn open_error(e: OpenError) -> Outcome {
+    match e {
+        OpenError::Full(max) => dispatch::error(
+            code::UPSTREAM_UNAVAILABLE,
+            format!("this template's {max} dedicated sessions are all in use; try again later"),
+        ),
+        OpenError::Api(e) => dispatch::api_error(&e),
+    }
 }
 
 /// Dispatches, racing a client `notifications/cancelled` within a session.
@@ -575,13 +668,23 @@ async fn get(
         );
     }
     let (tx, rx) = mpsc::channel::<String>(32);
-    let tasks = notification_forwarders(&state, &scope, tx);
+    // A dedicated session's upstream messages all come through its outbox; shared
+    // sessions hear list changes from every instance in scope.
+    let (tasks, sink) = if dedicated_route(&state, &scope).is_some() {
+        (Vec::new(), Some(live.outbox.lock().attach(tx)))
+    } else {
+        (notification_forwarders(&state, &scope, tx), None)
+    };
     struct Open {
         live: Arc<Live>,
+        sink: Option<u64>,
         _forwarders: AbortOnDrop,
     }
     impl Drop for Open {
         fn drop(&mut self) {
+            if let Some(sink) = self.sink {
+                self.live.outbox.lock().detach(sink);
+            }
             self.live
                 .stream_open
                 .store(false, std::sync::atomic::Ordering::Release);
@@ -591,6 +694,7 @@ async fn get(
         rx,
         Open {
             live,
+            sink,
             _forwarders: AbortOnDrop(tasks),
         },
         state.mcp.keepalive,

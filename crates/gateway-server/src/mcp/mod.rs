@@ -7,6 +7,7 @@
 //! goes to which template) -> `crate::relay` (instance choice, health, retries) ->
 //! [`fanout`] (aggregated lists) with [`names`] (prefixes) -> [`stream`] (SSE).
 
+mod dedicated;
 mod describe;
 mod dispatch;
 mod endpoint;
@@ -31,6 +32,8 @@ pub(crate) struct McpState {
     pub(crate) origin: OriginPolicy,
     pub(crate) separator: Arc<str>,
     pub(crate) keepalive: Duration,
+    /// Dedicated upstream sessions per template, against `max_sessions`.
+    pub(crate) dedicated_counts: dedicated::SessionCounts,
 }
 
 /// `/mcp` and `/mcp/{template}`: POST, GET, DELETE.

@@ -22,6 +22,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use tokio::sync::oneshot;
 
+use super::dedicated::{Dedicated, Outbox};
+
 /// Largest client `capabilities` object kept in a session id; larger ones are dropped
 /// (the id must stay a reasonable header).
 const MAX_CAPABILITIES_LEN: usize = 1024;
@@ -47,6 +49,9 @@ pub(crate) struct Claims {
     /// Issued at, Unix seconds.
     #[serde(rename = "i")]
     pub(crate) issued: u64,
+    /// The instance a dedicated session's upstream runs on.
+    #[serde(rename = "p", default, skip_serializing_if = "Option::is_none")]
+    pub(crate) pinned: Option<String>,
 }
 
 impl Claims {
@@ -65,6 +70,7 @@ impl Claims {
                 .filter(|c| c.get().len() <= MAX_CAPABILITIES_LEN)
                 .map(|c| c.to_owned()),
             issued: unix_now(),
+            pinned: None,
         }
     }
 }
@@ -93,9 +99,28 @@ pub(crate) struct Live {
     in_flight: parking_lot::Mutex<HashMap<String, oneshot::Sender<()>>>,
     /// Whether a GET stream is open (one per session: a message goes on one stream).
     pub(crate) stream_open: AtomicBool,
+    /// Server-initiated messages of a dedicated upstream, waiting for a stream.
+    pub(crate) outbox: Arc<parking_lot::Mutex<Outbox>>,
+    /// The session's own upstream (templates in `dedicated` mode), opened on first use.
+    pub(crate) dedicated: tokio::sync::OnceCell<Arc<Dedicated>>,
 }
 
 impl Live {
+    fn new(
+        claims: Claims,
+        outbox: Arc<parking_lot::Mutex<Outbox>>,
+        dedicated: Option<Arc<Dedicated>>,
+    ) -> Self {
+        Self {
+            claims,
+            last_seen: AtomicU64::new(unix_now()),
+            in_flight: parking_lot::Mutex::new(HashMap::new()),
+            stream_open: AtomicBool::new(false),
+            outbox,
+            dedicated: tokio::sync::OnceCell::new_with(dedicated),
+        }
+    }
+
     fn touch(&self) {
         self.last_seen.store(unix_now(), Ordering::Relaxed);
     }
@@ -155,17 +180,18 @@ impl Sessions {
         }
     }
 
-    /// Seals `claims` into a new session id and keeps it live here.
-    pub(crate) fn issue(&self, claims: Claims) -> (Arc<str>, Arc<Live>) {
+    /// Seals `claims` into a new session id and keeps it live here (with its dedicated
+    /// upstream, if it has one).
+    pub(crate) fn issue(
+        &self,
+        claims: Claims,
+        outbox: Arc<parking_lot::Mutex<Outbox>>,
+        dedicated: Option<Arc<Dedicated>>,
+    ) -> (Arc<str>, Arc<Live>) {
         // Serialising plain data into a Vec cannot fail.
         let plain = serde_json::to_vec(&claims).unwrap_or_default();
         let id: Arc<str> = Arc::from(self.sealer.seal(&plain));
-        let live = Arc::new(Live {
-            claims,
-            last_seen: AtomicU64::new(unix_now()),
-            in_flight: parking_lot::Mutex::new(HashMap::new()),
-            stream_open: AtomicBool::new(false),
-        });
+        let live = Arc::new(Live::new(claims, outbox, dedicated));
         self.live.lock().insert(id.clone(), live.clone());
         (id, live)
     }
@@ -191,12 +217,7 @@ impl Sessions {
                 if claims.format != 1 {
                     return Err(SessionError::Invalid);
                 }
-                let live = Arc::new(Live {
-                    claims,
-                    last_seen: AtomicU64::new(unix_now()),
-                    in_flight: parking_lot::Mutex::new(HashMap::new()),
-                    stream_open: AtomicBool::new(false),
-                });
+                let live = Arc::new(Live::new(claims, Arc::default(), None));
                 self.live.lock().insert(Arc::from(id), live.clone());
                 live
             }

@@ -109,6 +109,12 @@ impl Registry {
         self.table.load_full()
     }
 
+    /// The connector every instance's upstream comes from (dedicated MCP sessions open
+    /// their own upstreams with it).
+    pub(crate) fn connector(&self) -> &Connector {
+        &self.connector
+    }
+
     pub(crate) fn store(&self) -> &Store {
         &self.store
     }

@@ -172,7 +172,10 @@ fn corrupt_rows_name_the_column_but_never_the_secret() {
 #[test]
 fn templates_round_trip_and_validate() {
     let name = TemplateName::parse("tools").unwrap();
-    let settings = LoadBalancerSettings::new(Strategy::Weighted, 15, 5, 2, 30, 4).unwrap();
+    let settings = LoadBalancerSettings::new(Strategy::Weighted, 15, 5, 2, 30, 4)
+        .unwrap()
+        .with_session_mode(SessionMode::Dedicated, 250)
+        .unwrap();
     let row = template_row(&name, &settings, 10).unwrap();
     let mut model = template::Model {
         name: value(row.name),
@@ -183,10 +186,16 @@ fn templates_round_trip_and_validate() {
         timeout_s: value(row.timeout_s),
         pool_size: value(row.pool_size),
         health_probe: value(row.health_probe),
+        session_mode: value(row.session_mode),
+        max_sessions: value(row.max_sessions),
         created_at_ms: value(row.created_at_ms),
         updated_at_ms: value(row.updated_at_ms),
     };
     assert_eq!(model.strategy, "weighted");
+    assert_eq!(
+        (model.session_mode.as_str(), model.max_sessions),
+        ("dedicated", 250)
+    );
     assert_eq!(template_from_row(&model).unwrap(), (name, settings));
 
     model.health_probe = "pong".to_owned();
@@ -195,6 +204,21 @@ fn templates_round_trip_and_validate() {
         other => panic!("{other:?}"),
     }
     model.health_probe = "ping".to_owned();
+
+    model.session_mode = "exclusive".to_owned();
+    match template_from_row(&model).unwrap_err() {
+        Error::Corrupt { field, .. } => assert_eq!(field, "session_mode"),
+        other => panic!("{other:?}"),
+    }
+    model.session_mode = "shared".to_owned();
+    for bad in [0, -1, 10_001] {
+        model.max_sessions = bad;
+        match template_from_row(&model).unwrap_err() {
+            Error::Corrupt { field, .. } => assert_eq!(field, "max_sessions", "{bad}"),
+            other => panic!("{other:?}"),
+        }
+    }
+    model.max_sessions = 100;
 
     model.pool_size = 0;
     match template_from_row(&model).unwrap_err() {

@@ -2,8 +2,9 @@
 
 use sea_orm::entity::prelude::*;
 
-/// One row of `gateway_templates` (schema: migrations `m20261124_000001_create_templates`
-/// and `m20261124_000007_add_template_health_probe`).
+/// One row of `gateway_templates` (schema: migrations `m20261124_000001_create_templates`,
+/// `m20261124_000007_add_template_health_probe` and
+/// `m20261124_000008_add_template_session_mode`).
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "gateway_templates")]
 pub(crate) struct Model {
@@ -16,6 +17,8 @@ pub(crate) struct Model {
     pub(crate) timeout_s: i64,
     pub(crate) pool_size: i32,
     pub(crate) health_probe: String,
+    pub(crate) session_mode: String,
+    pub(crate) max_sessions: i32,
     pub(crate) created_at_ms: i64,
     pub(crate) updated_at_ms: i64,
 }

@@ -30,6 +30,8 @@ impl Store {
                 Column::TimeoutS,
                 Column::PoolSize,
                 Column::HealthProbe,
+                Column::SessionMode,
+                Column::MaxSessions,
                 Column::UpdatedAtMs,
             ])
             .to_owned();

@@ -1,7 +1,9 @@
 //! Up, down (all) and up again, with data in the tables.
 
+use gateway_core::{LoadBalancerSettings, SessionMode};
 use gateway_migrations::{Migrator, MigratorTrait};
-use sea_orm_migration::SchemaManager;
+use sea_orm::ConnectionTrait;
+use sea_orm_migration::{SchemaManager, prelude::Query};
 
 use crate::{db::TestDb, scenarios};
 
@@ -54,7 +56,64 @@ pub(crate) async fn up_down_up(db: &TestDb) {
         0
     );
 
+    // A template stored before `m20261124_000008_add_template_session_mode` comes out
+    // shared, with a cap of 100.
+    let before_session_mode = u32::try_from(Migrator::migrations().len() - 1).unwrap();
+    Migrator::up(&conn, Some(before_session_mode))
+        .await
+        .unwrap();
+    let insert = Query::insert()
+        .into_table("gateway_templates")
+        .columns([
+            "name",
+            "strategy",
+            "health_check_interval_s",
+            "health_check_timeout_s",
+            "max_retries",
+            "timeout_s",
+            "pool_size",
+            "health_probe",
+            "created_at_ms",
+            "updated_at_ms",
+        ])
+        .values_panic([
+            "old".into(),
+            "random".into(),
+            30i64.into(),
+            10i64.into(),
+            3i32.into(),
+            60i64.into(),
+            2i32.into(),
+            "tools_list".into(),
+            1i64.into(),
+            1i64.into(),
+        ])
+        .to_owned();
+    conn.execute(&insert).await.unwrap();
     Migrator::up(&conn, None).await.unwrap();
+    let old = store
+        .template_settings(&scenarios::name("old"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (old.session_mode(), old.max_sessions()),
+        (SessionMode::Shared, 100)
+    );
+    assert_eq!(old.pool_size(), 2);
+    assert_eq!(
+        old,
+        LoadBalancerSettings::new(gateway_core::Strategy::Random, 30, 10, 3, 60, 2)
+            .unwrap()
+            .with_health_probe(gateway_core::HealthProbe::ToolsList)
+    );
+    assert!(
+        store
+            .delete_template(&scenarios::name("old"))
+            .await
+            .unwrap()
+    );
+
     assert_eq!(tables_present(&conn).await, [true; 6]);
     assert_eq!(store.list_instances().await.unwrap(), []);
     store

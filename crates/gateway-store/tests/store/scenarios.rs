@@ -3,8 +3,8 @@
 use std::collections::BTreeMap;
 
 use gateway_core::{
-    EndpointUrl, Headers, Instance, InstanceId, InstanceSpec, LoadBalancerSettings, StdioCommand,
-    Strategy, TemplateName, Weight,
+    EndpointUrl, Headers, Instance, InstanceId, InstanceSpec, LoadBalancerSettings, SessionMode,
+    StdioCommand, Strategy, TemplateName, Weight,
 };
 use gateway_store::{Error, Store};
 use serde_json::json;
@@ -304,7 +304,9 @@ pub(crate) async fn settings(store: &Store) {
 
     let custom = LoadBalancerSettings::new(Strategy::LeastConnections, 3600, 300, 10, 3600, 64)
         .unwrap()
-        .with_health_probe("/healthz?deep=1".parse().unwrap());
+        .with_health_probe("/healthz?deep=1".parse().unwrap())
+        .with_session_mode(SessionMode::Dedicated, 10_000)
+        .unwrap();
     store.upsert_template(&t, &custom).await.unwrap();
     assert_eq!(
         store.template_settings(&t).await.unwrap(),

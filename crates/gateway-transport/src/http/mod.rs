@@ -1,7 +1,9 @@
 //! HTTP upstreams: [`streamable`] (Streamable HTTP, both eras) and [`legacy_sse`]
-//! (2024-11-05 HTTP+SSE), over one pooled [`HttpClient`].
+//! (2024-11-05 HTTP+SSE), over one pooled [`HttpClient`]; [`get_stream`] listens on a
+//! legacy Streamable HTTP session's GET stream.
 
 mod client;
+mod get_stream;
 pub(crate) mod legacy_sse;
 pub(crate) mod sse;
 pub(crate) mod streamable;

@@ -17,6 +17,10 @@ pub(crate) struct SseParser {
     line: Vec<u8>,
     current: Event,
     max: usize,
+    /// The last `id:` field seen on this stream (`Some("")` once reset), dispatched or not.
+    last_id: Option<String>,
+    /// The last valid `retry:` field seen on this stream, in milliseconds.
+    retry: Option<u64>,
 }
 
 /// An event or line over the size limit.
@@ -29,7 +33,21 @@ impl SseParser {
             line: Vec::new(),
             current: Event::default(),
             max,
+            last_id: None,
+            retry: None,
         }
+    }
+
+    /// The stream's last event id so far (the SSE "last event ID buffer"): also set by
+    /// events that carry no data, such as a resumability priming event. `Some("")` means
+    /// the server reset it.
+    pub(crate) fn last_event_id(&self) -> Option<&str> {
+        self.last_id.as_deref()
+    }
+
+    /// The reconnection time the server asked for with `retry:`, in milliseconds.
+    pub(crate) fn retry(&self) -> Option<u64> {
+        self.retry
     }
 
     /// Consumes `chunk`, appending completed events to `out`.
@@ -80,8 +98,18 @@ impl SseParser {
                 }
             }
             b"event" => self.current.event = Some(String::from_utf8_lossy(value).into_owned()),
-            b"id" => self.current.id = Some(String::from_utf8_lossy(value).into_owned()),
-            _ => {} // retry and unknown fields
+            b"id" => {
+                let id = String::from_utf8_lossy(value).into_owned();
+                if !id.contains('\0') {
+                    self.last_id = Some(id.clone());
+                }
+                self.current.id = Some(id);
+            }
+            b"retry" if !value.is_empty() && value.iter().all(u8::is_ascii_digit) => {
+                let ms = std::str::from_utf8(value).ok().and_then(|v| v.parse().ok());
+                self.retry = ms.or(self.retry);
+            }
+            _ => {} // unknown fields
         }
         Ok(())
     }
@@ -104,6 +132,28 @@ mod tests {
             assert_eq!(out[1].event.as_deref(), Some("endpoint"));
             assert_eq!(out[1].data, b"/m?s=1");
         }
+    }
+
+    #[test]
+    fn tracks_the_last_event_id_and_retry() {
+        let mut p = SseParser::new(1024);
+        let mut out = Vec::new();
+        assert_eq!((p.last_event_id(), p.retry()), (None, None));
+        // A priming event (id, empty data) is not dispatched but still sets the id.
+        p.push(b"id: prime-1\nretry: 2500\ndata: \n\n", &mut out)
+            .unwrap();
+        assert!(out.is_empty());
+        assert_eq!(
+            (p.last_event_id(), p.retry()),
+            (Some("prime-1"), Some(2500))
+        );
+        p.push(b"retry: soon\nid: e2\ndata: {}\n\n", &mut out)
+            .unwrap();
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].id.as_deref(), Some("e2"));
+        assert_eq!((p.last_event_id(), p.retry()), (Some("e2"), Some(2500)));
+        p.push(b"id\n\n", &mut out).unwrap();
+        assert_eq!(p.last_event_id(), Some(""));
     }
 
     #[test]

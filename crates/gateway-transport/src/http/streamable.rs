@@ -2,7 +2,8 @@
 //! by every concurrent call. Responses may be JSON or an SSE stream (progress arrives
 //! before the final response). An expired session (404) is re-initialized once,
 //! transparently. 2026-07-28 upstreams get no session and the `Mcp-Method` / `Mcp-Name`
-//! headers instead.
+//! headers instead. A legacy session with an id also gets a [`GetStream`] listener for
+//! the messages the server sends outside any call.
 
 use std::sync::{
     Arc,
@@ -24,6 +25,7 @@ use tokio::sync::{broadcast, mpsc};
 
 use super::{
     HttpClient,
+    get_stream::{GetStream, Listener},
     sse::{Event, SseParser},
 };
 use crate::{
@@ -41,6 +43,17 @@ struct HttpSession {
     id: Option<HeaderValue>,
     version: HeaderValue,
     info: Arc<ServerInfo>,
+    /// The session's GET stream listener (legacy sessions with an id only); aborted when
+    /// the session is dropped, closed or expired.
+    get_stream: Option<GetStream>,
+}
+
+impl HttpSession {
+    fn stop_get_stream(&self) {
+        if let Some(listener) = &self.get_stream {
+            listener.stop();
+        }
+    }
 }
 
 /// A Streamable HTTP upstream.
@@ -107,6 +120,14 @@ impl StreamableUpstream {
         self.in_flight.load(Ordering::Relaxed)
     }
 
+    /// Whether the current session's GET stream listener has ended (`None`: no session,
+    /// or a session without a listener).
+    #[cfg(test)]
+    pub(super) fn get_stream_finished(&self) -> Option<bool> {
+        let session = self.session.read().clone()?;
+        session.get_stream.as_ref().map(GetStream::is_finished)
+    }
+
     /// The current session, opening one (once, for all waiting callers) if needed.
     async fn session(&self) -> Result<Arc<HttpSession>, Error> {
         if self.closed.load(Ordering::Acquire) {
@@ -133,11 +154,31 @@ impl StreamableUpstream {
                     ErrorKind::Connect("handshake timed out".into()),
                 )
             })??;
+        if self.closed.load(Ordering::Acquire) {
+            return Err(err(&self.instance, ErrorKind::ShuttingDown));
+        }
         let version = HeaderValue::from_static(info.protocol_version.as_str());
+        let id = exchange.session_id.lock().take();
+        let get_stream = match &id {
+            Some(id) if info.era() == Era::Legacy => Some(GetStream::spawn(Listener {
+                instance: self.instance.clone(),
+                post_back: PostBack {
+                    client: self.client.clone(),
+                    url: self.url.clone(),
+                    headers: self.headers.clone(),
+                    session_id: Some(id.clone()),
+                    version: version.clone(),
+                },
+                max_message_size: self.options.max_message_size,
+                server_tx: self.server_tx.clone(),
+            })),
+            _ => None,
+        };
         let session = Arc::new(HttpSession {
-            id: exchange.session_id.lock().take(),
+            id,
             version,
             info: Arc::new(info),
+            get_stream,
         });
         tracing::info!(instance = %self.instance, protocol = %session.info.protocol_version, session = session.id.is_some(), "upstream session opened");
         *self.session.write() = Some(session.clone());
@@ -149,6 +190,7 @@ impl StreamableUpstream {
         let mut current = self.session.write();
         if current.as_ref().is_some_and(|c| Arc::ptr_eq(c, stale)) {
             tracing::info!(instance = %self.instance, "upstream session expired (404); re-initializing");
+            stale.stop_get_stream();
             *current = None;
         }
     }
@@ -229,6 +271,7 @@ impl StreamableUpstream {
         let Some(session) = self.session.write().take() else {
             return;
         };
+        session.stop_get_stream();
         let Some(id) = &session.id else { return };
         let mut builder = http::Request::delete(self.url.clone());
         for (k, v) in &self.headers {
@@ -439,42 +482,21 @@ impl StreamableUpstream {
                 None
             }
             Ok(Message::Request(r)) => {
-                self.server_request(r);
+                let session = self.session.read().clone();
+                let post_back = session.map(|s| PostBack {
+                    client: self.client.clone(),
+                    url: self.url.clone(),
+                    headers: self.headers.clone(),
+                    session_id: s.id.clone(),
+                    version: s.version.clone(),
+                });
+                route_server_request(r, &self.server_tx, post_back);
                 None
             }
             Err(e) => {
                 tracing::warn!(instance = %self.instance, error = %e, "upstream sent an invalid SSE message");
                 None
             }
-        }
-    }
-
-    fn server_request(&self, request: Request) {
-        let reply = if request.method == "ping" {
-            Response::result(
-                request.id,
-                gateway_core::jsonrpc::to_raw(&serde_json::json!({})),
-            )
-        } else if self.server_tx.receiver_count() > 0 {
-            let _ = self.server_tx.send(ServerMessage::Request(request));
-            return;
-        } else {
-            let e = ErrorObject::new(
-                code::METHOD_NOT_FOUND,
-                format!("gateway does not handle {}", request.method),
-            );
-            Response::error(Some(request.id), &e)
-        };
-        // Answer on a separate POST without holding up the stream we are reading.
-        let session = self.session.read().clone();
-        if let Some(session) = session {
-            let this = PostBack {
-                client: self.client.clone(),
-                url: self.url.clone(),
-                headers: self.headers.clone(),
-                session,
-            };
-            tokio::spawn(this.send(Message::from(reply).to_vec()));
         }
     }
 
@@ -492,11 +514,44 @@ impl StreamableUpstream {
     }
 }
 
-struct PostBack {
-    client: HttpClient,
-    url: http::Uri,
-    headers: HeaderMap,
-    session: Arc<HttpSession>,
+/// Routes a server-to-client request from any of the session's streams: `ping` is
+/// answered at once; others go to subscribers, or are refused with -32601 while nobody
+/// subscribes. Answers go back on a separate POST (when there is a session to post to),
+/// without holding up the stream being read.
+pub(super) fn route_server_request(
+    request: Request,
+    server_tx: &broadcast::Sender<ServerMessage>,
+    post_back: Option<PostBack>,
+) {
+    let reply = if request.method == "ping" {
+        Response::result(
+            request.id,
+            gateway_core::jsonrpc::to_raw(&serde_json::json!({})),
+        )
+    } else if server_tx.receiver_count() > 0 {
+        let _ = server_tx.send(ServerMessage::Request(request));
+        return;
+    } else {
+        let e = ErrorObject::new(
+            code::METHOD_NOT_FOUND,
+            format!("gateway does not handle {}", request.method),
+        );
+        Response::error(Some(request.id), &e)
+    };
+    if let Some(post_back) = post_back {
+        tokio::spawn(post_back.send(Message::from(reply).to_vec()));
+    }
+}
+
+/// What it takes to POST an answer into a session, without a reference to the upstream
+/// (so a GET stream listener holding one keeps nothing alive).
+#[derive(Clone)]
+pub(super) struct PostBack {
+    pub(super) client: HttpClient,
+    pub(super) url: http::Uri,
+    pub(super) headers: HeaderMap,
+    pub(super) session_id: Option<HeaderValue>,
+    pub(super) version: HeaderValue,
 }
 
 impl PostBack {
@@ -504,11 +559,11 @@ impl PostBack {
         let mut builder = http::Request::post(self.url)
             .header(header::CONTENT_TYPE, "application/json")
             .header(header::ACCEPT, "application/json, text/event-stream")
-            .header(HEADER_PROTOCOL_VERSION, &self.session.version);
+            .header(HEADER_PROTOCOL_VERSION, &self.version);
         for (k, v) in &self.headers {
             builder = builder.header(k, v);
         }
-        if let Some(id) = &self.session.id {
+        if let Some(id) = &self.session_id {
             builder = builder.header(HEADER_SESSION_ID, id);
         }
         if let Ok(req) = builder.body(Full::new(Bytes::from(bytes))) {
@@ -548,7 +603,7 @@ fn base64_encode(input: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(input)
 }
 
-fn error_chain(e: &dyn std::error::Error) -> String {
+pub(super) fn error_chain(e: &dyn std::error::Error) -> String {
     let mut text = e.to_string();
     let mut source = e.source();
     while let Some(s) = source {
@@ -580,6 +635,7 @@ impl HandshakeHttp<'_> {
         };
         HttpSession {
             id: self.session_id.lock().clone(),
+            get_stream: None,
             version,
             info: Arc::new(ServerInfo {
                 protocol_version: if era == Era::Modern {
