@@ -153,7 +153,11 @@ impl Dedicated {
         let caps: serde_json::Value = capabilities
             .and_then(|c| serde_json::from_str(c.get()).ok())
             .unwrap_or_else(|| serde_json::json!({}));
+        // The client speaks the session era (dedicated sessions are legacy sessions), so
+        // the upstream does too: server-to-client requests, logging levels and resource
+        // subscriptions exist only there.
         let connector = state.registry.connector().with_options(|o| {
+            o.era = gateway_transport::EraPreference::Legacy;
             o.client_capabilities = caps;
             o.stdio_processes = std::num::NonZeroUsize::MIN;
         });

@@ -58,6 +58,10 @@ pub(crate) async fn dispatch(ctx: &Ctx, request: Request) -> Outcome {
         );
     }
     match (&method, &ctx.scope) {
+        // A dedicated upstream is the client's own: its log level is the client's to set.
+        (Method::LoggingSetLevel, Scope::Template(template)) if ctx.dedicated.is_some() => {
+            forward(ctx, template, &request.method, request.params).await
+        }
         (Method::Ping | Method::LoggingSetLevel, _) => Outcome::Result(to_raw(&json!({}))),
         (Method::Initialize, _) => {
             error(code::INVALID_REQUEST, "the session is already initialized")
