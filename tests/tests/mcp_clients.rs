@@ -341,4 +341,33 @@ async fn inspector_cli_lists_and_calls_tools_through_the_gateway() {
         call["result"]["content"][0]["text"], "The sum of 2 and 3 is 5.",
         "{call}"
     );
+
+    // Old clients: the 2024-11-05 HTTP+SSE transport (`/sse` + the announced POST URL).
+    let sse_url = format!("{}/mcp/everything/sse", gw.base_url());
+    let out = run(
+        &inspector,
+        [
+            "--cli",
+            &sse_url,
+            "--transport",
+            "sse",
+            "--method",
+            "tools/call",
+            "--tool-name",
+            "echo",
+            "--tool-arg",
+            "message=old-client",
+            "--format",
+            "json",
+        ],
+        &envs,
+        Duration::from_secs(60),
+    )
+    .await;
+    let stdout = out.expect_success();
+    assert!(
+        stdout.contains("Echo: old-client"),
+        "{stdout}\n{}",
+        out.stderr
+    );
 }

@@ -197,6 +197,7 @@ async fn mcp_state(store: &Store, settings: &Settings) -> Result<Arc<McpState>, 
         separator: Arc::from(mcp.name_separator.as_str()),
         keepalive: mcp.sse_keepalive,
         dedicated_counts: Default::default(),
+        legacy_sse: Default::default(),
     }))
 }
 

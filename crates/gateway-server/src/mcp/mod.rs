@@ -13,6 +13,7 @@ mod dispatch;
 mod endpoint;
 mod era;
 mod fanout;
+mod legacy_sse;
 mod names;
 mod origin;
 mod session;
@@ -20,7 +21,10 @@ mod stream;
 
 use std::{sync::Arc, time::Duration};
 
-use axum::{Router, routing::post};
+use axum::{
+    Router,
+    routing::{get, post},
+};
 pub(crate) use origin::OriginPolicy;
 pub(crate) use session::Sessions;
 
@@ -34,9 +38,12 @@ pub(crate) struct McpState {
     pub(crate) keepalive: Duration,
     /// Dedicated upstream sessions per template, against `max_sessions`.
     pub(crate) dedicated_counts: dedicated::SessionCounts,
+    /// Open 2024-11-05 HTTP+SSE connections.
+    pub(crate) legacy_sse: legacy_sse::Connections,
 }
 
-/// `/mcp` and `/mcp/{template}`: POST, GET, DELETE.
+/// `/mcp` and `/mcp/{template}`: POST, GET, DELETE; the 2024-11-05 HTTP+SSE pair
+/// `/mcp/{template}/sse` and `/mcp/{template}/messages`.
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route(
@@ -51,4 +58,6 @@ pub(crate) fn routes() -> Router<AppState> {
                 .get(endpoint::get_template)
                 .delete(endpoint::delete_template),
         )
+        .route("/mcp/{template}/sse", get(legacy_sse::open))
+        .route("/mcp/{template}/messages", post(legacy_sse::message))
 }

@@ -1,0 +1,174 @@
+//! The 2024-11-05 HTTP+SSE transport, for clients that predate Streamable HTTP:
+//! `GET /mcp/{template}/sse` opens the stream, whose first event (`endpoint`) names the
+//! URL to POST messages to; every response travels back on the stream. A connection is
+//! its own session and lives on the replica that holds the stream.
+
+use std::{collections::HashMap, convert::Infallible, sync::Arc};
+
+use axum::{
+    body::Bytes,
+    extract::{Path, Query, State},
+    http::{HeaderMap, StatusCode, Uri, header},
+    response::{
+        IntoResponse, Response,
+        sse::{Event, KeepAlive, Sse},
+    },
+};
+use futures_util::{StreamExt as _, stream};
+use gateway_core::{
+    jsonrpc::{Message, Request, Response as RpcResponse},
+    mcp::{Method, ProtocolVersion},
+};
+use tokio::sync::mpsc;
+
+use super::{
+    describe,
+    dispatch::{self, Ctx, Scope},
+};
+use crate::{auth::Caller, state::AppState};
+
+/// Open legacy SSE connections on this replica, by connection id.
+#[derive(Default)]
+pub(crate) struct Connections(parking_lot::Mutex<HashMap<String, Connection>>);
+
+struct Connection {
+    template: Arc<str>,
+    actor: Option<String>,
+    tx: mpsc::Sender<String>,
+}
+
+/// Removes the connection when its stream ends.
+struct Registered {
+    state: AppState,
+    id: String,
+}
+
+impl Drop for Registered {
+    fn drop(&mut self) {
+        self.state.mcp.legacy_sse.0.lock().remove(&self.id);
+    }
+}
+
+/// `GET /mcp/{template}/sse`.
+pub(crate) async fn open(
+    State(state): State<AppState>,
+    Path(template): Path<String>,
+    caller: Option<Caller>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Response {
+    if let Err(which) = state.mcp.origin.check(&headers, &uri) {
+        return (StatusCode::FORBIDDEN, format!("{which} header not allowed")).into_response();
+    }
+    if state.registry.snapshot().get(&template).is_none() {
+        return (
+            StatusCode::NOT_FOUND,
+            format!("unknown template {template:?}"),
+        )
+            .into_response();
+    }
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    let (tx, rx) = mpsc::channel::<String>(64);
+    state.mcp.legacy_sse.0.lock().insert(
+        id.clone(),
+        Connection {
+            template: Arc::from(template.as_str()),
+            actor: caller.as_ref().map(|c| c.0.actor().to_owned()),
+            tx,
+        },
+    );
+    let endpoint = format!("/mcp/{template}/messages?session_id={id}");
+    let guard = Registered {
+        state: state.clone(),
+        id,
+    };
+    let first = Event::default().event("endpoint").data(endpoint);
+    let messages = stream::unfold((rx, guard), |(mut rx, guard)| async move {
+        let message = rx.recv().await?;
+        let event = Event::default().event("message").data(message);
+        Some((Ok::<_, Infallible>(event), (rx, guard)))
+    });
+    let events = stream::once(async move { Ok::<_, Infallible>(first) }).chain(messages);
+    let mut response = Sse::new(events)
+        .keep_alive(KeepAlive::new().interval(state.mcp.keepalive))
+        .into_response();
+    response
+        .headers_mut()
+        .insert("x-accel-buffering", header::HeaderValue::from_static("no"));
+    response
+}
+
+/// `?session_id=`.
+#[derive(serde::Deserialize)]
+pub(crate) struct SessionQuery {
+    session_id: String,
+}
+
+/// `POST /mcp/{template}/messages?session_id=...`: 202, the answer goes on the stream.
+pub(crate) async fn message(
+    State(state): State<AppState>,
+    Path(template): Path<String>,
+    Query(query): Query<SessionQuery>,
+    caller: Option<Caller>,
+    headers: HeaderMap,
+    uri: Uri,
+    body: Bytes,
+) -> Response {
+    if let Err(which) = state.mcp.origin.check(&headers, &uri) {
+        return (StatusCode::FORBIDDEN, format!("{which} header not allowed")).into_response();
+    }
+    let tx = {
+        let connections = state.mcp.legacy_sse.0.lock();
+        match connections.get(&query.session_id) {
+            Some(c)
+                if *c.template == *template
+                    && c.actor.as_deref() == caller.as_ref().map(|c| c.0.actor()) =>
+            {
+                c.tx.clone()
+            }
+            _ => return (StatusCode::NOT_FOUND, "unknown session").into_response(),
+        }
+    };
+    let request = match Message::parse(&body) {
+        Ok(Message::Request(request)) => request,
+        Ok(_) => return StatusCode::ACCEPTED.into_response(),
+        Err(e) => return (StatusCode::BAD_REQUEST, e.to_string()).into_response(),
+    };
+    let ctx = Ctx {
+        state: state.clone(),
+        scope: Scope::Template(Arc::from(template.as_str())),
+        principal: caller.map(|c| c.0),
+        progress: None,
+        dedicated: None,
+    };
+    tokio::spawn(async move {
+        let response = answer(&ctx, request).await;
+        let _ = tx
+            .send(String::from_utf8(Message::from(response).to_vec()).unwrap_or_default())
+            .await;
+    });
+    StatusCode::ACCEPTED.into_response()
+}
+
+async fn answer(ctx: &Ctx, request: Request) -> RpcResponse {
+    if request.method == Method::Initialize.as_str() {
+        let requested = request
+            .params
+            .as_deref()
+            .and_then(|p| serde_json::from_str::<serde_json::Value>(p.get()).ok())
+            .and_then(|p| {
+                p["protocolVersion"]
+                    .as_str()
+                    .and_then(ProtocolVersion::parse)
+            })
+            .filter(|v| v.era() == gateway_core::mcp::Era::Legacy);
+        let version = requested.unwrap_or(ProtocolVersion::LATEST_LEGACY);
+        let result = describe::initialize_result(ctx, version).await;
+        return RpcResponse::result(request.id, result);
+    }
+    let id = request.id.clone();
+    RpcResponse {
+        id: Some(id),
+        outcome: dispatch::dispatch(ctx, request).await,
+    }
+}
