@@ -80,6 +80,15 @@ fn from_info(template: &str, info: &gateway_transport::ServerInfo) -> Descriptio
     }
 }
 
+/// The version to answer a legacy `initialize` with: the client's, when it is a legacy
+/// revision we know, else the latest legacy one.
+pub(crate) fn negotiate(requested: Option<&str>) -> ProtocolVersion {
+    requested
+        .and_then(ProtocolVersion::parse)
+        .filter(|v| v.era() == gateway_core::mcp::Era::Legacy)
+        .unwrap_or(ProtocolVersion::LATEST_LEGACY)
+}
+
 /// The `initialize` result for a negotiated `version`.
 pub(crate) async fn initialize_result(
     ctx: &Ctx,

@@ -28,7 +28,7 @@ use gateway_core::{
         ErrorObject, Message, Notification, Outcome, ParseError, Request, RequestId,
         Response as RpcResponse, code,
     },
-    mcp::{Method, ParamsView, ProtocolVersion, wire::HEADER_SESSION_ID},
+    mcp::{Method, ParamsView, wire::HEADER_SESSION_ID},
 };
 use tokio::sync::mpsc;
 
@@ -457,12 +457,7 @@ async fn initialize(ctx: Ctx, request: Request) -> Response {
         .params
         .as_deref()
         .and_then(|p| serde_json::from_str(p.get()).ok());
-    let requested = params
-        .as_ref()
-        .and_then(|p| p.protocol_version.as_deref())
-        .and_then(ProtocolVersion::parse)
-        .filter(|v| v.era() == gateway_core::mcp::Era::Legacy);
-    let version = requested.unwrap_or(ProtocolVersion::LATEST_LEGACY);
+    let version = describe::negotiate(params.as_ref().and_then(|p| p.protocol_version.as_deref()));
     let capabilities = params.as_ref().and_then(|p| p.capabilities);
     let mut claims = Claims::new(
         template_of(&ctx.scope).map(str::to_owned),

@@ -17,7 +17,7 @@ use axum::{
 use futures_util::{StreamExt as _, stream};
 use gateway_core::{
     jsonrpc::{Message, Request, Response as RpcResponse},
-    mcp::{Method, ProtocolVersion},
+    mcp::Method,
 };
 use tokio::sync::mpsc;
 
@@ -152,17 +152,12 @@ pub(crate) async fn message(
 
 async fn answer(ctx: &Ctx, request: Request) -> RpcResponse {
     if request.method == Method::Initialize.as_str() {
-        let requested = request
+        let params: serde_json::Value = request
             .params
             .as_deref()
-            .and_then(|p| serde_json::from_str::<serde_json::Value>(p.get()).ok())
-            .and_then(|p| {
-                p["protocolVersion"]
-                    .as_str()
-                    .and_then(ProtocolVersion::parse)
-            })
-            .filter(|v| v.era() == gateway_core::mcp::Era::Legacy);
-        let version = requested.unwrap_or(ProtocolVersion::LATEST_LEGACY);
+            .and_then(|p| serde_json::from_str(p.get()).ok())
+            .unwrap_or_default();
+        let version = describe::negotiate(params["protocolVersion"].as_str());
         let result = describe::initialize_result(ctx, version).await;
         return RpcResponse::result(request.id, result);
     }
