@@ -335,6 +335,20 @@ impl TestGateway {
         }
     }
 
+    /// Waits (bounded) for the gateway to exit on its own, e.g. after [`TestGateway::signal`];
+    /// returns the exit status. Panics (after killing it) if it is still running after
+    /// `within`.
+    pub async fn wait_exit(mut self, within: Duration) -> ExitStatus {
+        let mut child = self.child.take().unwrap();
+        match tokio::time::timeout(within, child.wait()).await {
+            Ok(status) => status.unwrap(),
+            Err(_) => {
+                child.kill().await.unwrap();
+                panic!("the gateway did not exit within {within:?}");
+            }
+        }
+    }
+
     /// SIGKILL (a crash), then reaps the process.
     pub async fn kill(mut self) {
         let mut child = self.child.take().unwrap();

@@ -15,6 +15,8 @@ pub struct McpHttp {
     /// The session id from `initialize` (legacy era).
     pub session: Option<String>,
     next_id: i64,
+    /// Sent with every request (e.g. a credential).
+    headers: Vec<(String, String)>,
 }
 
 /// The `_meta` a 2026-07-28 request carries.
@@ -38,7 +40,14 @@ impl McpHttp {
             url: url.into(),
             session: None,
             next_id: 1,
+            headers: Vec::new(),
         }
+    }
+
+    /// Sends `name: value` with every request from now on (e.g. `x-api-key`).
+    pub fn with_header(mut self, name: &str, value: &str) -> McpHttp {
+        self.headers.push((name.to_owned(), value.to_owned()));
+        self
     }
 
     /// Another client of `url` sharing this one's connection pool (building a client
@@ -49,6 +58,7 @@ impl McpHttp {
             url: url.into(),
             session: None,
             next_id: 1,
+            headers: Vec::new(),
         }
     }
 
@@ -64,6 +74,9 @@ impl McpHttp {
         if let Some(session) = &self.session {
             request = request.header("mcp-session-id", session);
         }
+        for (k, v) in &self.headers {
+            request = request.header(k, v);
+        }
         for (k, v) in extra {
             request = request.header(*k, *v);
         }
@@ -75,6 +88,9 @@ impl McpHttp {
         let mut request = self.client.request(method, &self.url);
         if let Some(session) = &self.session {
             request = request.header("mcp-session-id", session);
+        }
+        for (k, v) in &self.headers {
+            request = request.header(k, v);
         }
         request
     }

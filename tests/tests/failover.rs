@@ -310,6 +310,137 @@ async fn crashed_stdio_children_restart_and_traffic_goes_elsewhere_meanwhile() {
     );
 }
 
+/// Polls (every 5 ms, so short restart windows are seen) `/mcp/{template}/health` until
+/// instance `id`'s report satisfies `pred`; returns that report.
+async fn poll_instance(
+    gw: &TestGateway,
+    template: &str,
+    id: &str,
+    within: Duration,
+    pred: impl Fn(&Value) -> bool,
+) -> Value {
+    let http = gw.http();
+    let path = format!("/mcp/{template}/health");
+    let deadline = Instant::now() + within;
+    loop {
+        let health = http.get(&path).await.expect_status(200);
+        let report = &health["instances"][id];
+        if pred(report) {
+            return report.clone();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "not reached in {within:?}: {health}"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarting_stdio_child_is_unhealthy_until_it_is_back() {
+    // A single instance: nothing else can serve while it restarts.
+    let gw = gateway().await;
+    gw.register(json!({"template_name": "rs", "instance_id": "r1", "command": [ECHO, "--stdio", "--instance-id", "r1"]}))
+        .await;
+    gw.wait_healthy("rs", 1).await;
+    let up = poll_instance(&gw, "rs", "r1", Duration::from_secs(5), |i| {
+        i["link"].is_object()
+    })
+    .await;
+    assert_eq!(
+        up["link"],
+        json!({"state": "connected", "restarts": 0, "attempt": 0, "backoff_ms": 0}),
+        "{up}"
+    );
+    let mut backoffs = Vec::new();
+    for crash in 1..=3u64 {
+        let before = gw.children();
+        let r = gw
+            .http()
+            .post(
+                "/mcp/rs/tools/call",
+                &json!({"name": "crash", "arguments": {}}),
+            )
+            .await;
+        assert!(r.status >= 500, "{}", r.text);
+        // Down: held out at once (no probe threshold), reported as restarting.
+        let down = poll_instance(&gw, "rs", "r1", Duration::from_secs(5), |i| {
+            i["status"] != "healthy"
+        })
+        .await;
+        assert_eq!(down["status"], "restarting", "{down}");
+        assert_eq!(down["healthy"], false, "{down}");
+        assert_eq!(down["link"]["state"], "restarting", "{down}");
+        assert_eq!(down["link"]["attempt"], crash, "{down}");
+        assert_eq!(down["link"]["restarts"], crash, "{down}");
+        backoffs.push(down["link"]["backoff_ms"].as_u64().unwrap());
+        if crash == 3 {
+            // The third restart in a row is a crash loop: the circuit opens and holds the
+            // instance out even once its child is back ...
+            let held = poll_instance(&gw, "rs", "r1", Duration::from_secs(5), |i| {
+                i["link"]["state"] == "connected"
+            })
+            .await;
+            assert_eq!(held["circuit"], "open", "{held}");
+            assert_eq!(held["healthy"], false, "{held}");
+            assert_eq!(held["status"], "unhealthy", "{held}");
+        }
+        // Back: healthy again (probed at once; after a crash loop, once the open period
+        // ends), serving from a new process.
+        let back = poll_instance(&gw, "rs", "r1", Duration::from_secs(10), |i| {
+            i["healthy"] == true
+        })
+        .await;
+        assert_eq!(back["status"], "healthy", "{back}");
+        assert_eq!(back["link"]["state"], "connected", "{back}");
+        assert_eq!(back["link"]["attempt"], crash, "the streak goes on: {back}");
+        if crash < 3 {
+            assert_eq!(back["circuit"], "closed", "one crash is not a loop: {back}");
+        }
+        let echo = gw.call_tool("rs", "echo", json!({"message": "back"})).await;
+        assert_eq!(echo["content"][0]["text"], "back", "{echo}");
+        let after = gw.children();
+        assert_eq!(after.len(), 1, "{after:?}");
+        assert_ne!(before, after, "a new child");
+    }
+    // Each restart in the streak waits twice as long: 100, 200, 400 ms (+ up to 20%).
+    for (i, backoff) in backoffs.iter().enumerate() {
+        let base = 100u64 << i;
+        assert!(
+            (base..=base * 12 / 10 + 1).contains(backoff),
+            "restart {} waited {backoff} ms: {backoffs:?}",
+            i + 1
+        );
+    }
+    let stats = gw.http().get("/gateway/stats").await.expect_status(200);
+    assert_eq!(stats["health_checker"]["link_restarts_total"], 3, "{stats}");
+    assert_eq!(stats["health_checker"]["instances"]["r1"]["restarts"], 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lone_restarting_child_is_waited_for() {
+    let gw = gateway().await;
+    gw.register(json!({"template_name": "lone", "instance_id": "l1", "command": [ECHO, "--stdio", "--instance-id", "l1"]}))
+        .await;
+    gw.wait_healthy("lone", 1).await;
+    let r = gw
+        .http()
+        .post(
+            "/mcp/lone/tools/call",
+            &json!({"name": "crash", "arguments": {}}),
+        )
+        .await;
+    assert_eq!(r.status, 502, "{}", r.text);
+    poll_instance(&gw, "lone", "l1", Duration::from_secs(5), |i| {
+        i["status"] == "restarting"
+    })
+    .await;
+    // Nothing else can serve: the call waits for the restart instead of failing.
+    assert_eq!(gw.whoami("lone").await, "l1");
+    let list = gw.http().get("/mcp/lone/tools/list").await;
+    assert_eq!(list.status, 200, "{}", list.text);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hung_instance_times_out_is_ejected_and_traffic_moves() {
     let gw = gateway().await;
@@ -526,16 +657,27 @@ async fn a_crash_looping_child_is_held_out_and_reported() {
         );
     }
     wait_until(
-        "broken reported unhealthy",
+        "broken reported restarting",
         Duration::from_secs(6),
         || async {
             let s = statuses(&gw, "loop").await;
-            s["broken"]["healthy"] == false && s["broken"]["status"] == "unhealthy"
+            s["broken"]["healthy"] == false && s["broken"]["status"] == "restarting"
         },
     )
     .await;
-    // Live failures opened its circuit (calls went to "good" meanwhile) ...
-    assert_eq!(statuses(&gw, "loop").await["broken"]["circuit"], "open");
+    // Restarts with no successful request in between opened its circuit (calls went to
+    // "good" meanwhile) ...
+    wait_until(
+        "the crash loop held open",
+        Duration::from_secs(6),
+        || async { statuses(&gw, "loop").await["broken"]["circuit"] == "open" },
+    )
+    .await;
+    let s = statuses(&gw, "loop").await;
+    assert!(
+        s["broken"]["link"]["restarts"].as_u64().unwrap() >= 3,
+        "{s}"
+    );
     // ... and the active checks report why.
     wait_until("probe error reported", Duration::from_secs(5), || async {
         statuses(&gw, "loop").await["broken"]["last_error"]

@@ -537,6 +537,167 @@ async fn every_response_carries_a_request_id() {
     }
 }
 
+/// Asserts the error body quotes the response's `x-request-id` and returns it.
+#[track_caller]
+fn request_id_matches(reply: &Reply, body: &Value) -> String {
+    let header = reply
+        .header("x-request-id")
+        .unwrap_or_else(|| panic!("HTTP {} without X-Request-Id", reply.status));
+    assert_eq!(
+        body["request_id"].as_str(),
+        Some(header),
+        "body request_id vs header: {body}"
+    );
+    header.to_owned()
+}
+
+#[tokio::test]
+async fn error_bodies_carry_the_request_id_of_the_response() {
+    let (gw, _a, _b) = gateway_with_http_echo().await;
+    let http = gw.http();
+    // Errors from handlers, the body extractor and the fallback.
+    let cases = [
+        (
+            http.get("/mcp/nope/tools/list").await,
+            404,
+            "template_not_found",
+        ),
+        (
+            http.post_raw("/gateway/register", "application/json", "{")
+                .await,
+            400,
+            "invalid_field",
+        ),
+        (http.get("/no/such/route").await, 404, "not_found"),
+        (
+            http.delete("/mcp/echo/tools/list").await,
+            405,
+            "method_not_allowed",
+        ),
+    ];
+    let mut seen = std::collections::HashSet::new();
+    for (reply, status, code) in &cases {
+        let body = reply.expect_error(*status, code);
+        assert!(
+            seen.insert(request_id_matches(reply, &body)),
+            "ids are unique"
+        );
+    }
+    // A client's own id is kept, in the header and the body.
+    let client = reqwest::Client::new();
+    let response = client
+        .get(http.url("/mcp/nope/tools/list"))
+        .header("x-request-id", "client-chosen-42")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 404);
+    assert_eq!(response.headers()["x-request-id"], "client-chosen-42");
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["request_id"], "client-chosen-42", "{body}");
+    // Success bodies are the upstream's, untouched.
+    let list = http.get("/mcp/echo/tools/list").await.expect_status(200);
+    assert!(list.get("request_id").is_none(), "{list}");
+}
+
+#[tokio::test]
+async fn auth_errors_carry_the_request_id() {
+    init_tracing();
+    let gw = TestGateway::builder(GATEWAY)
+        .env("MCP_GATEWAY_AUTH", "1")
+        .env("MCP_GATEWAY_ADMIN_PASSWORD", "admin-password-e2e")
+        .start()
+        .await;
+    let http = gw.http();
+    let reply = http.get("/gateway/registry").await;
+    let body = reply.expect_error(401, "unauthorized");
+    request_id_matches(&reply, &body);
+    let client = reqwest::Client::new();
+    let response = client
+        .get(http.url("/gateway/registry"))
+        .header("x-request-id", "from-the-client")
+        .header("authorization", "Bearer not-a-token")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 401);
+    assert_eq!(response.headers()["x-request-id"], "from-the-client");
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"], "invalid_token", "{body}");
+    assert_eq!(body["request_id"], "from-the-client", "{body}");
+}
+
+#[tokio::test]
+async fn a_wrong_method_is_405_with_the_error_shape() {
+    let (gw, _a, _b) = gateway_with_http_echo().await;
+    let http = gw.http();
+    for (reply, method, path) in [
+        (
+            http.delete("/mcp/echo/tools/list").await,
+            "DELETE",
+            "/mcp/echo/tools/list",
+        ),
+        (
+            http.put("/mcp/echo/tools/call", &json!({})).await,
+            "PUT",
+            "/mcp/echo/tools/call",
+        ),
+        (
+            http.post("/gateway/health", &json!({})).await,
+            "POST",
+            "/gateway/health",
+        ),
+    ] {
+        let body = reply.expect_error(405, "method_not_allowed");
+        let detail = body["detail"].as_str().unwrap();
+        assert!(
+            detail.contains(method) && detail.contains(path),
+            "names the method and path: {body}"
+        );
+        assert!(reply.header("allow").is_some(), "{:?}", reply.headers);
+    }
+}
+
+#[tokio::test]
+async fn an_upstream_that_dies_mid_call_is_502() {
+    init_tracing();
+    let gw = TestGateway::start(GATEWAY).await;
+    gw.register(json!({
+        "template_name": "crashy", "instance_id": "crashy-1",
+        "command": ECHO, "args": ["--stdio", "--instance-id", "crashy-1"],
+    }))
+    .await;
+    gw.wait_healthy("crashy", 1).await;
+    let http = gw.http();
+    // The request reached the child, which exited before answering: 502, not 503, and
+    // no retry (tools/call may have side effects).
+    let reply = http
+        .post("/mcp/crashy/tools/call", &json!({"name": "crash"}))
+        .await;
+    let body = reply.expect_error(502, "upstream_failed");
+    assert!(
+        reply.header("retry-after").is_none(),
+        "502 has no Retry-After: {:?}",
+        reply.headers
+    );
+    assert!(
+        body["detail"].as_str().unwrap().contains("crashy"),
+        "{body}"
+    );
+    request_id_matches(&reply, &body);
+
+    // The child is restarted; the MCP endpoint reports the same failure as a JSON-RPC
+    // error with the gateway's "upstream failed" code.
+    let mut mcp = gateway_e2e::mcp::McpHttp::new(format!("{}/mcp/crashy", gw.base_url()));
+    mcp.initialize("2025-06-18").await;
+    let answer = mcp
+        .request("tools/call", json!({"name": "crash", "arguments": {}}))
+        .await;
+    assert_eq!(answer["error"]["code"], -32053, "{answer}");
+    // And the restarted child serves again.
+    assert_eq!(gw.whoami("crashy").await, "crashy-1");
+}
+
 #[tokio::test]
 async fn oversized_bodies_are_rejected_with_413() {
     init_tracing();

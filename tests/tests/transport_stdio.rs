@@ -474,3 +474,81 @@ async fn server_initiated_notifications_reach_subscribers() {
     assert!(got.params.unwrap().get().contains("level"));
     up.close().await;
 }
+
+/// The shutdown ladder against `tests/python/stubborn_stdio.py`, a child that completes
+/// the handshake and then ignores stdin EOF (and, with `ignore_sigterm`, SIGTERM too).
+/// Returns the child's marker lines and how long `close()` took.
+async fn stubborn_child_close(ignore_sigterm: bool, grace: Duration) -> (Vec<String>, Duration) {
+    let dir = tempfile::tempdir().unwrap();
+    let marker = dir.path().join("marker");
+    let script = repo_root().join("tests/python/stubborn_stdio.py");
+    let mut args = vec![script.to_str().unwrap(), marker.to_str().unwrap()];
+    if ignore_sigterm {
+        args.push("--ignore-sigterm");
+    }
+    let options = Options {
+        stdio_shutdown_grace: grace,
+        ..Options::default()
+    };
+    let up = connect(options, &stdio("python3", &args, &[]));
+    up.ready().await.unwrap();
+    assert!(list_tools(&up).await.unwrap()["tools"].is_array());
+    let pids = up.process_ids();
+    assert_eq!(pids.len(), 1);
+    let pid = pids[0];
+    assert!(process_alive(pid));
+
+    let started = std::time::Instant::now();
+    tokio::time::timeout(Duration::from_secs(10), up.close())
+        .await
+        .expect("close() must finish: the ladder ends in SIGKILL");
+    let took = started.elapsed();
+    // Reaped, not only dead: a zombie keeps its /proc entry (state Z).
+    assert!(
+        !std::path::Path::new(&format!("/proc/{pid}")).exists(),
+        "child {pid} still has a /proc entry after close(): {:?}",
+        std::fs::read_to_string(format!("/proc/{pid}/stat"))
+    );
+    assert_eq!(zombie_children(), Vec::<u32>::new(), "unreaped children");
+    let marks = std::fs::read_to_string(&marker)
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    (marks, took)
+}
+
+#[tokio::test]
+async fn close_sends_sigterm_to_a_child_that_ignores_stdin_eof() {
+    let grace = Duration::from_millis(400);
+    let (marks, took) = stubborn_child_close(false, grace).await;
+    assert_eq!(
+        marks,
+        ["started", "eof", "term"],
+        "stdin closed first, then SIGTERM"
+    );
+    assert!(took >= grace, "SIGTERM only after the grace: {took:?}");
+    assert!(
+        took < 2 * grace + Duration::from_secs(2),
+        "bounded by the grace times ({took:?})"
+    );
+}
+
+#[tokio::test]
+async fn close_sends_sigkill_to_a_child_that_ignores_sigterm() {
+    let grace = Duration::from_millis(400);
+    let (marks, took) = stubborn_child_close(true, grace).await;
+    assert_eq!(
+        marks,
+        ["started", "eof", "term-ignored"],
+        "stdin closed, then SIGTERM (ignored), then SIGKILL"
+    );
+    assert!(
+        took >= 2 * grace,
+        "SIGKILL only after two grace periods: {took:?}"
+    );
+    assert!(
+        took < 2 * grace + Duration::from_secs(3),
+        "bounded by the grace times: {took:?}"
+    );
+}

@@ -107,6 +107,10 @@ pub(crate) struct StartArgs {
     /// Allow listening on a non-loopback address without authentication.
     #[arg(long)]
     pub(crate) insecure_no_auth: bool,
+    /// On SIGINT/SIGTERM, how long in-flight requests may take to finish before they are
+    /// cut off (else MCP_GATEWAY_SHUTDOWN_GRACE, the config file, or 30).
+    #[arg(long, value_name = "SECONDS")]
+    pub(crate) shutdown_grace: Option<u64>,
 }
 
 /// Where the gateway is, and how to print its answer (every client verb).

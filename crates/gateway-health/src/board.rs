@@ -11,12 +11,13 @@ use std::{
 };
 
 use gateway_core::{HealthScore, HealthStatus, InstanceId};
+use gateway_transport::LinkState;
 use parking_lot::{Mutex, RwLock};
 use tokio::sync::watch;
 
 use crate::{
     HealthPolicy,
-    state::{Circuit, InstanceHealth, Outcome, Transition},
+    state::{Circuit, InstanceHealth, LinkHealth, Outcome, Transition},
 };
 
 /// Gateway-wide health counters (monotonic; exportable as Prometheus counters).
@@ -30,6 +31,9 @@ pub struct Counters {
     pub transitions: AtomicU64,
     /// Times a circuit opened (`gateway_circuit_openings_total`).
     pub circuit_openings: AtomicU64,
+    /// Times a supervised link (stdio child, SSE stream) went down and was restarted
+    /// (`gateway_link_restarts_total`).
+    pub link_restarts: AtomicU64,
 }
 
 struct Shared {
@@ -69,6 +73,7 @@ impl HealthBoard {
             id: id.clone(),
             state: Mutex::new(InstanceHealth::new(self.policy, initial, now)),
             routable: AtomicBool::new(true),
+            awaiting_restart: AtomicBool::new(false),
             score_bucket: AtomicU8::new(bucket(HealthScore::PERFECT)),
             last_check: Mutex::new(None),
             shared: self.shared.clone(),
@@ -86,7 +91,7 @@ impl HealthBoard {
         self.cells.read().get(id).cloned()
     }
 
-    /// Bumps whenever some instance's routability or score bucket changes.
+    /// Bumps whenever some instance's routability, restart wait or score bucket changes.
     pub fn changes(&self) -> watch::Receiver<u64> {
         self.shared.generation.subscribe()
     }
@@ -127,6 +132,8 @@ pub struct HealthSnapshot {
     pub ejections: u32,
     /// The last active check.
     pub last_check: Option<CheckRecord>,
+    /// What the transport reports about the link (supervised instances only).
+    pub link: Option<LinkHealth>,
 }
 
 /// One instance's health cell: the state machine behind a short lock, and cached
@@ -136,6 +143,7 @@ pub struct HealthCell {
     id: InstanceId,
     state: Mutex<InstanceHealth>,
     routable: AtomicBool,
+    awaiting_restart: AtomicBool,
     score_bucket: AtomicU8,
     last_check: Mutex<Option<CheckRecord>>,
     shared: Arc<Shared>,
@@ -145,6 +153,13 @@ impl HealthCell {
     /// Whether the balancer should offer this instance (cached; refreshed on every event).
     pub fn is_routable(&self) -> bool {
         self.routable.load(Ordering::Relaxed)
+    }
+
+    /// Held out only while its link restarts (cached; see
+    /// [`InstanceHealth::awaits_restart`]): a template with nothing routable may wait for
+    /// it.
+    pub fn awaits_restart(&self) -> bool {
+        self.awaiting_restart.load(Ordering::Relaxed)
     }
 
     /// The current score.
@@ -185,6 +200,29 @@ impl HealthCell {
         self.apply(&changes, now);
     }
 
+    /// Follows a supervised transport's link (see [`InstanceHealth`] for the mapping):
+    /// down while restarting, a fresh start once back. `Starting` and `Closed` change
+    /// nothing (`Closed` is the gateway's own doing: deregistration or shutdown). Returns
+    /// whether the link just came back, when a probe at once settles the new process.
+    pub fn on_link(&self, link: &LinkState) -> bool {
+        let now = Instant::now();
+        let changes = {
+            let mut state = self.state.lock();
+            match *link {
+                LinkState::Restarting {
+                    attempt, backoff, ..
+                } => state.on_link_down(attempt, backoff, now),
+                LinkState::Connected => state.on_link_up(now),
+                LinkState::Starting | LinkState::Closed => return false,
+            }
+        };
+        let back = changes
+            .iter()
+            .any(|c| matches!(c, Transition::Link { up: true, .. }));
+        self.apply(&changes, now);
+        back
+    }
+
     /// A consistent view for APIs.
     pub fn snapshot(&self) -> HealthSnapshot {
         let now = Instant::now();
@@ -198,6 +236,7 @@ impl HealthCell {
             latency_ms: state.latency_ms(),
             ejections: state.ejections(),
             last_check: self.last_check.lock().clone(),
+            link: state.link(),
         }
     }
 
@@ -208,6 +247,13 @@ impl HealthCell {
             match change {
                 Transition::Status { from, to } => {
                     tracing::info!(instance = %self.id, from = from.as_str(), to = to.as_str(), "health status changed");
+                }
+                Transition::Link { up: false, attempt } => {
+                    counters.link_restarts.fetch_add(1, Ordering::Relaxed);
+                    tracing::warn!(instance = %self.id, attempt, "upstream link down: instance held out until it is back");
+                }
+                Transition::Link { up: true, attempt } => {
+                    tracing::info!(instance = %self.id, attempt, "upstream link back");
                 }
                 Transition::Circuit { from, to } => {
                     if *to == "open" {
@@ -242,13 +288,18 @@ impl HealthCell {
     }
 
     fn refresh(&self, now: Instant) {
-        let (routable, score) = {
+        let (routable, awaiting, score) = {
             let state = self.state.lock();
-            (state.is_routable(now), state.score())
+            (
+                state.is_routable(now),
+                state.awaits_restart(now),
+                state.score(),
+            )
         };
         let was = self.routable.swap(routable, Ordering::Relaxed);
+        let was_awaiting = self.awaiting_restart.swap(awaiting, Ordering::Relaxed);
         let old_bucket = self.score_bucket.swap(bucket(score), Ordering::Relaxed);
-        if was != routable || old_bucket != bucket(score) {
+        if was != routable || was_awaiting != awaiting || old_bucket != bucket(score) {
             self.shared.generation.send_modify(|g| *g += 1);
         }
     }

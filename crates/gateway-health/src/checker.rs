@@ -3,7 +3,10 @@
 use std::{sync::Arc, time::Duration};
 
 use gateway_transport::Upstream;
-use tokio::{sync::watch, task::JoinHandle};
+use tokio::{
+    sync::{Notify, watch},
+    task::JoinHandle,
+};
 
 use gateway_core::HealthProbe;
 
@@ -25,9 +28,27 @@ pub struct CheckConfig {
 pub struct CheckerHandle {
     task: JoinHandle<()>,
     config: watch::Sender<CheckConfig>,
+    wake: Arc<Notify>,
+}
+
+/// Asks a running checker for a probe now instead of at the end of its interval (e.g.
+/// when a restarted stdio child is back, so it is trusted again without a long wait).
+#[derive(Debug, Clone)]
+pub struct ProbeNow(Arc<Notify>);
+
+impl ProbeNow {
+    /// Requests one probe as soon as the current one (if any) is done.
+    pub fn request(&self) {
+        self.0.notify_one();
+    }
 }
 
 impl CheckerHandle {
+    /// A handle that makes this checker probe at once.
+    pub fn probe_now(&self) -> ProbeNow {
+        ProbeNow(self.wake.clone())
+    }
+
     /// Changes the interval, timeout or probe of a running checker.
     pub fn update(&self, config: CheckConfig) {
         self.config.send_if_modified(|c| {
@@ -56,6 +77,8 @@ pub fn spawn_checker(
         .min(Duration::from_millis(250))
         .mul_f64(fastrand::f64());
     let (tx, mut rx) = watch::channel(config);
+    let wake = Arc::new(Notify::new());
+    let woken = wake.clone();
     let task = tokio::spawn(async move {
         tokio::time::sleep(first).await;
         loop {
@@ -71,9 +94,14 @@ pub fn spawn_checker(
             let jitter = 0.9 + fastrand::f64() * 0.2;
             tokio::select! {
                 () = tokio::time::sleep(current.interval.mul_f64(jitter)) => {}
+                () = woken.notified() => {}
                 changed = rx.changed() => if changed.is_err() { break },
             }
         }
     });
-    CheckerHandle { task, config: tx }
+    CheckerHandle {
+        task,
+        config: tx,
+        wake,
+    }
 }

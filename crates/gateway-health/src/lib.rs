@@ -6,7 +6,8 @@
 //!   ejection; both feed a health score (recent success ratio × latency factor).
 //! - [`HealthBoard`] / [`HealthCell`]: the published state. The request path reads a
 //!   cached routable flag and asks the breaker for permission; a change signal tells the
-//!   server to rebuild its balancer.
+//!   server to rebuild its balancer. [`HealthCell::on_link`] takes what a supervised
+//!   transport reports (a stdio child down and restarting, or back).
 //! - [`spawn_checker`]: one jittered probing task per instance (`ping`, or
 //!   `server/discover` for 2026-07-28 upstreams, `tools/list`, or an HTTP GET path).
 //! - [`RetryBudget`]: caps retries at a fraction of first attempts.
@@ -36,7 +37,7 @@ mod state;
 
 pub use board::{CheckRecord, CircuitState, Counters, HealthBoard, HealthCell, HealthSnapshot};
 pub use budget::RetryBudget;
-pub use checker::{CheckConfig, CheckerHandle, spawn_checker};
+pub use checker::{CheckConfig, CheckerHandle, ProbeNow, spawn_checker};
 pub use policy::HealthPolicy;
 pub use probe::probe;
-pub use state::{Circuit, InstanceHealth, Outcome, Transition};
+pub use state::{Circuit, InstanceHealth, LinkHealth, Outcome, Transition};

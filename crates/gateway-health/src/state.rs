@@ -1,5 +1,21 @@
 //! [`InstanceHealth`]: one instance's health as a pure state machine, driven by probe
-//! results and live-request outcomes with explicit timestamps (so tests need no clock).
+//! results, live-request outcomes and what a supervised transport reports about its
+//! link, with explicit timestamps (so tests need no clock).
+//!
+//! How a transport-reported link maps (stdio children, legacy SSE streams):
+//! - **down** (the child died and waits for its restart): not routable at once, with no
+//!   threshold (the transport knows; probes would only find out an interval or two
+//!   later). It [`awaits its restart`](InstanceHealth::awaits_restart): a template with
+//!   nothing routable may still wait for it rather than fail.
+//! - **crash loop**: the transport counts restarts in a row (its back-off doubles with
+//!   each, and the streak ends once the link stays up). The `failure_threshold`-th
+//!   restart in a row opens the circuit, so the loop is held out with the breaker's
+//!   growing ejections and only comes back through half-open trials. A single crash
+//!   does not count against the breaker: the calls it broke already did. A crash while
+//!   half-open fails the trial.
+//! - **back up**: a new process, treated like a newly started instance: status
+//!   `Starting` (routable; the first passed probe makes it healthy), probe counters
+//!   reset. The breaker keeps its state: an open circuit still needs its trials.
 
 use std::time::{Duration, Instant};
 
@@ -47,6 +63,20 @@ pub enum Outcome {
     Failure,
 }
 
+/// What a supervised transport last reported about an instance's link.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct LinkHealth {
+    /// Down and waiting for its restart.
+    pub down: bool,
+    /// Restarts seen since the instance was registered.
+    pub restarts: u32,
+    /// The latest restart's place in its streak (1 for the first since the link was
+    /// stable); the transport doubles the back-off with each.
+    pub attempt: u32,
+    /// The latest restart's back-off.
+    pub backoff: Duration,
+}
+
 /// A change worth logging and counting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Transition {
@@ -64,6 +94,13 @@ pub enum Transition {
         /// After.
         to: &'static str,
     },
+    /// A supervised link went down (`up: false`, restarting) or came back.
+    Link {
+        /// Whether it is up now.
+        up: bool,
+        /// The restart attempt (when going down).
+        attempt: u32,
+    },
 }
 
 /// One instance's health.
@@ -79,6 +116,8 @@ pub struct InstanceHealth {
     closed_since: Instant,
     success_ewma: f32,
     latency_ewma_ms: f32,
+    /// `None` until a supervised transport reports (HTTP instances never do).
+    link: Option<LinkHealth>,
 }
 
 /// Weight of the newest sample in the moving averages.
@@ -101,6 +140,7 @@ impl InstanceHealth {
             closed_since: now,
             success_ewma: 1.0,
             latency_ewma_ms: 0.0,
+            link: None,
         }
     }
 
@@ -120,6 +160,11 @@ impl InstanceHealth {
         }
     }
 
+    /// What the transport last reported about the link, for supervised instances.
+    pub fn link(&self) -> Option<LinkHealth> {
+        self.link
+    }
+
     /// Times the circuit has opened since it was last stably closed.
     pub fn ejections(&self) -> u32 {
         self.ejections
@@ -136,10 +181,12 @@ impl InstanceHealth {
         self.latency_ewma_ms
     }
 
-    /// Whether the balancer should offer this instance now: not failing its probes and
-    /// the circuit not open.
+    /// Whether the balancer should offer this instance now: not failing its probes, its
+    /// link not down, and the circuit not open.
     pub fn is_routable(&self, now: Instant) -> bool {
-        self.status != HealthStatus::Unhealthy && !matches!(self.circuit(now), Circuit::Open { .. })
+        self.status != HealthStatus::Unhealthy
+            && !self.link.is_some_and(|l| l.down)
+            && !matches!(self.circuit(now), Circuit::Open { .. })
     }
 
     /// Asks to send one live request now; in half-open state only a limited number of
@@ -205,19 +252,84 @@ impl InstanceHealth {
                 self.live_failures = 0;
                 self.trial_success(now, &mut changes);
             }
-            Outcome::Failure => {
-                self.live_failures = self.live_failures.saturating_add(1);
-                let trip = match self.circuit {
-                    Circuit::Closed => self.live_failures >= self.policy.failure_threshold,
-                    Circuit::HalfOpen { .. } => true,
-                    Circuit::Open { .. } => false,
-                };
-                if trip {
-                    self.open(now, &mut changes);
-                }
-            }
+            Outcome::Failure => self.live_failure(now, &mut changes),
         }
         changes
+    }
+
+    /// The transport reports the link down, waiting for restart `attempt` (in a row)
+    /// after `backoff` (see the module docs for the mapping). A repeated report of the
+    /// same attempt changes nothing.
+    pub fn on_link_down(
+        &mut self,
+        attempt: u32,
+        backoff: Duration,
+        now: Instant,
+    ) -> Vec<Transition> {
+        let mut changes = Vec::new();
+        let link = self.link.get_or_insert_with(LinkHealth::default);
+        if link.down && link.attempt == attempt {
+            return changes;
+        }
+        *link = LinkHealth {
+            down: true,
+            restarts: link.restarts.saturating_add(1),
+            attempt,
+            backoff,
+        };
+        changes.push(Transition::Link { up: false, attempt });
+        self.settle_into(now, &mut changes);
+        // No latency sample: there was no request to time.
+        self.success_ewma *= 1.0 - ALPHA;
+        let crash_loop = attempt >= self.policy.failure_threshold;
+        match self.circuit {
+            Circuit::Closed if crash_loop => self.open(now, &mut changes),
+            Circuit::HalfOpen { .. } => self.open(now, &mut changes),
+            _ => {}
+        }
+        changes
+    }
+
+    /// Held out only because its link is down and restarting: the probes have not
+    /// failed it and its circuit is not open. Worth waiting for when nothing else can
+    /// serve.
+    pub fn awaits_restart(&self, now: Instant) -> bool {
+        self.link.is_some_and(|l| l.down)
+            && self.status != HealthStatus::Unhealthy
+            && !matches!(self.circuit(now), Circuit::Open { .. })
+    }
+
+    /// The transport reports the link ready (first start or back after a restart).
+    pub fn on_link_up(&mut self, now: Instant) -> Vec<Transition> {
+        let mut changes = Vec::new();
+        let link = self.link.get_or_insert_with(LinkHealth::default);
+        if !link.down {
+            // The first start: the initial status already waits for the first probe.
+            return changes;
+        }
+        link.down = false;
+        let attempt = link.attempt;
+        changes.push(Transition::Link { up: true, attempt });
+        self.settle_into(now, &mut changes);
+        // A new process: trusted like a newly started instance, not like the old one.
+        self.probe_failures = 0;
+        self.probe_successes = 0;
+        if self.status != HealthStatus::Starting {
+            self.set_status(HealthStatus::Starting, &mut changes);
+        }
+        changes
+    }
+
+    fn live_failure(&mut self, now: Instant, changes: &mut Vec<Transition>) {
+        self.live_failures = self.live_failures.saturating_add(1);
+        let trip = match self.circuit {
+            Circuit::Closed => self.live_failures >= self.policy.failure_threshold,
+            Circuit::HalfOpen { .. } => true,
+            Circuit::Open { .. } => false,
+        };
+        if trip {
+            self.open(now, changes);
+        }
     }
 
     fn sample(&mut self, ok: bool, latency: Duration) {

@@ -28,6 +28,9 @@ pub struct Overrides {
     pub auth: Option<bool>,
     /// `--insecure-no-auth`: allow a non-loopback bind without authentication.
     pub insecure_no_auth: bool,
+    /// `--shutdown-grace SECONDS` (else `MCP_GATEWAY_SHUTDOWN_GRACE`, the file's
+    /// `shutdown_grace`, or 30).
+    pub shutdown_grace: Option<u64>,
 }
 
 /// A configuration value that cannot be used. `Display` names the key.
@@ -79,6 +82,7 @@ struct ConfigFile {
     endpoint_allowlist: Option<Vec<String>>,
     rate_limit_user: Option<u32>,
     rate_limit_admin: Option<u32>,
+    shutdown_grace: Option<u64>,
     #[serde(default)]
     templates: BTreeMap<String, TemplateFile>,
 }
@@ -126,6 +130,8 @@ pub struct Settings {
     pub auth: AuthSettings,
     /// Native MCP endpoints: session keys, Host/Origin allowlists, naming.
     pub mcp: McpSettings,
+    /// How long shutdown lets in-flight requests finish before cutting them off.
+    pub shutdown_grace: Duration,
 }
 
 impl Settings {
@@ -316,6 +322,7 @@ impl Settings {
         };
         let auth = auth::load(auth_file, overrides.auth, overrides.insecure_no_auth, &env)?;
         let mcp = mcp::load(&host, &env)?;
+        let shutdown_grace = shutdown::load(overrides.shutdown_grace, file.shutdown_grace, &env)?;
         Ok(Settings {
             host,
             port,
@@ -327,6 +334,7 @@ impl Settings {
             health_policy,
             auth,
             mcp,
+            shutdown_grace,
         })
     }
 
@@ -359,15 +367,29 @@ fn defaults_key(e: &gateway_core::ValidationError) -> &'static str {
     }
 }
 
+/// Reads and parses the file; a bad value is reported under its JSON path (`port`,
+/// `templates.x.load_balancer.strategy`), anything else under the file's name.
 fn read_file(path: &PathBuf) -> Result<ConfigFile, ConfigError> {
-    let key = path.display().to_string();
+    let file = path.display().to_string();
     let text = std::fs::read_to_string(path)
-        .map_err(|e| ConfigError::new(&key, format!("cannot read: {e}")))?;
-    serde_json::from_str(&text).map_err(|e| ConfigError::new(&key, e))
+        .map_err(|e| ConfigError::new(&file, format!("cannot read: {e}")))?;
+    let mut de = serde_json::Deserializer::from_str(&text);
+    let parsed: ConfigFile = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let key = e.path().to_string();
+        let inner = e.into_inner();
+        match key.as_str() {
+            // Top-level problems (syntax, unknown keys): the message says which.
+            "." | "" | "?" => ConfigError::new(&file, inner),
+            _ => ConfigError::new(key, format!("{inner} (in {file})")),
+        }
+    })?;
+    de.end().map_err(|e| ConfigError::new(&file, e))?;
+    Ok(parsed)
 }
 
 mod auth;
 mod mcp;
+mod shutdown;
 
 pub use auth::AuthSettings;
 pub use mcp::McpSettings;

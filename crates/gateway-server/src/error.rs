@@ -26,6 +26,8 @@ pub(crate) enum ApiError {
     Unavailable { template: String, reason: String },
     #[error("upstream of template {template:?} timed out")]
     Timeout { template: String },
+    #[error("upstream of template {template:?} failed during the call: {reason}")]
+    UpstreamFailed { template: String, reason: String },
     #[error("upstream returned a JSON-RPC error {code}: {message}")]
     Rpc {
         code: i32,
@@ -36,6 +38,10 @@ pub(crate) enum ApiError {
     BadUpstream(String),
     #[error("database error")]
     Store(#[source] gateway_store::Error),
+    #[error("no route for {0}")]
+    RouteNotFound(String),
+    #[error("method {method} is not allowed for {path}")]
+    MethodNotAllowed { method: String, path: String },
     // === authentication and authorization ===
     #[error("{}", if *invalid { "invalid or expired credentials" } else { "authentication required: send `Authorization: Bearer <token>` or `X-API-Key: <key>`" })]
     Unauthenticated { invalid: bool },
@@ -96,6 +102,11 @@ impl IntoResponse for ApiError {
                 (StatusCode::SERVICE_UNAVAILABLE, "unavailable")
             }
             ApiError::Timeout { .. } => (StatusCode::GATEWAY_TIMEOUT, "upstream_timeout"),
+            ApiError::UpstreamFailed { .. } => (StatusCode::BAD_GATEWAY, "upstream_failed"),
+            ApiError::RouteNotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+            ApiError::MethodNotAllowed { .. } => {
+                (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed")
+            }
             ApiError::Rpc { code, .. } => match *code {
                 gateway_core::jsonrpc::code::METHOD_NOT_FOUND => {
                     (StatusCode::NOT_FOUND, "method_not_found")
@@ -141,6 +152,7 @@ impl IntoResponse for ApiError {
             error: code.to_owned(),
             detail: self.to_string(),
             field,
+            request_id: crate::request_id::current(),
         })
         .unwrap_or_default();
         if let (ApiError::Rpc { error, .. }, Some(map)) = (&self, body.as_object_mut()) {

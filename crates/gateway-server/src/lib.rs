@@ -22,12 +22,14 @@
 mod admin;
 mod auth;
 mod config;
+mod drain;
 mod error;
 mod mcp;
 mod offline;
 mod openapi;
 mod registry;
 mod relay;
+mod request_id;
 mod rest;
 mod router;
 mod server;

@@ -102,7 +102,11 @@ async fn call_route(
     let candidates = route.balancer.select();
     let remaining_candidates = candidates.len();
     let mut attempts = 0;
-    let mut last = None;
+    // The latest failure of each kind: together they choose 504, 502 or 503.
+    let mut timed_out: Option<gateway_transport::Error> = None;
+    let mut broke: Option<gateway_transport::Error> = None;
+    let mut unsent: Option<gateway_transport::Error> = None;
+    let mut last_timed_out = false;
     for (i, endpoint) in candidates.enumerate() {
         let handle = endpoint.value();
         if attempts == max_attempts {
@@ -143,26 +147,56 @@ async fn call_route(
             Err(Failure::Transport(e)) => {
                 let retry = idempotent || e.is_unsent();
                 tracing::warn!(%template, instance = %endpoint.id(), error = %e, retry, "upstream call failed");
-                last = Some(e);
+                last_timed_out = e.is_timeout();
+                let slot = if e.is_timeout() {
+                    &mut timed_out
+                } else if e.is_unsent() {
+                    &mut unsent
+                } else {
+                    &mut broke
+                };
+                *slot = Some(e);
                 if !retry {
                     break;
                 }
             }
         }
     }
-    Err(match last {
-        Some(e) if e.is_timeout() => ApiError::Timeout {
-            template: template.to_owned(),
-        },
-        Some(e) => ApiError::Unavailable {
-            template: template.to_owned(),
-            reason: e.to_string(),
-        },
+    // A final timeout wins (the deadline is spent); else an upstream that broke mid-call
+    // is 502; else 503 (nothing was sent, or nothing could be tried).
+    let decisive = match (timed_out, broke, unsent) {
+        (Some(t), _, _) if last_timed_out => Some(t),
+        (_, Some(b), _) => Some(b),
+        (t, None, u) => t.or(u),
+    };
+    Err(match decisive {
+        Some(e) => transport_error(template, &e),
         None => ApiError::Unavailable {
             template: template.to_owned(),
-            reason: "every instance is unhealthy or ejected".to_owned(),
+            reason: "every instance is unhealthy, ejected or circuit-open".to_owned(),
         },
     })
+}
+
+/// A transport failure as the client sees it: 504 when the upstream did not answer in
+/// time, 503 when the request never left the gateway (another try may succeed), 502
+/// when it reached the upstream and the call broke there.
+pub(crate) fn transport_error(template: &str, e: &gateway_transport::Error) -> ApiError {
+    if e.is_timeout() {
+        ApiError::Timeout {
+            template: template.to_owned(),
+        }
+    } else if e.is_unsent() {
+        ApiError::Unavailable {
+            template: template.to_owned(),
+            reason: e.to_string(),
+        }
+    } else {
+        ApiError::UpstreamFailed {
+            template: template.to_owned(),
+            reason: e.to_string(),
+        }
+    }
 }
 
 /// Calls `method` on one given instance (pagination stays on the instance that issued
@@ -261,12 +295,7 @@ pub(crate) async fn list_all(
         let page = match call_on(route, &first.instance, method, Some(params)).await {
             Ok(page) => page,
             Err(Failure::Api(e)) => return Err(e),
-            Err(Failure::Transport(e)) => {
-                return Err(ApiError::Unavailable {
-                    template: template.to_owned(),
-                    reason: e.to_string(),
-                });
-            }
+            Err(Failure::Transport(e)) => return Err(transport_error(template, &e)),
         };
         next = read_page(&page, key, &mut items)?;
         pages += 1;

@@ -1,18 +1,16 @@
 //! Every route and the layer order, on one screen.
 
 use axum::{
-    Json, Router,
+    Router,
     extract::DefaultBodyLimit,
-    http::{StatusCode, Uri},
-    response::IntoResponse,
+    http::{Method, Uri},
 };
-use gateway_core::api::ErrorBody;
 use tower_http::{
     request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer},
     trace::TraceLayer,
 };
 
-use crate::{admin, auth, mcp, openapi, rest, state::AppState};
+use crate::{admin, auth, error::ApiError, mcp, openapi, request_id, rest, state::AppState};
 
 /// The application: MCP endpoints, REST facade, management API, API docs.
 pub(crate) fn app(state: AppState) -> Router {
@@ -25,6 +23,8 @@ pub(crate) fn app(state: AppState) -> Router {
         .merge(auth::routes())
         .with_state(state)
         .merge(openapi::routes())
+        // After every route: it applies to the method routers registered so far.
+        .method_not_allowed_fallback(method_not_allowed)
         .fallback(not_found)
         // Authentication, route scopes, template allowlists, rate limits (auth/layer.rs).
         .layer(axum::middleware::from_fn_with_state(
@@ -33,19 +33,25 @@ pub(crate) fn app(state: AppState) -> Router {
         ))
         .layer(DefaultBodyLimit::max(max_body))
         .layer(TraceLayer::new_for_http())
+        // Inside the layer that sets `x-request-id`: error bodies quote it.
+        .layer(request_id::ScopeLayer)
         // Outermost: every request and response carries `x-request-id` (a client's own
         // id is kept), and the trace span sees it.
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(NewRequestId))
 }
 
-async fn not_found(uri: Uri) -> impl IntoResponse {
-    let body = ErrorBody {
-        error: "not_found".to_owned(),
-        detail: format!("no route for {}", uri.path()),
-        field: None,
-    };
-    (StatusCode::NOT_FOUND, Json(body))
+async fn not_found(uri: Uri) -> ApiError {
+    ApiError::RouteNotFound(uri.path().to_owned())
+}
+
+/// A known path with a method it does not serve (axum's default is an empty body;
+/// its `Allow` header is still added).
+async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
+    ApiError::MethodNotAllowed {
+        method: method.to_string(),
+        path: uri.path().to_owned(),
+    }
 }
 
 /// Random request ids (UUID v4).

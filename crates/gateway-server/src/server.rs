@@ -4,6 +4,7 @@ use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 
 use gateway_auth::{SessionKey, SessionSealer};
 
+use axum::serve::ListenerExt as _;
 use gateway_store::Store;
 use gateway_transport::Connector;
 use tokio::net::TcpListener;
@@ -11,11 +12,12 @@ use tokio::net::TcpListener;
 use crate::{
     auth::Access,
     config::Settings,
+    drain::{self, Drain, Phase},
     error::ApiError,
     mcp::{McpState, OriginPolicy, Sessions},
     registry::Registry,
     router,
-    state::{AppState, GatewayStats},
+    state::{AppState, GatewayStats, Shared},
 };
 
 /// Why the server could not start or stopped with an error.
@@ -66,7 +68,12 @@ pub enum Error {
 pub struct Server {
     listener: TcpListener,
     state: AppState,
+    /// How long shutdown waits for in-flight requests before cutting them off.
+    shutdown_grace: Duration,
 }
+
+/// After the cut, how long connections get to send their last bytes and close.
+const CUT_LINGER: Duration = Duration::from_secs(1);
 
 impl Server {
     /// Opens the database (migrating it), loads and seeds the registry (stdio instances
@@ -114,15 +121,25 @@ impl Server {
         registry.spawn_health_sync();
         Ok(Server {
             listener,
-            state: AppState {
+            shutdown_grace: settings.shutdown_grace,
+            state: AppState::new(Shared {
                 retry_budget: Arc::new(gateway_health::RetryBudget::default()),
                 registry,
                 stats: Arc::new(GatewayStats::new()),
                 max_body: settings.max_message_size,
                 access: Arc::new(access),
                 mcp,
-            },
+                drain: Drain::new(),
+            }),
         })
+    }
+
+    /// The application as an axum [`Router`](axum::Router), without the listener: to
+    /// nest the gateway's API in another axum service, or to drive it in-process
+    /// (`benches/auth_layer.rs`). Shutdown draining is [`Server::serve`]'s, not the
+    /// router's; the registry's upstreams live as long as this server value.
+    pub fn router(&self) -> axum::Router {
+        router::app(self.state.clone())
     }
 
     /// The bound address (useful with port 0).
@@ -133,26 +150,81 @@ impl Server {
             .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)))
     }
 
-    /// Serves until `shutdown` resolves, then stops accepting, drains in-flight
-    /// requests and stops every upstream (stdio children get the shutdown ladder).
+    /// Serves until `shutdown` resolves, then stops accepting, ends open SSE
+    /// notification streams, lets in-flight requests finish for up to the shutdown grace
+    /// (then cuts off, and logs, whatever is still open), and stops every upstream
+    /// (stdio children get the shutdown ladder).
     pub async fn serve(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), Error> {
         let registry = self.state.registry.clone();
         let access = self.state.access.clone();
-        let app = router::app(self.state);
+        let sessions = self.state.mcp.sessions.clone();
+        let drain = self.state.drain.clone();
+        let grace = self.shutdown_grace;
+        // Outermost, so it sees every request for as long as its response is open.
+        let app = router::app(self.state).layer(axum::middleware::from_fn_with_state(
+            drain.clone(),
+            drain::track,
+        ));
+        let signalled = {
+            let drain = drain.clone();
+            async move {
+                shutdown.await;
+                let open = drain.begin();
+                tracing::info!(
+                    open_requests = open,
+                    grace_secs = grace.as_secs_f64(),
+                    "shutdown signal: no longer accepting connections, ending SSE \
+                     notification streams, letting in-flight requests finish"
+                );
+            }
+        };
         // The peer address feeds login throttling and the audit log.
-        let result = axum::serve(
-            self.listener,
+        // No Nagle delay: replies and SSE events go out as soon as they are written.
+        let listener = self.listener.tap_io(|tcp| {
+            if let Err(e) = tcp.set_nodelay(true) {
+                tracing::debug!(error = %e, "cannot set TCP_NODELAY");
+            }
+        });
+        let serving = axum::serve(
+            listener,
             app.into_make_service_with_connect_info::<SocketAddr>(),
         )
-        .with_graceful_shutdown(shutdown)
-        .await
-        .map_err(Error::Serve);
+        .with_graceful_shutdown(signalled)
+        .into_future();
+        tokio::pin!(serving);
+        let deadline = {
+            let draining = drain.reached(Phase::Draining);
+            async move {
+                draining.await;
+                tokio::time::sleep(grace).await;
+            }
+        };
+        let result = tokio::select! {
+            result = &mut serving => result.map_err(Error::Serve),
+            () = deadline => {
+                let open = drain.cut();
+                tracing::warn!(
+                    grace_secs = grace.as_secs_f64(),
+                    cut_off = open,
+                    "drain deadline passed: cutting off what is still open"
+                );
+                // Cut requests answer at once; give their connections a moment to send
+                // that and close, then stop waiting for good.
+                match tokio::time::timeout(CUT_LINGER, &mut serving).await {
+                    Ok(result) => result.map_err(Error::Serve),
+                    Err(_) => {
+                        tracing::warn!("connections still open after the cut; leaving them");
+                        Ok(())
+                    }
+                }
+            }
+        };
         access.flush().await;
         tracing::info!("shutting down: closing upstream connections");
-        registry.close_all().await;
+        futures_util::future::join(registry.close_all(), sessions.close_dedicated()).await;
         result
     }
 }

@@ -7,9 +7,28 @@ use std::{
 
 use crate::registry::Registry;
 
-/// Shared by all handlers (cheap to clone).
+/// Shared by all handlers. Cloned several times per request (router, middleware,
+/// extractors), so a clone is one reference-count increment.
 #[derive(Clone)]
-pub(crate) struct AppState {
+pub(crate) struct AppState(Arc<Shared>);
+
+impl AppState {
+    pub(crate) fn new(shared: Shared) -> Self {
+        Self(Arc::new(shared))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// What [`AppState`] shares; each part is its own `Arc` for the tasks that outlive a
+/// request (health sync, shutdown).
+pub(crate) struct Shared {
     pub(crate) registry: Arc<Registry>,
     pub(crate) stats: Arc<GatewayStats>,
     /// Retries may add at most 20% load (plus a small reserve).
@@ -19,6 +38,8 @@ pub(crate) struct AppState {
     pub(crate) access: Arc<crate::auth::Access>,
     /// Native MCP endpoints: sessions, Origin/Host policy, naming.
     pub(crate) mcp: Arc<crate::mcp::McpState>,
+    /// The shutdown phase: SSE streams end when draining starts.
+    pub(crate) drain: Arc<crate::drain::Drain>,
 }
 
 /// Gateway-wide counters (monotonic; exportable as metrics).

@@ -1,6 +1,7 @@
 //! Upstream MCP transports for the gateway: talk to one MCP server instance over stdio
 //! (child processes), Streamable HTTP (both protocol eras) or legacy HTTP+SSE, behind one
-//! [`Upstream`] surface: `call`, `notify`, `subscribe`, `close`.
+//! [`Upstream`] surface: `call`, `notify`, `subscribe`, `close`; supervised ones (stdio,
+//! legacy SSE) also publish their [`LinkState`] (connected, restarting, closed).
 //!
 //! Every adapter assigns its own JSON-RPC ids upstream and restores the caller's on the
 //! way back, so any number of callers share one process or one session. Payloads are
@@ -32,6 +33,7 @@
 mod error;
 mod http;
 mod info;
+mod link_state;
 mod options;
 mod session;
 mod stdio;
@@ -40,5 +42,6 @@ mod upstream;
 pub use error::Error;
 pub use http::HttpClient;
 pub use info::{ServerInfo, ServerMessage};
+pub use link_state::LinkState;
 pub use options::{DEFAULT_ENV_ALLOWLIST, EraPreference, Options};
 pub use upstream::{CallOptions, Connector, Upstream};

@@ -8,10 +8,10 @@ use gateway_core::{
     jsonrpc::{Message, Notification, Request, Response},
 };
 use http::{HeaderMap, HeaderName, HeaderValue};
-use tokio::sync::{broadcast, mpsc};
+use tokio::sync::{broadcast, mpsc, watch};
 
 use crate::{
-    Error, Options, ServerInfo, ServerMessage,
+    Error, LinkState, Options, ServerInfo, ServerMessage,
     error::{ErrorKind, err},
     http::{HttpClient, legacy_sse::SseDialer, streamable::StreamableUpstream},
     session::{outbound::Identity, supervisor::Supervisor},
@@ -277,6 +277,17 @@ impl Upstream {
                 Ok(())
             }
             Adapter::Http(http) => http.send(message).await,
+        }
+    }
+
+    /// Follows the state of a supervised upstream (stdio children, legacy SSE stream):
+    /// connected, restarting after a crash (with the attempt and its back-off), closed.
+    /// `None` for Streamable HTTP, which keeps no link to supervise (its health shows in
+    /// probes and calls).
+    pub fn link_state(&self) -> Option<watch::Receiver<LinkState>> {
+        match &self.inner.adapter {
+            Adapter::Linked(sup) => Some(sup.link_state()),
+            Adapter::Http(_) => None,
         }
     }
 

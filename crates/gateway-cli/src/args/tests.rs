@@ -39,6 +39,8 @@ fn start_with_every_flag() {
         "debug",
         "--sync",
         "--background",
+        "--shutdown-grace",
+        "5",
     ])
     .unwrap();
     let Command::Gateway(GatewayCommand::Start(start)) = cmd else {
@@ -56,6 +58,7 @@ fn start_with_every_flag() {
             background: true,
             auth: false,
             insecure_no_auth: false,
+            shutdown_grace: Some(5),
         }
     );
 }

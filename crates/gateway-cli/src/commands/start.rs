@@ -47,6 +47,7 @@ pub(crate) fn overrides(args: &StartArgs) -> Overrides {
         log_level: args.log_level.clone(),
         auth: args.auth.then_some(true),
         insecure_no_auth: args.insecure_no_auth,
+        shutdown_grace: args.shutdown_grace,
     }
 }
 
@@ -111,6 +112,7 @@ mod tests {
             background: false,
             auth: true,
             insecure_no_auth: true,
+            shutdown_grace: Some(5),
         };
         let o = overrides(&args);
         assert_eq!(o.host.as_deref(), Some("0.0.0.0"));
@@ -119,8 +121,10 @@ mod tests {
         assert_eq!(o.database_url.as_deref(), Some("sqlite::memory:"));
         assert_eq!(o.log_level.as_deref(), Some("debug"));
         assert_eq!((o.auth, o.insecure_no_auth), (Some(true), true));
+        assert_eq!(o.shutdown_grace, Some(5));
         let none = overrides(&StartArgs::default());
         assert!(none.host.is_none() && none.port.is_none() && none.config_file.is_none());
         assert!(none.database_url.is_none() && none.log_level.is_none());
+        assert!(none.shutdown_grace.is_none());
     }
 }

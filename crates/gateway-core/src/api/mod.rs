@@ -34,7 +34,8 @@ impl FieldError {
     }
 }
 
-/// The body of every API error response: `{"error": code, "detail": message, "field"?}`.
+/// The body of every API error response:
+/// `{"error": code, "detail": message, "field"?, "request_id"?}`.
 /// `detail` matches what FastAPI-era clients print.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -46,4 +47,7 @@ pub struct ErrorBody {
     /// The offending field, for validation errors.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
+    /// The response's `X-Request-Id`, to quote when reporting a problem.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
 }

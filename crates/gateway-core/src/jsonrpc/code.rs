@@ -24,3 +24,6 @@ pub const UPSTREAM_UNAVAILABLE: i32 = -32050;
 pub const UPSTREAM_TIMEOUT: i32 = -32051;
 /// Gateway: a message exceeded the configured size limit.
 pub const MESSAGE_TOO_LARGE: i32 = -32052;
+/// Gateway: the request reached an upstream and the call broke there (process exited,
+/// connection reset, HTTP 5xx, invalid reply).
+pub const UPSTREAM_FAILED: i32 = -32053;

@@ -158,3 +158,114 @@ fn a_failing_probe_reopens_a_half_open_circuit() {
     }));
     assert_eq!(h.circuit(later).as_str(), "open");
 }
+
+#[test]
+fn a_link_down_holds_the_instance_out_until_it_is_back_and_probed() {
+    let (mut h, t) = fresh();
+    h.on_probe(true, MS, t);
+    assert_eq!(h.on_link_up(t), vec![], "the first start changes nothing");
+    assert!(h.is_routable(t));
+    let changes = h.on_link_down(1, 100 * MS, t);
+    assert_eq!(
+        changes,
+        vec![Transition::Link {
+            up: false,
+            attempt: 1
+        }]
+    );
+    assert!(!h.is_routable(t), "down at once, no threshold");
+    assert_eq!(h.on_link_down(1, 100 * MS, t), vec![], "same report again");
+    let link = h.link().unwrap();
+    assert!(link.down);
+    assert_eq!(
+        (link.restarts, link.attempt, link.backoff),
+        (1, 1, 100 * MS)
+    );
+    // Back: a new process, routable, healthy after its first passed probe.
+    let changes = h.on_link_up(t);
+    assert!(changes.contains(&Transition::Status {
+        from: HealthStatus::Healthy,
+        to: HealthStatus::Starting
+    }));
+    assert!(h.is_routable(t));
+    assert_eq!(h.status(), HealthStatus::Starting);
+    h.on_probe(true, MS, t);
+    assert_eq!(h.status(), HealthStatus::Healthy);
+    // The next crash continues the streak.
+    h.on_link_down(2, 200 * MS, t);
+    let link = h.link().unwrap();
+    assert_eq!(
+        (link.restarts, link.attempt, link.backoff),
+        (2, 2, 200 * MS)
+    );
+}
+
+#[test]
+fn a_link_back_after_failed_probes_is_trusted_like_a_new_instance() {
+    let (mut h, t) = fresh();
+    h.on_link_down(1, MS, t);
+    h.on_probe(false, MS, t);
+    h.on_probe(false, MS, t);
+    assert_eq!(h.status(), HealthStatus::Unhealthy);
+    h.on_link_up(t);
+    assert_eq!(h.status(), HealthStatus::Starting);
+    h.on_probe(true, MS, t);
+    assert_eq!(
+        h.status(),
+        HealthStatus::Healthy,
+        "one probe, as for a new child"
+    );
+}
+
+#[test]
+fn a_crash_loop_opens_the_circuit() {
+    let (mut h, t) = fresh();
+    h.on_link_down(1, MS, t);
+    assert!(
+        h.awaits_restart(t),
+        "worth waiting for when nothing else serves"
+    );
+    h.on_link_up(t);
+    h.on_link_down(2, MS, t);
+    h.on_link_up(t);
+    assert_eq!(
+        h.circuit(t),
+        Circuit::Closed,
+        "two restarts in a row are not a loop"
+    );
+    let changes = h.on_link_down(3, MS, t);
+    assert!(changes.contains(&Transition::Circuit {
+        from: "closed",
+        to: "open"
+    }));
+    assert!(!h.awaits_restart(t), "a loop is not waited for");
+    h.on_link_up(t);
+    assert!(!h.is_routable(t), "held out while the circuit is open");
+    // Half-open: a crash fails the trial and doubles the ejection.
+    let later = t + Duration::from_secs(2);
+    assert_eq!(h.circuit(later).as_str(), "half_open");
+    h.on_link_down(4, MS, later);
+    let Circuit::Open { until } = h.circuit(later) else {
+        panic!("reopened")
+    };
+    assert_eq!(until - later, Duration::from_secs(4));
+    // A single crash costs the breaker nothing: the calls it broke already counted.
+    let (mut h, t) = fresh();
+    h.on_request(Outcome::Failure, MS, t);
+    h.on_request(Outcome::Failure, MS, t);
+    h.on_link_down(1, MS, t);
+    assert_eq!(h.circuit(t), Circuit::Closed);
+}
+
+#[test]
+fn failed_probes_end_the_wait_for_a_restart() {
+    let (mut h, t) = fresh();
+    h.on_link_down(1, MS, t);
+    h.on_probe(false, MS, t);
+    assert!(h.awaits_restart(t));
+    h.on_probe(false, MS, t);
+    assert!(
+        !h.awaits_restart(t),
+        "unhealthy: not worth holding requests for"
+    );
+}

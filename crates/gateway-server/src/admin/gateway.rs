@@ -122,6 +122,7 @@ fn health_checker(state: &AppState, table: &crate::registry::RoutingTable) -> Va
                 "last_check": s.last_check.as_ref().map(|c| rfc3339(system_ms(c.at))),
                 "last_check_ok": s.last_check.as_ref().map(|c| c.ok),
                 "last_error": s.last_check.as_ref().and_then(|c| c.error.clone()),
+                "restarts": s.link.map(|l| l.restarts),
             }),
         );
     }
@@ -133,6 +134,7 @@ fn health_checker(state: &AppState, table: &crate::registry::RoutingTable) -> Va
         "check_failures_total": counters.check_failures.load(Ordering::Relaxed),
         "transitions_total": counters.transitions.load(Ordering::Relaxed),
         "circuit_openings_total": counters.circuit_openings.load(Ordering::Relaxed),
+        "link_restarts_total": counters.link_restarts.load(Ordering::Relaxed),
         "instances": instances,
     })
 }

@@ -112,6 +112,38 @@ fn errors_name_the_key() {
 }
 
 #[test]
+fn file_type_errors_name_the_key() {
+    let load = |json: &str| {
+        let file = write(json);
+        Settings::load_with_env(
+            Overrides {
+                config_file: Some(file.0.clone()),
+                ..Default::default()
+            },
+            env(&[]),
+        )
+        .unwrap_err()
+    };
+    let e = load(r#"{"port": "x"}"#);
+    assert_eq!(e.key(), "port", "{e}");
+    assert!(e.to_string().contains("invalid type"), "{e}");
+    assert!(e.to_string().contains(".json"), "names the file too: {e}");
+    let e = load(r#"{"templates": {"x": {"load_balancer": {"strategy": "fastest"}}}}"#);
+    assert_eq!(e.key(), "templates.x.load_balancer.strategy", "{e}");
+    let e = load(
+        r#"{"templates": {"x": {"instances": [{"endpoint": "http://h/mcp", "weight": "heavy"}]}}}"#,
+    );
+    assert_eq!(e.key(), "templates.x.instances[0].weight", "{e}");
+    let e = load(r#"{"max_retries": -1}"#);
+    assert_eq!(e.key(), "max_retries", "{e}");
+    // Syntax errors and trailing garbage are the file's fault as a whole.
+    let e = load(r#"{"port": 1"#);
+    assert!(e.key().ends_with(".json"), "{e}");
+    let e = load(r#"{"port": 1} x"#);
+    assert!(e.key().ends_with(".json"), "{e}");
+}
+
+#[test]
 fn guide_template_block_is_accepted() {
     let file = write(
         r#"{"templates":{"high-performance":{"instances":[{"endpoint":"http://127.0.0.1:7071/mcp"},{"command":"python server.py"}],

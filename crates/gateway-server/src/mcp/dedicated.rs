@@ -257,10 +257,15 @@ impl Dedicated {
                 gateway_core::jsonrpc::code::UPSTREAM_TIMEOUT,
                 format!("upstream {} timed out", self.instance),
             ),
-            Err(e) => super::dispatch::error(
+            // Same split as the shared relay: never sent is "unavailable", sent and
+            // broken is "failed".
+            Err(e) if e.is_unsent() => super::dispatch::error(
                 gateway_core::jsonrpc::code::UPSTREAM_UNAVAILABLE,
                 e.to_string(),
             ),
+            Err(e) => {
+                super::dispatch::error(gateway_core::jsonrpc::code::UPSTREAM_FAILED, e.to_string())
+            }
         }
     }
 }

@@ -46,16 +46,10 @@ pub(crate) fn error(code: i32, message: impl Into<String>) -> Outcome {
 /// Handles one request (not `initialize`, which the endpoint owns).
 pub(crate) async fn dispatch(ctx: &Ctx, request: Request) -> Outcome {
     let method = Method::parse(&request.method);
-    if !is_read(&method)
-        && !ctx
-            .principal
-            .as_deref()
-            .is_none_or(|p| p.has(AuthScope::McpCall))
-    {
-        return error(
-            code::INVALID_REQUEST,
-            format!("`{}` needs the mcp:call scope", request.method),
-        );
+    // The Streamable HTTP endpoint refuses these with 403 first; this covers the
+    // transports whose refusals can only travel as JSON-RPC (the HTTP+SSE stream).
+    if let Some(scope) = missing_scope(ctx.principal.as_deref(), &method) {
+        return Outcome::Error(to_raw(&scope_error(&request.method, scope)));
     }
     match (&method, &ctx.scope) {
         // A dedicated upstream is the client's own: its log level is the client's to set.
@@ -104,6 +98,24 @@ pub(crate) async fn dispatch(ctx: &Ctx, request: Request) -> Outcome {
     }
 }
 
+/// The scope `principal` lacks for `method`, if any: the endpoints admit `mcp:read`;
+/// calls, reads, prompts and completions also need `mcp:call`. `None` with
+/// authentication off.
+pub(crate) fn missing_scope(principal: Option<&Principal>, method: &Method) -> Option<AuthScope> {
+    let principal = principal?;
+    (!is_read(method) && !principal.has(AuthScope::McpCall)).then_some(AuthScope::McpCall)
+}
+
+/// The JSON-RPC error for a method the caller's scopes do not cover (`data` names the
+/// scope, like `required_scope` on the REST facade).
+pub(crate) fn scope_error(method: &str, scope: AuthScope) -> ErrorObject {
+    ErrorObject::new(
+        code::INVALID_REQUEST,
+        format!("`{method}` needs the {scope} scope"),
+    )
+    .with_data(json!({"required_scope": scope.as_str()}))
+}
+
 /// Methods a principal with only `mcp:read` may use.
 fn is_read(method: &Method) -> bool {
     matches!(
@@ -141,6 +153,7 @@ pub(crate) fn api_error(e: &ApiError) -> Outcome {
         ApiError::TemplateNotFound(_) => code::INVALID_PARAMS,
         ApiError::NoInstances(_) | ApiError::Unavailable { .. } => code::UPSTREAM_UNAVAILABLE,
         ApiError::Timeout { .. } => code::UPSTREAM_TIMEOUT,
+        ApiError::UpstreamFailed { .. } | ApiError::BadUpstream(_) => code::UPSTREAM_FAILED,
         ApiError::Rpc { error, .. } => return Outcome::Error(to_raw(error)),
         _ => code::INTERNAL_ERROR,
     };

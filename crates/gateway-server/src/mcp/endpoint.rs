@@ -8,8 +8,9 @@
 //! | POST `initialize` | 200 + `Mcp-Session-Id` (sealed) |
 //! | POST request with a session id | 200 JSON or SSE; 404 for an unknown, expired or closed session |
 //! | POST 2026-07-28 request (no session) | 200; 400 + −32020 / −32022 for bad headers or versions |
+//! | POST call, read, prompt or completion without `mcp:call` | 403 + `insufficient_scope` challenge |
 //! | POST notification or response | 202, empty |
-//! | GET with a session id | SSE stream of list_changed / resource updates; 409 if one is open |
+//! | GET with a session id | SSE stream of list_changed / resource updates (ends at shutdown); 409 if one is open |
 //! | DELETE with a session id | 200, session closed |
 //! | GET / DELETE without a session id | 405 (2026-07-28 has neither) |
 //! | bad `Origin`/`Host` | 403 · bad `Accept` | 406 · non-JSON body | 415 |
@@ -41,7 +42,13 @@ use super::{
     session::{Claims, Live},
     stream::{AbortOnDrop, sse_response},
 };
-use crate::{auth::Caller, registry::TemplateRoute, state::AppState};
+use crate::{
+    auth::{Caller, RequestMeta},
+    drain::Phase,
+    error::ApiError,
+    registry::TemplateRoute,
+    state::AppState,
+};
 
 /// JSON-RPC code for a request the client cancelled (as in LSP; MCP leaves it open).
 const REQUEST_CANCELLED: i32 = -32800;
@@ -51,22 +58,32 @@ pub(crate) async fn post_template(
     State(state): State<AppState>,
     Path(template): Path<String>,
     caller: Option<Caller>,
+    meta: RequestMeta,
     headers: HeaderMap,
     uri: Uri,
     body: Bytes,
 ) -> Response {
-    post(state, Some(template), caller, headers, uri, body).await
+    let who = Who { caller, meta };
+    post(state, Some(template), who, headers, uri, body).await
 }
 
 /// `POST /mcp`.
 pub(crate) async fn post_aggregate(
     State(state): State<AppState>,
     caller: Option<Caller>,
+    meta: RequestMeta,
     headers: HeaderMap,
     uri: Uri,
     body: Bytes,
 ) -> Response {
-    post(state, None, caller, headers, uri, body).await
+    let who = Who { caller, meta };
+    post(state, None, who, headers, uri, body).await
+}
+
+/// Who sent a POST: the principal, and the request's address and id for the audit log.
+struct Who {
+    caller: Option<Caller>,
+    meta: RequestMeta,
 }
 
 /// `GET /mcp/{template}`.
@@ -278,11 +295,12 @@ fn open_session(
 async fn post(
     state: AppState,
     template: Option<String>,
-    caller: Option<Caller>,
+    who: Who,
     headers: HeaderMap,
     uri: Uri,
     body: Bytes,
 ) -> Response {
+    let Who { caller, meta } = who;
     let scope = match prepare(&state, template, caller.as_ref(), &headers, &uri) {
         Ok(scope) => scope,
         Err(refusal) => return refusal.into_response(),
@@ -370,6 +388,11 @@ async fn post(
         }
         Message::Request(request) => request,
     };
+    if let Some(scope) =
+        dispatch::missing_scope(ctx.principal.as_deref(), &Method::parse(&request.method))
+    {
+        return insufficient_scope(&ctx, &meta, uri.path(), request, scope);
+    }
 
     if let Some(id) = session {
         let live = match open_session(&state, id, &ctx.scope, caller.as_ref()) {
@@ -415,6 +438,36 @@ async fn post(
              2026-07-28 requests with _meta io.modelcontextprotocol/protocolVersion)",
         ),
     }
+}
+
+/// 403 for a method the caller's scopes do not cover, as the REST facade answers a
+/// missing scope and as the MCP authorization spec asks (an `insufficient_scope`
+/// challenge, so a client can step up), with a JSON-RPC error for the request; audited.
+fn insufficient_scope(
+    ctx: &Ctx,
+    meta: &RequestMeta,
+    path: &str,
+    request: Request,
+    scope: gateway_core::Scope,
+) -> Response {
+    let actor = ctx.principal.as_ref().map(|p| p.actor());
+    let target = format!("POST {path} {}", request.method);
+    ctx.state.access.audit(meta.event(
+        actor,
+        "authz.deny",
+        Some(target),
+        gateway_auth::Outcome::Denied,
+    ));
+    let error = dispatch::scope_error(&request.method, scope);
+    let mut response = rpc_http(StatusCode::FORBIDDEN, Some(request.id), &error);
+    // The challenge as the REST facade writes it (one definition of its realm).
+    let rest = ApiError::from(gateway_auth::Error::MissingScope(scope)).into_response();
+    if let Some(challenge) = rest.headers().get(header::WWW_AUTHENTICATE) {
+        response
+            .headers_mut()
+            .insert(header::WWW_AUTHENTICATE, challenge.clone());
+    }
+    response
 }
 
 fn e_code(message: &str) -> i32 {
@@ -563,7 +616,14 @@ async fn answer(
             .send(String::from_utf8(body).unwrap_or_default())
             .await;
     });
-    sse_response(events_rx, AbortOnDrop(vec![work]), keepalive)
+    // An in-flight request: it may finish while the server drains (the drain layer
+    // ends it at the deadline).
+    sse_response(
+        events_rx,
+        AbortOnDrop(vec![work]),
+        keepalive,
+        std::future::pending(),
+    )
 }
 
 fn json_reply(id: RequestId, method: &str, outcome: Outcome, modern: bool) -> Response {
@@ -693,6 +753,9 @@ async fn get(
             _forwarders: AbortOnDrop(tasks),
         },
         state.mcp.keepalive,
+        // A notification stream has no end of its own: shutdown ends it, cleanly, so
+        // the server need not wait for the drain deadline (clients reconnect elsewhere).
+        state.drain.reached(Phase::Draining),
     )
 }
 

@@ -1,7 +1,8 @@
 //! The 2024-11-05 HTTP+SSE transport, for clients that predate Streamable HTTP:
 //! `GET /mcp/{template}/sse` opens the stream, whose first event (`endpoint`) names the
 //! URL to POST messages to; every response travels back on the stream. A connection is
-//! its own session and lives on the replica that holds the stream.
+//! its own session and lives on the replica that holds the stream. At shutdown a stream
+//! takes no new messages and ends once the answers in progress are sent.
 
 use std::{collections::HashMap, convert::Infallible, sync::Arc};
 
@@ -25,7 +26,7 @@ use super::{
     describe,
     dispatch::{self, Ctx, Scope},
 };
-use crate::{auth::Caller, state::AppState};
+use crate::{auth::Caller, drain::Phase, state::AppState};
 
 /// Open legacy SSE connections on this replica, by connection id.
 #[derive(Default)]
@@ -43,11 +44,21 @@ struct Registered {
     id: String,
 }
 
-impl Drop for Registered {
-    fn drop(&mut self) {
+impl Registered {
+    /// Forgets the connection: new messages for it get 404, and its sender is dropped.
+    fn unregister(&self) {
         self.state.mcp.legacy_sse.0.lock().remove(&self.id);
     }
 }
+
+impl Drop for Registered {
+    fn drop(&mut self) {
+        self.unregister();
+    }
+}
+
+/// Resolves when the stream should stop taking requests.
+type Stop = std::pin::Pin<Box<dyn Future<Output = ()> + Send>>;
 
 /// `GET /mcp/{template}/sse`.
 pub(crate) async fn open(
@@ -83,11 +94,29 @@ pub(crate) async fn open(
         id,
     };
     let first = Event::default().event("endpoint").data(endpoint);
-    let messages = stream::unfold((rx, guard), |(mut rx, guard)| async move {
-        let message = rx.recv().await?;
-        let event = Event::default().event("message").data(message);
-        Some((Ok::<_, Infallible>(event), (rx, guard)))
-    });
+    let draining: Option<Stop> = Some(Box::pin(state.drain.reached(Phase::Draining)));
+    let messages = stream::unfold(
+        (rx, guard, draining),
+        |(mut rx, guard, mut draining)| async move {
+            let message = loop {
+                let Some(stop) = draining.as_mut() else {
+                    break rx.recv().await?;
+                };
+                tokio::select! {
+                    message = rx.recv() => break message?,
+                    () = stop => {
+                        // Shutting down: take no more requests on this connection. The
+                        // answers being worked on hold their own senders, so the stream
+                        // ends, cleanly, once they are sent (or at the drain deadline).
+                        guard.unregister();
+                        draining = None;
+                    }
+                }
+            };
+            let event = Event::default().event("message").data(message);
+            Some((Ok::<_, Infallible>(event), (rx, guard, draining)))
+        },
+    );
     let events = stream::once(async move { Ok::<_, Infallible>(first) }).chain(messages);
     let mut response = Sse::new(events)
         .keep_alive(KeepAlive::new().interval(state.mcp.keepalive))

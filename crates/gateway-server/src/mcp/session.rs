@@ -249,6 +249,18 @@ impl Sessions {
         self.closed.lock().insert(Arc::from(id), expires);
     }
 
+    /// Closes the dedicated upstreams of the live sessions (shutdown), so their stdio
+    /// children get the shutdown ladder rather than a kill when the runtime stops.
+    pub(crate) async fn close_dedicated(&self) {
+        let upstreams: Vec<_> = self
+            .live
+            .lock()
+            .values()
+            .filter_map(|live| live.dedicated.get().map(|d| d.upstream.clone()))
+            .collect();
+        futures_util::future::join_all(upstreams.iter().map(|u| u.close())).await;
+    }
+
     /// Drops idle entries and forgotten closures; returns how many sessions were dropped.
     pub(crate) fn reap(&self) -> usize {
         let now = unix_now();

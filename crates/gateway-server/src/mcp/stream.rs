@@ -1,7 +1,8 @@
 //! Server-sent event responses: a request's progress then its response (POST), and a
 //! session's notification stream (GET). Every SSE response disables proxy buffering and
 //! sends `:` keep-alive comments. Dropping the body (the client went away) aborts the
-//! work behind it, which cancels the upstream call.
+//! work behind it, which cancels the upstream call. A GET stream ends when shutdown
+//! starts; a POST's stream is an in-flight request and runs until the drain deadline.
 
 use std::{convert::Infallible, time::Duration};
 
@@ -12,7 +13,7 @@ use axum::{
         sse::{Event, KeepAlive, Sse},
     },
 };
-use futures_util::stream;
+use futures_util::{StreamExt as _, stream};
 use tokio::{sync::mpsc, task::JoinHandle};
 
 /// Aborts its tasks when dropped.
@@ -27,17 +28,20 @@ impl Drop for AbortOnDrop {
 }
 
 /// An SSE response of the JSON-RPC messages (serialised) arriving on `rx`; ends when
-/// every sender is gone. `guard` lives as long as the response body.
+/// every sender is gone, or when `stop` resolves (a clean end of the stream). `guard`
+/// lives as long as the response body.
 pub(crate) fn sse_response(
     rx: mpsc::Receiver<String>,
     guard: impl Send + 'static,
     keepalive: Duration,
+    stop: impl Future<Output = ()> + Send + 'static,
 ) -> Response {
     let events = stream::unfold((rx, guard), |(mut rx, guard)| async move {
         let message = rx.recv().await?;
         let event = Event::default().event("message").data(message);
         Some((Ok::<_, Infallible>(event), (rx, guard)))
-    });
+    })
+    .take_until(stop);
     let mut response = Sse::new(events)
         .keep_alive(KeepAlive::new().interval(keepalive))
         .into_response();

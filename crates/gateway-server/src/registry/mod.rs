@@ -1,6 +1,7 @@
 //! [`Registry`]: registered templates and instances. Writes go to the store first, then
 //! a new routing snapshot is swapped in; readers never block.
 
+mod monitor;
 mod table;
 
 use std::{
@@ -15,11 +16,12 @@ use gateway_core::{
     HealthStatus, Instance, InstanceId, LoadBalancerSettings, TemplateName,
     api::{LoadBalancerUpdate, ValidRegistration},
 };
-use gateway_health::{CheckConfig, CheckerHandle, HealthBoard, HealthPolicy, spawn_checker};
+use gateway_health::{CheckConfig, HealthBoard, HealthPolicy};
 use gateway_store::Store;
 use gateway_transport::Connector;
 pub(crate) use table::{InstanceHandle, InstanceStats, RoutingTable, TemplateRoute};
 
+use self::monitor::Monitor;
 use crate::{config::SeedTemplate, error::ApiError};
 
 pub(crate) struct Registry {
@@ -27,8 +29,9 @@ pub(crate) struct Registry {
     connector: Connector,
     defaults: LoadBalancerSettings,
     board: Arc<HealthBoard>,
-    /// One active checker per instance; dropping a handle stops it.
-    checkers: parking_lot::Mutex<HashMap<InstanceId, CheckerHandle>>,
+    /// One health monitor (active checker, link follower) per instance; dropping one
+    /// stops it.
+    monitors: parking_lot::Mutex<HashMap<InstanceId, Monitor>>,
     table: ArcSwap<RoutingTable>,
     /// Serialises writers; readers use `table`.
     writer: tokio::sync::Mutex<()>,
@@ -47,7 +50,7 @@ impl Registry {
             connector,
             defaults,
             board: Arc::new(HealthBoard::new(health)),
-            checkers: parking_lot::Mutex::new(HashMap::new()),
+            monitors: parking_lot::Mutex::new(HashMap::new()),
             table: ArcSwap::from_pointee(RoutingTable::default()),
             writer: tokio::sync::Mutex::new(()),
         };
@@ -170,7 +173,7 @@ impl Registry {
                 removed = Some(list.remove(at));
             }
         });
-        self.checkers.lock().remove(id);
+        self.monitors.lock().remove(id);
         self.board.remove(id);
         if let Some(handle) = removed {
             // Close in the background: in-flight calls on it finish or fail on their own.
@@ -246,10 +249,10 @@ impl Registry {
             self.rebuild(template, settings.clone(), |_| {});
         }
         if let Some(route) = self.snapshot().templates.get(template) {
-            let checkers = self.checkers.lock();
+            let monitors = self.monitors.lock();
             for h in &route.instances {
-                if let Some(checker) = checkers.get(&h.instance.id) {
-                    checker.update(self.check_config(&settings));
+                if let Some(monitor) = monitors.get(&h.instance.id) {
+                    monitor.update(self.check_config(&settings));
                 }
             }
         }
@@ -290,12 +293,10 @@ impl Registry {
             HealthStatus::Unknown
         };
         let health = self.board.cell(&instance.id, initial);
-        let checker = spawn_checker(
-            upstream.clone(),
-            health.clone(),
-            self.check_config(settings),
-        );
-        self.checkers.lock().insert(instance.id.clone(), checker);
+        let monitor = Monitor::start(&upstream, health.clone(), self.check_config(settings));
+        // Replacing an instance's monitor (new pool size) stops the old one before the
+        // old upstream is closed.
+        self.monitors.lock().insert(instance.id.clone(), monitor);
         Ok(Arc::new(InstanceHandle {
             instance,
             upstream,
@@ -336,11 +337,9 @@ impl Registry {
                     .map(|(name, t)| {
                         // Rebuilding resets the strategy's position (round robin would
                         // restart at the first instance), so keep the route unless the
-                        // routable set changed, or scores matter to its strategy.
-                        let routable: Vec<_> = t
-                            .instances
-                            .iter()
-                            .filter(|h| h.health.is_routable())
+                        // offered set changed, or scores matter to its strategy.
+                        let routable: Vec<_> = table::offered(&t.instances)
+                            .into_iter()
                             .map(|h| &h.instance.id)
                             .collect();
                         let offered: Vec<_> =

@@ -25,11 +25,15 @@ pub(crate) struct InstanceHandle {
 }
 
 impl InstanceHandle {
-    /// The API status: `unhealthy` while not fit for traffic (failing probes or circuit
-    /// open), else `healthy`, `unknown` (not probed yet) or `starting`.
+    /// The API status: `restarting` while its stdio child (or SSE stream) is down and
+    /// waiting for its restart, `unhealthy` while otherwise not fit for traffic (failing
+    /// probes or circuit open), else `healthy`, `unknown` (not probed yet) or `starting`
+    /// (also just after a restart, until its first probe passes).
     pub(crate) fn status(&self) -> &'static str {
         let snapshot = self.health.snapshot();
-        if snapshot.routable {
+        if snapshot.link.is_some_and(|l| l.down) {
+            "restarting"
+        } else if snapshot.routable {
             snapshot.status.as_str()
         } else {
             "unhealthy"
@@ -79,17 +83,13 @@ impl TemplateRoute {
         settings: LoadBalancerSettings,
         instances: Vec<Arc<InstanceHandle>>,
     ) -> Self {
-        // Only instances fit for traffic are offered; the route is rebuilt whenever
-        // health changes (see `Registry::spawn_health_sync`).
-        let endpoints = instances
-            .iter()
-            .filter(|h| h.health.is_routable())
-            .map(|h| {
-                Endpoint::new(h.instance.id.clone(), h.clone())
-                    .with_weight(h.instance.weight)
-                    .with_score(h.health.score())
-                    .with_counter(h.counter.clone())
-            });
+        // The route is rebuilt whenever health changes (see `Registry::spawn_health_sync`).
+        let endpoints = offered(&instances).into_iter().map(|h| {
+            Endpoint::new(h.instance.id.clone(), h.clone())
+                .with_weight(h.instance.weight)
+                .with_score(h.health.score())
+                .with_counter(h.counter.clone())
+        });
         let balancer = Balancer::new(settings.strategy(), endpoints);
         Self {
             name,
@@ -103,6 +103,25 @@ impl TemplateRoute {
     pub(crate) fn healthy_count(&self) -> usize {
         self.instances.iter().filter(|h| h.is_healthy()).count()
     }
+}
+
+/// The instances a route offers the balancer: those fit for traffic; when there are
+/// none, those held out only while their stdio child (or SSE stream) restarts, so a
+/// request waits (within its deadline) for a restart that takes a fraction of a second
+/// rather than failing at once. A crash loop, failing probes or an open circuit end
+/// that wait.
+pub(crate) fn offered(instances: &[Arc<InstanceHandle>]) -> Vec<&Arc<InstanceHandle>> {
+    let routable: Vec<_> = instances
+        .iter()
+        .filter(|h| h.health.is_routable())
+        .collect();
+    if !routable.is_empty() {
+        return routable;
+    }
+    instances
+        .iter()
+        .filter(|h| h.health.awaits_restart())
+        .collect()
 }
 
 /// Every template, by name.

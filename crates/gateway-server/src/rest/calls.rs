@@ -41,7 +41,8 @@ pub(crate) struct ReadResource {
     request_body = NamedCall,
     responses((status = 200, description = "The upstream CallToolResult verbatim (`content`, `isError`, `structuredContent`, `_meta`)"),
               (status = 400, description = "Invalid input (the `field` names it)", body = gateway_core::api::ErrorBody), (status = 404, description = "Not found", body = gateway_core::api::ErrorBody),
-              (status = 503, description = "No instance available (see Retry-After)", body = gateway_core::api::ErrorBody), (status = 504, description = "Upstream timed out", body = gateway_core::api::ErrorBody)))]
+              (status = 502, description = "The upstream failed during the call (`upstream_failed`: process exited, connection reset, HTTP 5xx, invalid reply; no Retry-After) or answered with a JSON-RPC error (`upstream_error`, kept in `rpc_error`)", body = gateway_core::api::ErrorBody),
+              (status = 503, description = "No instance available, or the request could not be sent (see Retry-After)", body = gateway_core::api::ErrorBody), (status = 504, description = "Upstream timed out", body = gateway_core::api::ErrorBody)))]
 pub(crate) async fn call_tool(
     State(state): State<AppState>,
     Path(template): Path<String>,
@@ -54,7 +55,9 @@ pub(crate) async fn call_tool(
 #[utoipa::path(post, path = "/mcp/{template}/prompts/get", tag = "mcp",
     params(("template" = String, Path, description = "Template name")),
     request_body = NamedCall,
-    responses((status = 200, description = "The upstream GetPromptResult verbatim"), (status = 400, description = "Invalid input (the `field` names it)", body = gateway_core::api::ErrorBody), (status = 404, description = "Not found", body = gateway_core::api::ErrorBody)))]
+    responses((status = 200, description = "The upstream GetPromptResult verbatim"), (status = 400, description = "Invalid input (the `field` names it)", body = gateway_core::api::ErrorBody), (status = 404, description = "Not found", body = gateway_core::api::ErrorBody),
+              (status = 502, description = "The upstream failed during the call (`upstream_failed`: process exited, connection reset, HTTP 5xx, invalid reply; no Retry-After) or answered with a JSON-RPC error (`upstream_error`, kept in `rpc_error`)", body = gateway_core::api::ErrorBody),
+              (status = 503, description = "No instance available, or the request could not be sent (see Retry-After)", body = gateway_core::api::ErrorBody), (status = 504, description = "Upstream timed out", body = gateway_core::api::ErrorBody)))]
 pub(crate) async fn get_prompt(
     State(state): State<AppState>,
     Path(template): Path<String>,
@@ -67,7 +70,9 @@ pub(crate) async fn get_prompt(
 #[utoipa::path(post, path = "/mcp/{template}/resources/read", tag = "mcp",
     params(("template" = String, Path, description = "Template name")),
     request_body = ReadResource,
-    responses((status = 200, description = "The upstream ReadResourceResult verbatim"), (status = 400, description = "Invalid input (the `field` names it)", body = gateway_core::api::ErrorBody), (status = 404, description = "Not found", body = gateway_core::api::ErrorBody)))]
+    responses((status = 200, description = "The upstream ReadResourceResult verbatim"), (status = 400, description = "Invalid input (the `field` names it)", body = gateway_core::api::ErrorBody), (status = 404, description = "Not found", body = gateway_core::api::ErrorBody),
+              (status = 502, description = "The upstream failed during the call (`upstream_failed`: process exited, connection reset, HTTP 5xx, invalid reply; no Retry-After) or answered with a JSON-RPC error (`upstream_error`, kept in `rpc_error`)", body = gateway_core::api::ErrorBody),
+              (status = 503, description = "No instance available, or the request could not be sent (see Retry-After)", body = gateway_core::api::ErrorBody), (status = 504, description = "Upstream timed out", body = gateway_core::api::ErrorBody)))]
 pub(crate) async fn read_resource(
     State(state): State<AppState>,
     Path(template): Path<String>,

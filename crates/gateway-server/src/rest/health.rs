@@ -17,7 +17,9 @@ use crate::{error::ApiError, state::AppState};
 pub(crate) struct InstanceHealth {
     /// Fit for traffic now.
     healthy: bool,
-    /// `healthy`, `unhealthy`, `unknown` (not probed yet) or `starting`.
+    /// `healthy`, `unhealthy`, `restarting` (stdio child or SSE stream down, waiting for
+    /// its restart), `unknown` (not probed yet) or `starting` (also just after a restart,
+    /// until the first probe passes).
     status: &'static str,
     /// Circuit breaker: `closed`, `open` or `half_open`.
     circuit: &'static str,
@@ -31,6 +33,34 @@ pub(crate) struct InstanceHealth {
     /// Why the last active check failed.
     #[serde(skip_serializing_if = "Option::is_none")]
     last_error: Option<String>,
+    /// Supervised instances (stdio, legacy SSE): the link and its restarts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    link: Option<LinkHealth>,
+}
+
+/// What the transport reports about a supervised instance's link.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(crate) struct LinkHealth {
+    /// `connected`, or `restarting` while the child is down.
+    state: &'static str,
+    /// Restarts since the instance was registered.
+    restarts: u32,
+    /// The latest restart's place in its streak of restarts in quick succession (the
+    /// back-off doubles with each; the streak ends once the link stays up).
+    attempt: u32,
+    /// The latest restart's back-off, ms.
+    backoff_ms: u64,
+}
+
+impl From<gateway_health::LinkHealth> for LinkHealth {
+    fn from(l: gateway_health::LinkHealth) -> Self {
+        Self {
+            state: if l.down { "restarting" } else { "connected" },
+            restarts: l.restarts,
+            attempt: l.attempt,
+            backoff_ms: u64::try_from(l.backoff.as_millis()).unwrap_or(u64::MAX),
+        }
+    }
 }
 
 /// The guide's template health document.
@@ -70,6 +100,7 @@ pub(crate) async fn template_health(
                 latency_ms: (s.latency_ms * 10.0).round() / 10.0,
                 last_check: last.map(|c| rfc3339(system_ms(c.at))),
                 last_error: last.and_then(|c| c.error.clone()),
+                link: s.link.map(LinkHealth::from),
             },
         );
     }

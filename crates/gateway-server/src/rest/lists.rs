@@ -12,7 +12,9 @@ use axum::{
 #[utoipa::path(get, path = "/mcp/{template}/tools/list", tag = "mcp",
     params(("template" = String, Path, description = "Template name")),
     responses((status = 200, description = "`{\"tools\": [...], \"count\": N}` with the upstream's tool objects verbatim"),
-              (status = 404, description = "Not found", body = gateway_core::api::ErrorBody), (status = 503, description = "No instance available (see Retry-After)", body = gateway_core::api::ErrorBody)))]
+              (status = 404, description = "Not found", body = gateway_core::api::ErrorBody),
+              (status = 502, description = "The upstream failed during the call (`upstream_failed`: process exited, connection reset, HTTP 5xx, invalid reply; no Retry-After) or answered with a JSON-RPC error (`upstream_error`, kept in `rpc_error`)", body = gateway_core::api::ErrorBody),
+              (status = 503, description = "No instance available, or the request could not be sent (see Retry-After)", body = gateway_core::api::ErrorBody), (status = 504, description = "Upstream timed out", body = gateway_core::api::ErrorBody)))]
 pub(crate) async fn tools(
     State(state): State<AppState>,
     Path(template): Path<String>,
@@ -23,7 +25,9 @@ pub(crate) async fn tools(
 /// `{"resources": [...], "count": N}`.
 #[utoipa::path(get, path = "/mcp/{template}/resources/list", tag = "mcp",
     params(("template" = String, Path, description = "Template name")),
-    responses((status = 200, description = "`{\"resources\": [...], \"count\": N}`"), (status = 404, description = "Not found", body = gateway_core::api::ErrorBody)))]
+    responses((status = 200, description = "`{\"resources\": [...], \"count\": N}`"), (status = 404, description = "Not found", body = gateway_core::api::ErrorBody),
+              (status = 502, description = "The upstream failed during the call (`upstream_failed`: process exited, connection reset, HTTP 5xx, invalid reply; no Retry-After) or answered with a JSON-RPC error (`upstream_error`, kept in `rpc_error`)", body = gateway_core::api::ErrorBody),
+              (status = 503, description = "No instance available, or the request could not be sent (see Retry-After)", body = gateway_core::api::ErrorBody), (status = 504, description = "Upstream timed out", body = gateway_core::api::ErrorBody)))]
 pub(crate) async fn resources(
     State(state): State<AppState>,
     Path(template): Path<String>,
@@ -34,7 +38,9 @@ pub(crate) async fn resources(
 /// `{"resourceTemplates": [...], "count": N}`.
 #[utoipa::path(get, path = "/mcp/{template}/resources/templates/list", tag = "mcp",
     params(("template" = String, Path, description = "Template name")),
-    responses((status = 200, description = "`{\"resourceTemplates\": [...], \"count\": N}`"), (status = 404, description = "Not found", body = gateway_core::api::ErrorBody)))]
+    responses((status = 200, description = "`{\"resourceTemplates\": [...], \"count\": N}`"), (status = 404, description = "Not found", body = gateway_core::api::ErrorBody),
+              (status = 502, description = "The upstream failed during the call (`upstream_failed`: process exited, connection reset, HTTP 5xx, invalid reply; no Retry-After) or answered with a JSON-RPC error (`upstream_error`, kept in `rpc_error`)", body = gateway_core::api::ErrorBody),
+              (status = 503, description = "No instance available, or the request could not be sent (see Retry-After)", body = gateway_core::api::ErrorBody), (status = 504, description = "Upstream timed out", body = gateway_core::api::ErrorBody)))]
 pub(crate) async fn resource_templates(
     State(state): State<AppState>,
     Path(template): Path<String>,
@@ -51,7 +57,9 @@ pub(crate) async fn resource_templates(
 /// `{"prompts": [...], "count": N}`.
 #[utoipa::path(get, path = "/mcp/{template}/prompts/list", tag = "mcp",
     params(("template" = String, Path, description = "Template name")),
-    responses((status = 200, description = "`{\"prompts\": [...], \"count\": N}`"), (status = 404, description = "Not found", body = gateway_core::api::ErrorBody)))]
+    responses((status = 200, description = "`{\"prompts\": [...], \"count\": N}`"), (status = 404, description = "Not found", body = gateway_core::api::ErrorBody),
+              (status = 502, description = "The upstream failed during the call (`upstream_failed`: process exited, connection reset, HTTP 5xx, invalid reply; no Retry-After) or answered with a JSON-RPC error (`upstream_error`, kept in `rpc_error`)", body = gateway_core::api::ErrorBody),
+              (status = 503, description = "No instance available, or the request could not be sent (see Retry-After)", body = gateway_core::api::ErrorBody), (status = 504, description = "Upstream timed out", body = gateway_core::api::ErrorBody)))]
 pub(crate) async fn prompts(
     State(state): State<AppState>,
     Path(template): Path<String>,

@@ -75,12 +75,7 @@ impl Dial for SseDialer {
             for event in events.drain(..) {
                 if event.event.as_deref() == Some("endpoint") {
                     break 'found resolve(&self.url, &String::from_utf8_lossy(&event.data))
-                        .ok_or_else(|| {
-                            err(
-                                &self.instance,
-                                ErrorKind::Protocol("invalid endpoint URL".into()),
-                            )
-                        })?;
+                        .map_err(|e| err(&self.instance, ErrorKind::Protocol(e.to_string())))?;
                 }
             }
         };
@@ -142,21 +137,92 @@ impl Dial for SseDialer {
     }
 }
 
-/// Resolves the `endpoint` event's URL (absolute, or relative to the stream URL).
-fn resolve(base: &http::Uri, announced: &str) -> Option<http::Uri> {
+/// Why an `endpoint` event's URL is refused.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+enum EndpointError {
+    #[error("invalid endpoint URL {0:?} in the endpoint event")]
+    Invalid(String),
+    /// The POSTs would carry the instance's headers (often credentials) to another
+    /// server.
+    #[error(
+        "the endpoint event names {announced}, a different origin than the SSE stream \
+         ({stream}); refused, since messages and the instance's headers would go there"
+    )]
+    CrossOrigin { announced: String, stream: String },
+}
+
+/// Resolves the `endpoint` event's URL (absolute, or relative to the stream URL) and
+/// checks that it is on the stream's origin (scheme, host and port).
+fn resolve(base: &http::Uri, announced: &str) -> Result<http::Uri, EndpointError> {
     let announced = announced.trim();
-    if announced.starts_with("http://") || announced.starts_with("https://") {
-        return announced.parse().ok();
-    }
-    let scheme = base.scheme_str()?;
-    let authority = base.authority()?;
-    let path = if announced.starts_with('/') {
+    let invalid = || EndpointError::Invalid(announced.to_owned());
+    let scheme = base.scheme_str().ok_or_else(invalid)?;
+    let authority = base.authority().ok_or_else(invalid)?;
+    let text = if has_scheme(announced) {
         announced.to_owned()
+    } else if announced.starts_with("//") {
+        // Network-path reference: another host, same scheme.
+        format!("{scheme}:{announced}")
+    } else if announced.starts_with('/') {
+        format!("{scheme}://{authority}{announced}")
     } else {
         let dir = base.path().rsplit_once('/').map_or("", |(d, _)| d);
-        format!("{dir}/{announced}")
+        format!("{scheme}://{authority}{dir}/{announced}")
     };
-    format!("{scheme}://{authority}{path}").parse().ok()
+    let resolved: http::Uri = text.parse().map_err(|_| invalid())?;
+    let (Some(wanted), Some(got)) = (origin(base), origin(&resolved)) else {
+        return Err(invalid());
+    };
+    if wanted != got {
+        return Err(EndpointError::CrossOrigin {
+            announced: got.to_string(),
+            stream: wanted.to_string(),
+        });
+    }
+    Ok(resolved)
+}
+
+/// Whether `url` starts with a scheme (`http:`, `HTTPS:`, `ftp:` ...), per RFC 3986.
+fn has_scheme(url: &str) -> bool {
+    url.split_once(':').is_some_and(|(scheme, _)| {
+        scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+            && scheme
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
+    })
+}
+
+/// A URL's origin: lower-case scheme and host, and the port (the scheme's default when
+/// none is written).
+#[derive(Debug, PartialEq, Eq)]
+struct Origin {
+    scheme: String,
+    host: String,
+    port: Option<u16>,
+}
+
+impl std::fmt::Display for Origin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}://{}", self.scheme, self.host)?;
+        match self.port {
+            Some(port) => write!(f, ":{port}"),
+            None => Ok(()),
+        }
+    }
+}
+
+fn origin(uri: &http::Uri) -> Option<Origin> {
+    let scheme = uri.scheme_str()?.to_ascii_lowercase();
+    let default_port = match scheme.as_str() {
+        "http" => Some(80),
+        "https" => Some(443),
+        _ => None,
+    };
+    Some(Origin {
+        host: uri.host()?.to_ascii_lowercase(),
+        port: uri.port_u16().or(default_port),
+        scheme,
+    })
 }
 
 struct Poster {
@@ -207,7 +273,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn resolves_endpoint_urls() {
+    fn resolves_endpoint_urls_on_the_stream_origin() {
         let base: http::Uri = "http://127.0.0.1:3003/sse".parse().unwrap();
         assert_eq!(
             resolve(&base, "/message?sessionId=1").unwrap(),
@@ -217,9 +283,57 @@ mod tests {
             resolve(&base, "message?x=1").unwrap(),
             "http://127.0.0.1:3003/message?x=1"
         );
+        let nested: http::Uri = "https://mcp.example/v1/sse".parse().unwrap();
         assert_eq!(
-            resolve(&base, "http://other:1/m").unwrap(),
-            "http://other:1/m"
+            resolve(&nested, "messages").unwrap(),
+            "https://mcp.example/v1/messages"
         );
+        // Absolute URLs on the same origin, however spelled (case, default port).
+        assert_eq!(
+            resolve(&base, " http://127.0.0.1:3003/m ").unwrap(),
+            "http://127.0.0.1:3003/m"
+        );
+        assert_eq!(
+            resolve(&nested, "HTTPS://MCP.example:443/v1/m?s=1").unwrap(),
+            "https://mcp.example:443/v1/m?s=1"
+        );
+    }
+
+    #[test]
+    fn refuses_endpoints_on_another_origin() {
+        let base: http::Uri = "http://127.0.0.1:3003/sse".parse().unwrap();
+        for (announced, origin) in [
+            ("http://other:1/m", "http://other:1"),
+            ("http://evil.example/m", "http://evil.example:80"),
+            ("http://127.0.0.1:3004/m", "http://127.0.0.1:3004"),
+            ("https://127.0.0.1:3003/m", "https://127.0.0.1:3003"),
+            ("//evil.example/m", "http://evil.example:80"),
+            (
+                "http://127.0.0.1:3003@evil.example/m",
+                "http://evil.example:80",
+            ),
+        ] {
+            let e = resolve(&base, announced).unwrap_err();
+            assert_eq!(
+                e,
+                EndpointError::CrossOrigin {
+                    announced: origin.to_owned(),
+                    stream: "http://127.0.0.1:3003".to_owned(),
+                },
+                "{announced}"
+            );
+            assert!(
+                e.to_string().contains("different origin"),
+                "a clear message: {e}"
+            );
+        }
+        assert!(matches!(
+            resolve(&base, "ftp://127.0.0.1:3003/m"),
+            Err(EndpointError::CrossOrigin { .. })
+        ));
+        assert!(matches!(
+            resolve(&base, "http://"),
+            Err(EndpointError::Invalid(_))
+        ));
     }
 }

@@ -1,6 +1,7 @@
 //! [`Supervisor`]: keeps N links of one instance alive. A dead link fails its pending
 //! calls, is re-dialled after an exponential back-off, and is handshaken again; calls
-//! go to the ready link with the fewest calls in flight.
+//! go to the ready link with the fewest calls in flight. Every change is published as a
+//! [`LinkState`] so health checking sees crashes and restarts as they happen.
 
 use std::{
     future::Future,
@@ -19,8 +20,9 @@ use super::{
     outbound::Identity,
 };
 use crate::{
-    Error, Options, ServerInfo, ServerMessage,
+    Error, LinkState, Options, ServerInfo, ServerMessage,
     error::{ErrorKind, err},
+    link_state::fold,
 };
 
 /// A boxed future that resolves once.
@@ -58,10 +60,39 @@ enum SlotState {
     Stopped,
 }
 
+/// Each slot's [`LinkState`], folded into the instance's published one.
+struct LinkBoard {
+    slots: parking_lot::Mutex<Vec<LinkState>>,
+    published: watch::Sender<LinkState>,
+}
+
+impl LinkBoard {
+    fn new(slots: usize) -> Self {
+        Self {
+            slots: parking_lot::Mutex::new(vec![LinkState::Starting; slots]),
+            published: watch::channel(LinkState::Starting).0,
+        }
+    }
+
+    fn set(&self, slot: usize, state: LinkState) {
+        let mut slots = self.slots.lock();
+        if let Some(s) = slots.get_mut(slot) {
+            *s = state;
+        }
+        let folded = fold(&slots);
+        self.published.send_if_modified(|current| {
+            let changed = *current != folded;
+            *current = folded;
+            changed
+        });
+    }
+}
+
 /// Supervises `options.stdio_processes` (stdio) or one (SSE) link(s).
 pub(crate) struct Supervisor {
     instance: InstanceId,
     slots: Vec<watch::Receiver<SlotState>>,
+    links: Arc<LinkBoard>,
     shutdown: watch::Sender<bool>,
     tasks: parking_lot::Mutex<Vec<tokio::task::JoinHandle<()>>>,
     connect_timeout: Duration,
@@ -79,6 +110,7 @@ impl Supervisor {
     ) -> Self {
         let dialer = Arc::new(dialer);
         let (shutdown, _) = watch::channel(false);
+        let board = Arc::new(LinkBoard::new(links));
         let mut slots = Vec::with_capacity(links);
         let mut tasks = Vec::with_capacity(links);
         for slot in 0..links {
@@ -92,6 +124,7 @@ impl Supervisor {
                 identity: identity.clone(),
                 server_tx: server_tx.clone(),
                 state: state_tx,
+                links: board.clone(),
                 shutdown: shutdown.subscribe(),
             };
             tasks.push(tokio::spawn(run.run()));
@@ -99,6 +132,7 @@ impl Supervisor {
         Self {
             instance,
             slots,
+            links: board,
             shutdown,
             tasks: parking_lot::Mutex::new(tasks),
             connect_timeout: options.connect_timeout,
@@ -136,6 +170,11 @@ impl Supervisor {
         }
     }
 
+    /// Follows the instance's [`LinkState`].
+    pub(crate) fn link_state(&self) -> watch::Receiver<LinkState> {
+        self.links.published.subscribe()
+    }
+
     /// Every ready link.
     pub(crate) fn ready_links(&self) -> Vec<Arc<Ready>> {
         self.slots
@@ -171,19 +210,22 @@ struct SlotRunner<D> {
     identity: Arc<Identity>,
     server_tx: broadcast::Sender<ServerMessage>,
     state: watch::Sender<SlotState>,
+    links: Arc<LinkBoard>,
     shutdown: watch::Receiver<bool>,
 }
 
 impl<D: Dial> SlotRunner<D> {
     async fn run(mut self) {
         let mut backoff = self.options.restart_backoff;
+        // Restarts in the current streak; reset with the back-off.
+        let mut attempt = 0u32;
         loop {
             if *self.shutdown.borrow() {
                 break;
             }
             let _ = self.state.send(SlotState::Starting);
             let started = Instant::now();
-            match self.open().await {
+            let delay = match self.open().await {
                 Ok((ready, dialed)) => {
                     let Dialed {
                         closed, shutdown, ..
@@ -191,42 +233,67 @@ impl<D: Dial> SlotRunner<D> {
                     tracing::info!(instance = %self.instance, slot = self.slot, pid = ready.pid, protocol = %ready.info.protocol_version, "upstream link ready");
                     let mux = ready.link.mux.clone();
                     let _ = self.state.send(SlotState::Ready(ready));
+                    self.links.set(self.slot, LinkState::Connected);
                     tokio::select! {
                         reason = closed => {
                             let _ = self.state.send(SlotState::Starting);
                             tracing::warn!(instance = %self.instance, slot = self.slot, %reason, "upstream link died; restarting");
+                            if started.elapsed() > self.options.restart_backoff_max {
+                                backoff = self.options.restart_backoff;
+                                attempt = 0;
+                            }
+                            // Published before the pending calls fail, so a caller told
+                            // of the crash already finds the instance restarting.
+                            let delay = self.restarting(&mut attempt, backoff);
                             mux.fail_all(&reason);
                             shutdown().await;
+                            delay
                         }
                         _ = self.shutdown.changed() => {
                             let _ = self.state.send(SlotState::Stopped);
+                            self.links.set(self.slot, LinkState::Closed);
                             mux.fail_all("gateway is shutting down");
                             shutdown().await;
                             break;
                         }
                     }
-                    if started.elapsed() > self.options.restart_backoff_max {
-                        backoff = self.options.restart_backoff;
-                    }
                 }
                 Err(e) => {
                     tracing::warn!(instance = %self.instance, slot = self.slot, error = %e, "upstream link failed to start");
+                    let _ = self.state.send(SlotState::Starting);
+                    self.restarting(&mut attempt, backoff)
                 }
-            }
-            let _ = self.state.send(SlotState::Starting);
-            let jitter = backoff.mul_f64(fastrand::f64() * 0.2);
+            };
             tokio::select! {
-                _ = tokio::time::sleep(backoff + jitter) => {}
+                _ = tokio::time::sleep(delay) => {}
                 _ = self.shutdown.changed() => break,
             }
             backoff = (backoff * 2).min(self.options.restart_backoff_max);
         }
         let _ = self.state.send(SlotState::Stopped);
+        self.links.set(self.slot, LinkState::Closed);
+    }
+
+    /// Counts one more restart in the streak and publishes it; returns its delay
+    /// (`backoff` plus up to 20% jitter, so restarted pools do not move in lockstep).
+    fn restarting(&self, attempt: &mut u32, backoff: Duration) -> Duration {
+        let delay = backoff + backoff.mul_f64(fastrand::f64() * 0.2);
+        *attempt = attempt.saturating_add(1);
+        self.links.set(
+            self.slot,
+            LinkState::Restarting {
+                attempt: *attempt,
+                backoff: delay,
+                next_retry: Instant::now() + delay,
+            },
+        );
+        tracing::info!(instance = %self.instance, slot = self.slot, attempt = *attempt, delay_ms = delay.as_millis(), "restarting upstream link after back-off");
+        delay
     }
 
     async fn open(&self) -> Result<(Arc<Ready>, Dialed), Error> {
         let mux = Mux::new(self.instance.clone(), self.server_tx.clone());
-        let dialed =
+        let mut dialed =
             tokio::time::timeout(self.options.connect_timeout, self.dialer.dial(mux.clone()))
                 .await
                 .map_err(|_| err(&self.instance, ErrorKind::Connect("timed out".into())))??;
@@ -241,14 +308,20 @@ impl<D: Dial> SlotRunner<D> {
             link: &link,
             timeout: self.options.connect_timeout,
         };
-        let info =
-            match handshake(&exchange, self.options.era, &self.identity, &self.instance).await {
-                Ok(info) => info,
-                Err(e) => {
-                    (dialed.shutdown)().await;
-                    return Err(err(&self.instance, ErrorKind::Handshake(e.to_string())));
-                }
-            };
+        // A link that dies during the handshake (a child exiting at once, e.g. on a usage
+        // error) fails it now rather than after the connect timeout.
+        let outcome = tokio::select! {
+            biased;
+            r = handshake(&exchange, self.options.era, &self.identity, &self.instance) => r,
+            reason = &mut dialed.closed => Err(err(&self.instance, ErrorKind::Closed(reason))),
+        };
+        let info = match outcome {
+            Ok(info) => info,
+            Err(e) => {
+                (dialed.shutdown)().await;
+                return Err(err(&self.instance, ErrorKind::Handshake(e.to_string())));
+            }
+        };
         let pid = dialed.pid;
         Ok((
             Arc::new(Ready {
@@ -260,3 +333,6 @@ impl<D: Dial> SlotRunner<D> {
         ))
     }
 }
+
+#[cfg(test)]
+mod tests;
