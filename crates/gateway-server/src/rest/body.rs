@@ -31,6 +31,15 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
 /// Parses `bytes`; a failure names the JSON path serde stopped at (`name`,
 /// `arguments.a`, ...) or `body` for syntax errors at the top level.
 pub(crate) fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    // Hot path: a plain parse. Only a body that fails is parsed again with path
+    // tracking (which costs about a third more) to name the field.
+    match serde_json::from_slice(bytes) {
+        Ok(value) => Ok(value),
+        Err(_) => parse_naming_the_field(bytes),
+    }
+}
+
+fn parse_naming_the_field<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();

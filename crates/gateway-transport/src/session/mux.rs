@@ -70,7 +70,7 @@ impl Mux {
         writer: mpsc::Sender<Vec<u8>>,
     ) -> (Vec<u8>, PendingCall) {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let restore = outbound::prepare(&mut request, id, era, identity);
+        let restore = outbound::prepare(&mut request, id, era, identity).restore;
         let bytes = Message::from(request).to_vec();
         let (tx, rx) = oneshot::channel();
         self.pending.lock().insert(
