@@ -98,3 +98,90 @@ pub fn tool_names(result: &Value) -> Vec<String> {
         .map(|t| t["name"].as_str().unwrap().to_owned())
         .collect()
 }
+
+/// Client capabilities that make server-everything fetch `roots/list` from us (350 ms
+/// after the handshake) and re-fetch it on `notifications/roots/list_changed`.
+pub fn roots_capabilities() -> Value {
+    serde_json::json!({"roots": {"listChanged": true}})
+}
+
+/// Proves `Upstream::notify` reaches server-everything (connected with
+/// [`roots_capabilities`], nothing awaited yet): answers its `roots/list` requests with
+/// our current roots, sends `notifications/roots/list_changed` after the first sync, and
+/// checks that the server asked again and now reports the changed root through its
+/// `get-roots-list` tool.
+pub async fn roots_list_changed_reaches_server_everything(up: &Upstream) {
+    use std::sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    };
+    use std::time::Duration;
+    use tokio::sync::Mutex;
+
+    const CHANGED: &str = "file:///tmp/gateway-changed-root";
+    let roots = Arc::new(Mutex::new(vec!["file:///tmp/gateway-first-root"]));
+    let asked = Arc::new(AtomicUsize::new(0));
+    // Subscribed before the handshake: without a subscriber the adapter refuses
+    // server requests, and the first roots/list comes right after `initialized`.
+    let mut messages = up.subscribe();
+    let responder = {
+        let (up, roots, asked) = (up.clone(), roots.clone(), asked.clone());
+        tokio::spawn(async move {
+            use tokio::sync::broadcast::error::RecvError;
+            loop {
+                let request = match messages.recv().await {
+                    Ok(gateway_transport::ServerMessage::Request(r)) => r,
+                    Ok(_) | Err(RecvError::Lagged(_)) => continue,
+                    Err(RecvError::Closed) => return,
+                };
+                if request.method != "roots/list" {
+                    continue;
+                }
+                let list: Vec<Value> = roots
+                    .lock()
+                    .await
+                    .iter()
+                    .map(|uri| serde_json::json!({"uri": uri, "name": "test root"}))
+                    .collect();
+                let reply =
+                    Response::result(request.id, to_raw(&serde_json::json!({"roots": list})));
+                up.send_response(reply).await.unwrap();
+                asked.fetch_add(1, Ordering::SeqCst);
+            }
+        })
+    };
+    up.ready().await.unwrap();
+    crate::wait_until("the initial roots/list", Duration::from_secs(15), || {
+        let n = asked.load(Ordering::SeqCst);
+        async move { n >= 1 }
+    })
+    .await;
+    roots.lock().await.push(CHANGED);
+    let changed = gateway_core::jsonrpc::Notification {
+        method: "notifications/roots/list_changed".to_owned(),
+        params: None,
+    };
+    up.notify(changed).await.unwrap();
+    crate::wait_until(
+        "roots/list prompted by the notification",
+        Duration::from_secs(15),
+        || {
+            let n = asked.load(Ordering::SeqCst);
+            async move { n >= 2 }
+        },
+    )
+    .await;
+    // Our answer is stored after the server received it: poll until the tool shows it.
+    crate::wait_until(
+        "get-roots-list to show the changed root",
+        Duration::from_secs(15),
+        || async {
+            let listed = call_tool(up, "get-roots-list", serde_json::json!({}))
+                .await
+                .unwrap();
+            text(&listed).contains(CHANGED)
+        },
+    )
+    .await;
+    responder.abort();
+}

@@ -5,12 +5,13 @@
 
 use std::{path::Path, time::Duration};
 
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use gateway_e2e::{
     EchoHttp, Output, TempDb,
-    auth::{AuthGateway, Cred},
+    auth::{ADMIN_PASSWORD, AuthGateway, Cred},
     init_tracing, run,
 };
-use serde_json::Value;
+use serde_json::{Value, json};
 
 const MCPP: &str = env!("CARGO_BIN_EXE_mcpp-e2e");
 const ECHO: &str = env!("CARGO_BIN_EXE_echo-fixture");
@@ -261,4 +262,297 @@ async fn create_user_checks_the_password_policy_offline() {
         .await;
     assert_eq!(again.code, Some(1));
     assert!(again.stderr.contains("already exists"), "{}", again.stderr);
+}
+
+/// `application/x-www-form-urlencoded` encoding of one value (every byte outside the
+/// unreserved set as `%XX`, so `&`, `=`, `+` and spaces survive).
+fn form_encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                char::from(b).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// The claims of a JWT, unverified (the gateway verified it by accepting it).
+fn jwt_claims(token: &str) -> Value {
+    let payload = token.split('.').nth(1).unwrap();
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
+}
+
+/// The sorted top-level keys of a JSON object.
+fn keys(body: &Value) -> Vec<&str> {
+    let mut keys: Vec<&str> = body
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    keys.sort_unstable();
+    keys
+}
+
+#[tokio::test]
+async fn login_answers_the_oauth2_form_and_json_alike() {
+    init_tracing();
+    let gw = AuthGateway::builder(MCPP)
+        .subcommand(&["gateway", "start"])
+        .env("MCP_GATEWAY_JWT_EXPIRY", "900")
+        .start()
+        .await;
+    let c = gw.client();
+    let admin = c.login("admin", ADMIN_PASSWORD).await;
+    // A password that only survives correct form decoding.
+    let password = "p&ss=w+rd %é/long";
+    c.post(
+        "/auth/users",
+        Cred::Bearer(&admin),
+        &json!({"username": "form-user", "password": password, "role": "user"}),
+    )
+    .await
+    .expect_status(201);
+
+    let form = c
+        .post_form(
+            "/auth/login",
+            &format!(
+                "grant_type=password&username=form-user&password={}",
+                form_encode(password)
+            ),
+        )
+        .await
+        .expect_status(200);
+    let json_login = c
+        .login_reply("form-user", password)
+        .await
+        .expect_status(200);
+    for (how, body) in [("form", &form), ("json", &json_login)] {
+        assert_eq!(
+            keys(body),
+            ["access_token", "expires_in", "token_type"],
+            "{how}: {body}"
+        );
+        assert_eq!(body["token_type"], "bearer", "{how}: {body}");
+        assert!(body["expires_in"].is_u64(), "{how}: an integer: {body}");
+        assert_eq!(body["expires_in"], 900, "{how}: the configured expiry");
+        let token = body["access_token"].as_str().unwrap();
+        let claims = jwt_claims(token);
+        assert_eq!(claims["sub"], "form-user", "{how}: {claims}");
+        assert_eq!(
+            claims["exp"].as_u64().unwrap() - claims["iat"].as_u64().unwrap(),
+            900,
+            "{how}: expires_in is the token's lifetime: {claims}"
+        );
+        // The token works on protected routes.
+        let me = c
+            .get("/auth/me", Cred::Bearer(token))
+            .await
+            .expect_status(200);
+        assert_eq!(me["username"], "form-user", "{how}: {me}");
+        assert_eq!(me["kind"], "user", "{how}: {me}");
+        let templates = c.get("/gateway/templates", Cred::Bearer(token)).await;
+        assert_eq!(templates.status, 200, "{how}: {}", templates.text);
+    }
+    assert_ne!(
+        form["access_token"], json_login["access_token"],
+        "each login issues its own token"
+    );
+
+    // The form's other cases: a wrong password, and a grant type other than password.
+    let wrong = c
+        .post_form(
+            "/auth/login",
+            "grant_type=password&username=form-user&password=not-the-password",
+        )
+        .await;
+    assert_eq!(wrong.status, 401, "{}", wrong.text);
+    let grant = c
+        .post_form(
+            "/auth/login",
+            &format!(
+                "grant_type=client_credentials&username=form-user&password={}",
+                form_encode(password)
+            ),
+        )
+        .await
+        .expect_error(400, "invalid_field");
+    assert_eq!(grant["field"], "grant_type", "{grant}");
+    gw.stop().await;
+}
+
+/// Unix milliseconds of an RFC 3339 UTC time as the gateway writes it
+/// (`2026-11-24T07:30:00.123Z`, fraction optional).
+fn unix_ms(rfc3339: &str) -> i64 {
+    let (date, time) = rfc3339
+        .strip_suffix('Z')
+        .and_then(|t| t.split_once('T'))
+        .unwrap_or_else(|| panic!("not RFC 3339 UTC: {rfc3339}"));
+    let d: Vec<i64> = date.split('-').map(|p| p.parse().unwrap()).collect();
+    let (hms, frac) = time.split_once('.').unwrap_or((time, "0"));
+    let t: Vec<i64> = hms.split(':').map(|p| p.parse().unwrap()).collect();
+    // Days from civil (Howard Hinnant's algorithm).
+    let (y, m, day) = (d[0] - i64::from(d[1] <= 2), d[1], d[2]);
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    let millis: i64 = format!("{frac:0<3}")[..3].parse().unwrap();
+    ((days * 86_400 + t[0] * 3600 + t[1] * 60 + t[2]) * 1000) + millis
+}
+
+/// A key's lifetime in seconds (expires_at - created_at), from its listing.
+fn lifetime_secs(info: &Value) -> i64 {
+    let created = unix_ms(info["created_at"].as_str().unwrap());
+    let expires = unix_ms(info["expires_at"].as_str().unwrap());
+    (expires - created + 500).div_euclid(1000)
+}
+
+#[tokio::test]
+async fn create_api_key_flags_set_scopes_templates_and_expiry() {
+    init_tracing();
+    assert_eq!(unix_ms("1970-01-01T00:00:00.000Z"), 0);
+    assert_eq!(unix_ms("2026-11-25T07:40:00.123Z"), 1_795_592_400_123);
+    assert_eq!(unix_ms("2000-02-29T00:00:00Z"), 951_782_400_000);
+
+    let scratch = TempDb::new();
+    let mut shell = Shell::new(scratch.dir());
+    let gw = AuthGateway::builder(MCPP)
+        .subcommand(&["gateway", "start"])
+        .database(&scratch)
+        .start()
+        .await;
+    let c = gw.client();
+    let admin = c.login("admin", ADMIN_PASSWORD).await;
+    let echo = EchoHttp::spawn(ECHO, 0, "k-1").await;
+    for template in ["alpha", "beta"] {
+        c.post(
+            "/gateway/register",
+            Cred::Bearer(&admin),
+            &json!({"template_name": template, "endpoint": echo.url()}),
+        )
+        .await
+        .expect_status(201);
+    }
+    shell.set("MCP_GATEWAY_URL", gw.base_url());
+    shell.set("MCP_GATEWAY_TOKEN", admin.clone());
+    let listed = |id: String| {
+        let (c, admin) = (c.clone(), admin.clone());
+        async move {
+            let all = c
+                .get("/auth/api-keys", Cred::Bearer(&admin))
+                .await
+                .expect_status(200);
+            all["api_keys"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|k| k["id"] == id.as_str())
+                .unwrap_or_else(|| panic!("key {id} not listed: {all}"))
+                .clone()
+        }
+    };
+
+    // Read-only, one template, two hours.
+    let out = shell
+        .ok("mcpp gateway create-api-key reader --scopes mcp:read --templates alpha --expires 2h")
+        .await;
+    let key = out
+        .lines()
+        .find(|l| l.starts_with("mcpgw_"))
+        .unwrap_or_else(|| panic!("no key printed: {out}"))
+        .to_owned();
+    assert!(
+        out.contains("scopes mcp:read, templates alpha, expires 20"),
+        "{out}"
+    );
+    let id = key.split('_').nth(1).unwrap().to_owned();
+    let info = listed(id).await;
+    assert_eq!(info["name"], "reader", "{info}");
+    assert_eq!(info["owner"], "admin", "{info}");
+    assert_eq!(info["scopes"], json!(["mcp:read"]), "{info}");
+    assert_eq!(info["templates"], json!(["alpha"]), "{info}");
+    assert_eq!(lifetime_secs(&info), 2 * 3600, "{info}");
+    // What the key may do is exactly that.
+    let list = c.get("/mcp/alpha/tools/list", Cred::Key(&key)).await;
+    assert_eq!(list.status, 200, "{}", list.text);
+    c.get("/mcp/beta/tools/list", Cred::Key(&key))
+        .await
+        .expect_error(403, "template_forbidden");
+    let call = c
+        .post(
+            "/mcp/alpha/tools/call",
+            Cred::Key(&key),
+            &json!({"name": "echo", "arguments": {"message": "hi"}}),
+        )
+        .await
+        .expect_error(403, "insufficient_scope");
+    assert_eq!(call["required_scope"], "mcp:call", "{call}");
+    let registry = c
+        .get("/gateway/registry", Cred::Key(&key))
+        .await
+        .expect_error(403, "insufficient_scope");
+    assert_eq!(registry["required_scope"], "gateway:read", "{registry}");
+
+    // Comma-separated lists and days; --json shows the same record.
+    let out = shell
+        .ok("mcpp gateway create-api-key caller --scopes mcp:read,mcp:call --templates alpha,beta --expires 90d --json")
+        .await;
+    let created: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+    let key2 = created["key"].as_str().unwrap().to_owned();
+    let info = listed(created["id"].as_str().unwrap().to_owned()).await;
+    let mut scopes: Vec<&str> = info["scopes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap())
+        .collect();
+    scopes.sort_unstable();
+    assert_eq!(scopes, ["mcp:call", "mcp:read"], "{info}");
+    assert_eq!(info["templates"], json!(["alpha", "beta"]), "{info}");
+    assert_eq!(lifetime_secs(&info), 90 * 86_400, "{info}");
+    assert_eq!(created["expires_at"], info["expires_at"]);
+    for template in ["alpha", "beta"] {
+        let result = c
+            .post(
+                &format!("/mcp/{template}/tools/call"),
+                Cred::Key(&key2),
+                &json!({"name": "echo", "arguments": {"message": template}}),
+            )
+            .await
+            .expect_status(200);
+        assert_eq!(result["content"][0]["text"], template, "{result}");
+    }
+
+    // Without --expires the key never expires.
+    let out = shell
+        .ok("mcpp gateway create-api-key forever --scopes mcp:read --json")
+        .await;
+    let forever: Value = serde_json::from_str(&out).unwrap();
+    assert!(forever["expires_at"].is_null(), "{forever}");
+    assert!(forever["templates"].is_null(), "{forever}");
+
+    // A bad duration is refused before anything is sent.
+    let before = c
+        .get("/auth/api-keys", Cred::Bearer(&admin))
+        .await
+        .expect_status(200)["count"]
+        .clone();
+    let bad = shell
+        .sh("mcpp gateway create-api-key nope --scopes mcp:read --expires 2w")
+        .await;
+    assert_eq!(bad.code, Some(2), "{bad:?}");
+    assert!(bad.stderr.contains("unknown unit"), "{}", bad.stderr);
+    let after = c
+        .get("/auth/api-keys", Cred::Bearer(&admin))
+        .await
+        .expect_status(200)["count"]
+        .clone();
+    assert_eq!(before, 3);
+    assert_eq!(after, before, "no key created");
+    gw.stop().await;
 }

@@ -1,6 +1,8 @@
 //! Health checking, failover, retries and circuit breaking, end to end: real gateway
 //! binary, real echo upstreams, real faults (SIGKILL, the `crash` tool, SIGSTOP for a
-//! hung instance). Health checks run every second here (MCP_GATEWAY_HEALTH_INTERVAL=1).
+//! hung instance). Health checks run every second here (MCP_GATEWAY_HEALTH_INTERVAL=1),
+//! except in the passive-check tests, where only live traffic may change an instance's
+//! health ([`passive_only_gateway`]).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::{
@@ -11,9 +13,10 @@ use std::{
     time::{Duration, Instant},
 };
 
-use gateway_e2e::{EchoHttp, TestGateway, wait_until};
+use gateway_e2e::{EchoHttp, TestGateway, free_port, repo_root, wait_until};
 use nix::{sys::signal::Signal, unistd::Pid};
 use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, BufReader};
 
 const GATEWAY: &str = env!("CARGO_BIN_EXE_gw-server-e2e");
 const ECHO: &str = env!("CARGO_BIN_EXE_echo-fixture");
@@ -744,4 +747,283 @@ async fn each_template_chooses_its_health_probe() {
         .await
         .expect_error(400, "invalid_field");
     assert_eq!(body["field"], "health_probe", "{body}");
+}
+
+/// A gateway whose active checks run once at registration and then not again during the
+/// test (an hour's interval), so only live traffic can change an instance's health.
+async fn passive_only_gateway(envs: &[(&str, &str)]) -> TestGateway {
+    let mut builder = TestGateway::builder(GATEWAY)
+        .env("MCP_GATEWAY_HEALTH_INTERVAL", "3600")
+        // Generous: the one probe must pass even on a loaded machine.
+        .env("MCP_GATEWAY_HEALTH_TIMEOUT", "10");
+    for (key, value) in envs {
+        builder = builder.env(key, *value);
+    }
+    builder.start().await
+}
+
+/// `load_balancer.requests_per_instance` and `errors_per_instance` from `/gateway/stats`.
+async fn instance_counters(gw: &TestGateway, id: &str) -> (u64, u64) {
+    let stats = gw.http().get("/gateway/stats").await.expect_status(200);
+    let lb = &stats["load_balancer"];
+    (
+        lb["requests_per_instance"][id].as_u64().unwrap(),
+        lb["errors_per_instance"][id].as_u64().unwrap(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_timeouts_alone_eject_an_instance_whose_probes_pass() {
+    let gw = passive_only_gateway(&[("MCP_GATEWAY_FAILURE_THRESHOLD", "3")]).await;
+    let good = EchoHttp::spawn(ECHO, 0, "good").await;
+    let script = repo_root().join("tests/python/silent_calls_stdio.py");
+    gw.register(json!({"template_name": "passive", "instance_id": "good", "endpoint": good.url()}))
+        .await;
+    gw.register(json!({"template_name": "passive", "instance_id": "silent", "command": ["python3", script.to_str().unwrap()]}))
+        .await;
+    gw.http()
+        .put(
+            "/gateway/templates/passive/load-balancer",
+            &json!({"timeout": 1, "strategy": "round_robin"}),
+        )
+        .await
+        .expect_status(200);
+    // Both pass their (single) probe: `silent` answers ping and tools/list.
+    gw.wait_healthy("passive", 2).await;
+
+    // Round robin alternates until `silent` has timed out failure_threshold (3) calls in
+    // a row; then its circuit is open (2 s) and the rest go to `good` at once.
+    let mut timeouts = 0;
+    let mut answered_by = Vec::new();
+    let started = Instant::now();
+    for _ in 0..12 {
+        let r = gw
+            .http()
+            .post(
+                "/mcp/passive/tools/call",
+                &json!({"name": "whoami", "arguments": {}}),
+            )
+            .await;
+        match r.status {
+            200 => answered_by.push(r.json()["content"][0]["text"].as_str().unwrap().to_owned()),
+            504 => {
+                r.expect_error(504, "upstream_timeout");
+                timeouts += 1;
+            }
+            other => panic!("unexpected {other}: {}", r.text),
+        }
+    }
+    let h = statuses(&gw, "passive").await;
+    assert_eq!(
+        timeouts, 3,
+        "exactly failure_threshold calls timed out: {answered_by:?} {h}"
+    );
+    assert_eq!(answered_by, vec!["good"; 9], "{h}");
+    // Three 1 s timeouts plus nine fast calls: still inside the 2 s open period.
+    assert!(
+        started.elapsed() < Duration::from_millis(4800),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(h["silent"]["circuit"], "open", "{h}");
+    assert_eq!(h["silent"]["healthy"], false, "{h}");
+    // The active check never failed it: ejected by live traffic alone.
+    assert!(h["silent"]["last_check"].is_string(), "probed once: {h}");
+    assert!(h["silent"]["last_error"].is_null(), "{h}");
+    assert_eq!(h["good"]["circuit"], "closed", "{h}");
+    assert_eq!(h["good"]["healthy"], true, "{h}");
+    assert_eq!(instance_counters(&gw, "silent").await, (3, 3));
+    assert_eq!(instance_counters(&gw, "good").await, (9, 0));
+    let stats = gw.http().get("/gateway/stats").await.expect_status(200);
+    assert_eq!(
+        stats["health_checker"]["instances"]["silent"]["last_check_ok"], true,
+        "{stats}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tool_error_result_is_not_an_instance_failure() {
+    let gw = passive_only_gateway(&[("MCP_GATEWAY_FAILURE_THRESHOLD", "3")]).await;
+    let echo = EchoHttp::spawn(ECHO, 0, "only").await;
+    gw.register(json!({"template_name": "toolerr", "instance_id": "only", "endpoint": echo.url()}))
+        .await;
+    gw.wait_healthy("toolerr", 1).await;
+    // Twice the failure threshold: a breaker counting tool errors would have opened.
+    for i in 0..6 {
+        let message = format!("refused {i}");
+        let r = gw
+            .http()
+            .post(
+                "/mcp/toolerr/tools/call",
+                &json!({"name": "fail", "arguments": {"message": message}}),
+            )
+            .await;
+        let body = r.expect_status(200);
+        assert_eq!(body["isError"], true, "{body}");
+        assert_eq!(
+            body["content"],
+            json!([{"type": "text", "text": message}]),
+            "{body}"
+        );
+    }
+    let h = health(&gw, "toolerr").await;
+    let only = &h["instances"]["only"];
+    assert_eq!(only["circuit"], "closed", "{h}");
+    assert_eq!(only["healthy"], true, "{h}");
+    assert_eq!(only["status"], "healthy", "{h}");
+    assert_eq!(h["healthy_instances"], 1, "{h}");
+    // Counted as answered requests, not as errors.
+    assert_eq!(instance_counters(&gw, "only").await, (6, 0));
+    assert_eq!(gw.whoami("toolerr").await, "only");
+}
+
+/// `tests/python/http_500.py`: a real HTTP MCP server answering 500 to every tools/call.
+struct Http500 {
+    _child: tokio::process::Child,
+    port: u16,
+}
+
+impl Http500 {
+    async fn spawn() -> Http500 {
+        let script = repo_root().join("tests/python/http_500.py");
+        let mut child = tokio::process::Command::new("python3")
+            .arg(script)
+            .stdout(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let line = tokio::time::timeout(Duration::from_secs(10), lines.next_line())
+            .await
+            .expect("http_500.py did not start")
+            .unwrap();
+        let Some(line) = line else {
+            panic!("http_500.py exited: {:?}", child.wait().await);
+        };
+        let port = line
+            .strip_prefix("listening on http://127.0.0.1:")
+            .and_then(|rest| rest.strip_suffix("/mcp"))
+            .unwrap_or_else(|| panic!("unexpected banner {line:?}"))
+            .parse()
+            .unwrap();
+        Http500 {
+            _child: child,
+            port,
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}/mcp", self.port)
+    }
+
+    /// How many requests of each method reached the server.
+    async fn counts(&self) -> Value {
+        gateway_e2e::Http::new(&format!("http://127.0.0.1:{}", self.port))
+            .get("/counts")
+            .await
+            .expect_status(200)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upstream_5xx_answers_open_the_circuit() {
+    let gw = passive_only_gateway(&[("MCP_GATEWAY_FAILURE_THRESHOLD", "3")]).await;
+    let upstream = Http500::spawn().await;
+    gw.register(json!({"template_name": "five", "instance_id": "f1", "endpoint": upstream.url()}))
+        .await;
+    gw.wait_healthy("five", 1).await;
+
+    // Each 500 reached the upstream and broke the call: 502, not retried.
+    for _ in 0..3 {
+        let r = gw
+            .http()
+            .post(
+                "/mcp/five/tools/call",
+                &json!({"name": "whoami", "arguments": {}}),
+            )
+            .await;
+        let body = r.expect_error(502, "upstream_failed");
+        assert!(body["detail"].as_str().unwrap().contains("500"), "{body}");
+    }
+    let h = statuses(&gw, "five").await;
+    assert_eq!(h["f1"]["circuit"], "open", "{h}");
+    assert_eq!(h["f1"]["healthy"], false, "{h}");
+    assert!(h["f1"]["last_error"].is_null(), "its probe passed: {h}");
+    // Open: refused at the gateway, nothing more reaches the upstream.
+    let r = gw
+        .http()
+        .post(
+            "/mcp/five/tools/call",
+            &json!({"name": "whoami", "arguments": {}}),
+        )
+        .await;
+    r.expect_error(503, "unavailable");
+    assert!(r.header("retry-after").is_some());
+    assert_eq!(upstream.counts().await["tools/call"], 3);
+    assert_eq!(instance_counters(&gw, "f1").await, (3, 3));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idempotent_retries_stop_at_max_retries() {
+    // Probe and breaker thresholds out of reach: only max_retries limits the attempts.
+    let gw = passive_only_gateway(&[
+        ("MCP_GATEWAY_MAX_RETRIES", "1"),
+        ("MCP_GATEWAY_UNHEALTHY_THRESHOLD", "100"),
+        ("MCP_GATEWAY_FAILURE_THRESHOLD", "100"),
+    ])
+    .await;
+    let ids = ["d1", "d2", "d3"];
+    for id in ids {
+        // Bound then released: nothing listens there, every connect is refused.
+        let endpoint = format!("http://127.0.0.1:{}/mcp", free_port());
+        gw.register(json!({"template_name": "dead", "instance_id": id, "endpoint": endpoint}))
+            .await;
+    }
+    let lb = gw
+        .http()
+        .get("/gateway/templates/dead/load-balancer")
+        .await
+        .expect_status(200);
+    assert_eq!(lb["max_retries"], 1, "{lb}");
+    let attempts = || async {
+        let mut per_instance = Vec::new();
+        for id in ids {
+            let (requests, errors) = instance_counters(&gw, id).await;
+            assert_eq!(requests, errors, "{id}: every attempt failed");
+            per_instance.push(requests);
+        }
+        per_instance
+    };
+    assert_eq!(attempts().await, [0, 0, 0]);
+
+    let r = gw.http().get("/mcp/dead/tools/list").await;
+    r.expect_error(503, "unavailable");
+    let after_one = attempts().await;
+    assert_eq!(
+        after_one.iter().sum::<u64>(),
+        2,
+        "one try plus max_retries=1: {after_one:?}"
+    );
+    assert!(
+        after_one.iter().all(|n| *n <= 1),
+        "the retry went to another instance: {after_one:?}"
+    );
+
+    // Control: with max_retries=2 the same request reaches all three.
+    gw.http()
+        .put(
+            "/gateway/templates/dead/load-balancer",
+            &json!({"max_retries": 2}),
+        )
+        .await
+        .expect_status(200);
+    let r = gw.http().get("/mcp/dead/tools/list").await;
+    r.expect_error(503, "unavailable");
+    let after_two = attempts().await;
+    let added: Vec<u64> = after_two
+        .iter()
+        .zip(&after_one)
+        .map(|(b, a)| b - a)
+        .collect();
+    assert_eq!(added, [1, 1, 1], "{after_one:?} -> {after_two:?}");
 }

@@ -552,3 +552,49 @@ async fn close_sends_sigkill_to_a_child_that_ignores_sigterm() {
         "bounded by the grace times: {took:?}"
     );
 }
+
+#[tokio::test]
+async fn notify_over_stdio_keeps_the_child_serving() {
+    let up = connect(
+        Options::default(),
+        &stdio(ECHO, &["--stdio", "--instance-id", "n1"], &[]),
+    );
+    up.ready().await.unwrap();
+    let pids = up.process_ids();
+    for method in [
+        "notifications/roots/list_changed",
+        "notifications/x-gateway-test",
+    ] {
+        let n = gateway_core::jsonrpc::Notification {
+            method: method.to_owned(),
+            params: Some(gateway_core::jsonrpc::to_raw(&json!({"n": 1}))),
+        };
+        up.notify(n).await.unwrap();
+    }
+    // The child read the notifications as messages (no reply, no crash): the same process
+    // answers the next call.
+    assert_eq!(
+        text(
+            &call_tool(&up, "echo", json!({"message": "after"}))
+                .await
+                .unwrap()
+        ),
+        "after"
+    );
+    assert_eq!(up.process_ids(), pids, "the child must not have restarted");
+    up.close().await;
+}
+
+#[tokio::test]
+async fn server_everything_stdio_handles_roots_list_changed() {
+    let Some(bin) = server_everything() else {
+        return;
+    };
+    let options = Options {
+        client_capabilities: roots_capabilities(),
+        ..Options::default()
+    };
+    let up = connect(options, &stdio(bin.to_str().unwrap(), &["stdio"], &[]));
+    roots_list_changed_reaches_server_everything(&up).await;
+    up.close().await;
+}

@@ -369,3 +369,111 @@ fn definitions_are_consistent() {
     Cli::command().debug_assert();
     ServeCli::command().debug_assert();
 }
+
+#[test]
+fn parse_duration_accepts_seconds_and_units() {
+    for (raw, seconds) in [
+        ("3600", 3600),
+        ("1", 1),
+        ("90s", 90),
+        ("15m", 900),
+        ("12h", 43_200),
+        ("30d", 2_592_000),
+        ("90d", 7_776_000),
+        // Surrounding blanks (e.g. from a quoted shell variable) are ignored.
+        (" 7d ", 604_800),
+    ] {
+        assert_eq!(parse_duration(raw), Ok(seconds), "{raw:?}");
+    }
+}
+
+#[test]
+fn parse_duration_rejects_bad_input_with_a_clear_error() {
+    // An unknown unit names the accepted ones.
+    for raw in ["2w", "5D", "1y"] {
+        let e = parse_duration(raw).unwrap_err();
+        assert!(
+            e.contains("unknown unit") && e.contains("s, m, h or d"),
+            "{raw:?}: {e}"
+        );
+        assert!(e.contains(raw.trim()), "the message quotes the input: {e}");
+    }
+    // Not a positive whole number: the message shows the accepted forms.
+    for raw in [
+        "",
+        " ",
+        "0",
+        "0d",
+        "-5",
+        "-5m",
+        "1.5h",
+        "d",
+        "h5",
+        "5 d",
+        "+",
+        "1e3",
+        "10ms",
+        // Overflows u64 seconds.
+        "99999999999999999999",
+        "999999999999999999d",
+    ] {
+        let e = parse_duration(raw).unwrap_err();
+        assert!(
+            e.starts_with("expected a positive duration like 3600, 12h or 30d")
+                || e.contains("unknown unit"),
+            "{raw:?}: {e}"
+        );
+    }
+    assert_eq!(
+        parse_duration("-5").unwrap_err(),
+        r#"expected a positive duration like 3600, 12h or 30d, got "-5""#
+    );
+}
+
+fn create_api_key(args: &[&str]) -> Result<CreateApiKeyArgs, clap::Error> {
+    let mut all = vec!["gateway", "create-api-key"];
+    all.extend_from_slice(args);
+    parse(&all).map(|cmd| match cmd {
+        Command::Gateway(GatewayCommand::CreateApiKey(c)) => c,
+        other => panic!("{other:?}"),
+    })
+}
+
+#[test]
+fn create_api_key_flags() {
+    let c = create_api_key(&[
+        "ci",
+        "--scopes",
+        "mcp:read,mcp:call",
+        "--templates",
+        "fs,time",
+        "--expires",
+        "90d",
+        "--owner",
+        "alice",
+        "--rate-limit",
+        "600",
+    ])
+    .unwrap();
+    assert_eq!(c.name, "ci");
+    assert_eq!(c.role, None);
+    assert_eq!(c.scopes, ["mcp:read", "mcp:call"]);
+    assert_eq!(c.templates, ["fs", "time"]);
+    assert_eq!(c.expires, Some(90 * 86_400));
+    assert_eq!(c.owner.as_deref(), Some("alice"));
+    assert_eq!(c.rate_limit, Some(600));
+
+    let plain = create_api_key(&["app", "--role", "user"]).unwrap();
+    assert_eq!(plain.role, Some(RoleArg::User));
+    assert!(plain.scopes.is_empty() && plain.templates.is_empty());
+    assert_eq!(plain.expires, None, "no expiry unless asked");
+
+    // A bad duration is a usage error that carries the parser's message.
+    let e = create_api_key(&["app", "--expires", "2w"]).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::ValueValidation);
+    assert_eq!(e.exit_code(), 2);
+    assert!(e.to_string().contains("unknown unit"), "{e}");
+    // A role is a preset of scopes: not both.
+    let e = create_api_key(&["app", "--role", "user", "--scopes", "mcp:read"]).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::ArgumentConflict);
+}

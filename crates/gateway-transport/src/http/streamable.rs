@@ -77,6 +77,9 @@ enum Posted {
     Reply(Response),
     Accepted,
     SessionExpired,
+    /// A notification or response answered with this non-2xx status and a JSON-RPC
+    /// error body (e.g. 400 for an unsupported protocol version).
+    Refused(u16),
 }
 
 /// Per-call routing for messages that arrive on the call's SSE stream.
@@ -234,6 +237,10 @@ impl StreamableUpstream {
                     Posted::SessionExpired => {
                         return Err(err(&self.instance, ErrorKind::Status(404)));
                     }
+                    // Not produced for requests (they carry a restore); kept exhaustive.
+                    Posted::Refused(status) => {
+                        return Err(err(&self.instance, ErrorKind::Status(status)));
+                    }
                     Posted::Accepted => {
                         return Err(err(
                             &self.instance,
@@ -262,7 +269,8 @@ impl StreamableUpstream {
                 self.expire(&session);
                 Err(err(&self.instance, ErrorKind::Status(404)))
             }
-            _ => Ok(()),
+            Posted::Refused(status) => Err(err(&self.instance, ErrorKind::Status(status))),
+            Posted::Reply(_) | Posted::Accepted => Ok(()),
         }
     }
 
@@ -394,6 +402,11 @@ impl StreamableUpstream {
             .read_body(response.into_body(), status.is_success())
             .await?;
         match Message::parse(&body) {
+            // Only a request has an answer to carry an error; for anything else the
+            // error body means the upstream refused the message.
+            Ok(Message::Response(_)) if !status.is_success() && target.restore.is_none() => {
+                Ok(Posted::Refused(status.as_u16()))
+            }
             Ok(Message::Response(r)) if status.is_success() || r.error_object().is_some() => {
                 Ok(Posted::Reply(r))
             }
@@ -702,6 +715,7 @@ impl Exchange for HandshakeHttp<'_> {
             .await?
         {
             Posted::Reply(r) => r,
+            Posted::Refused(status) => return Err(err(&up.instance, ErrorKind::Status(status))),
             Posted::Accepted | Posted::SessionExpired => {
                 return Err(err(
                     &up.instance,
