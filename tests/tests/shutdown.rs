@@ -306,7 +306,12 @@ async fn the_drain_deadline_cuts_off_hung_requests() {
         "waited the 1 s grace, then stopped waiting: {took:?}"
     );
     let reply = rest_call.await.unwrap();
-    reply.expect_error(503, "shutting_down");
+    let body = reply.expect_error(503, "shutting_down");
+    // Cut off inside the request-id layers: the answer carries its id like any error.
+    let id = reply
+        .header("x-request-id")
+        .expect("x-request-id on the cut-off answer");
+    assert_eq!(body["request_id"], id, "{body}");
     let ended = tokio::time::timeout(Duration::from_secs(5), sse_post)
         .await
         .expect("the POST's event stream ends at the deadline")

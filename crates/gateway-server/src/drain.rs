@@ -159,12 +159,13 @@ pub(crate) async fn track(
 
 /// The answer of a request cut off by the drain deadline.
 fn shutting_down() -> Response {
-    // The API's error shape (`ErrorBody`), written out: this layer sits outside the
-    // router, whose error type it does not need.
-    let body = serde_json::json!({
-        "error": "shutting_down",
-        "detail": "the gateway is shutting down and the drain deadline passed; retry",
-    });
+    // The API's error shape; the layer runs inside the request-id scope (router.rs).
+    let body = gateway_core::api::ErrorBody {
+        error: "shutting_down".to_owned(),
+        detail: "the gateway is shutting down and the drain deadline passed; retry".to_owned(),
+        field: None,
+        request_id: crate::request_id::current(),
+    };
     // No `Connection: close`: the graceful shutdown already closes HTTP/1 connections
     // after this response, and the header is illegal in HTTP/2.
     let mut response = (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response();

@@ -10,12 +10,13 @@ use tower_http::{
     trace::TraceLayer,
 };
 
-use crate::{admin, auth, error::ApiError, mcp, openapi, request_id, rest, state::AppState};
+use crate::{admin, auth, drain, error::ApiError, mcp, openapi, request_id, rest, state::AppState};
 
 /// The application: MCP endpoints, REST facade, management API, API docs.
 pub(crate) fn app(state: AppState) -> Router {
     let max_body = state.max_body;
     let auth_state = state.clone();
+    let drain = state.drain.clone();
     Router::new()
         .merge(mcp::routes())
         .merge(rest::routes())
@@ -33,6 +34,10 @@ pub(crate) fn app(state: AppState) -> Router {
         ))
         .layer(DefaultBodyLimit::max(max_body))
         .layer(TraceLayer::new_for_http())
+        // Shutdown: sees every request for as long as its response (or event stream) is
+        // open, and cuts off what outlives the drain deadline (drain.rs). Inside the
+        // request-id layers, so a cut-off answer carries the id like any other error.
+        .layer(axum::middleware::from_fn_with_state(drain, drain::track))
         // Inside the layer that sets `x-request-id`: error bodies quote it.
         .layer(request_id::ScopeLayer)
         // Outermost: every request and response carries `x-request-id` (a client's own

@@ -12,7 +12,7 @@ use tokio::net::TcpListener;
 use crate::{
     auth::Access,
     config::Settings,
-    drain::{self, Drain, Phase},
+    drain::{Drain, Phase},
     error::ApiError,
     mcp::{McpState, OriginPolicy, Sessions},
     registry::Registry,
@@ -163,11 +163,7 @@ impl Server {
         let sessions = self.state.mcp.sessions.clone();
         let drain = self.state.drain.clone();
         let grace = self.shutdown_grace;
-        // Outermost, so it sees every request for as long as its response is open.
-        let app = router::app(self.state).layer(axum::middleware::from_fn_with_state(
-            drain.clone(),
-            drain::track,
-        ));
+        let app = router::app(self.state);
         let signalled = {
             let drain = drain.clone();
             async move {
