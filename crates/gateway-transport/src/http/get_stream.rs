@@ -15,17 +15,13 @@
 
 use std::time::Duration;
 
-use bytes::Bytes;
-use gateway_core::{
-    InstanceId,
-    jsonrpc::Message,
-    mcp::wire::{HEADER_LAST_EVENT_ID, HEADER_PROTOCOL_VERSION, HEADER_SESSION_ID},
-};
-use http::{HeaderValue, StatusCode, header};
-use http_body_util::{BodyExt, Full};
+use gateway_core::{InstanceId, jsonrpc::Message, mcp::wire::HEADER_LAST_EVENT_ID};
+use http::{HeaderName, HeaderValue, StatusCode, header};
+use http_body_util::BodyExt;
 use tokio::{sync::broadcast, task::JoinHandle};
 
 use super::{
+    request,
     sse::{Event, SseParser},
     streamable::{PostBack, error_chain, route_server_request},
 };
@@ -127,25 +123,19 @@ impl Listener {
     async fn listen(&self, resume: &mut Resume) -> Next {
         let instance = &self.instance;
         let pb = &self.post_back;
-        let mut builder = http::Request::get(pb.url.clone())
-            .header(header::ACCEPT, "text/event-stream")
-            .header(HEADER_PROTOCOL_VERSION, &pb.version);
-        for (k, v) in &pb.headers {
-            builder = builder.header(k, v);
-        }
-        if let Some(id) = &pb.session_id {
-            builder = builder.header(HEADER_SESSION_ID, id);
-        }
+        let mut request = request::build(
+            http::Method::GET,
+            &pb.url,
+            Some(request::SSE),
+            &pb.headers,
+            Vec::new(),
+        );
+        request::with_session(&mut request, &pb.version, pb.session_id.as_ref());
         if let Some(id) = &resume.last_event_id {
-            builder = builder.header(HEADER_LAST_EVENT_ID, id);
+            request
+                .headers_mut()
+                .insert(HeaderName::from_static(HEADER_LAST_EVENT_ID), id.clone());
         }
-        let request = match builder.body(Full::new(Bytes::new())) {
-            Ok(r) => r,
-            Err(e) => {
-                tracing::warn!(%instance, error = %e, "cannot build the GET stream request");
-                return Next::Stop;
-            }
-        };
         // No timeout: the server may send no headers until its first event.
         let response = match pb.client.inner.request(request).await {
             Ok(r) => r,

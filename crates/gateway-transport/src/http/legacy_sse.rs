@@ -4,13 +4,12 @@
 
 use std::sync::Arc;
 
-use bytes::Bytes;
 use gateway_core::{InstanceId, jsonrpc::Message};
-use http::{HeaderMap, StatusCode, header};
-use http_body_util::{BodyExt, Full};
+use http::{HeaderMap, StatusCode};
+use http_body_util::BodyExt;
 use tokio::sync::{mpsc, oneshot};
 
-use super::{HttpClient, sse::SseParser};
+use super::{HttpClient, request, sse::SseParser};
 use crate::{
     Error,
     error::{ErrorKind, err},
@@ -30,14 +29,13 @@ pub(crate) struct SseDialer {
 
 impl Dial for SseDialer {
     async fn dial(&self, mux: Arc<Mux>) -> Result<Dialed, Error> {
-        let mut builder =
-            http::Request::get(self.url.clone()).header(header::ACCEPT, "text/event-stream");
-        for (k, v) in &self.headers {
-            builder = builder.header(k, v);
-        }
-        let request = builder
-            .body(Full::new(Bytes::new()))
-            .map_err(|e| err(&self.instance, ErrorKind::Protocol(e.to_string())))?;
+        let request = request::build(
+            http::Method::GET,
+            &self.url,
+            Some(request::SSE),
+            &self.headers,
+            Vec::new(),
+        );
         let response = self
             .client
             .inner
@@ -243,18 +241,17 @@ impl Poster {
     }
 
     async fn post(self: Arc<Self>, bytes: Vec<u8>) {
-        let mut builder = http::Request::post(self.endpoint.clone())
-            .header(header::CONTENT_TYPE, "application/json");
-        for (k, v) in &self.headers {
-            builder = builder.header(k, v);
-        }
-        let failure = match builder.body(Full::new(Bytes::from(bytes.clone()))) {
+        let request = request::build(
+            http::Method::POST,
+            &self.endpoint,
+            None,
+            &self.headers,
+            bytes.clone(),
+        );
+        let failure = match self.client.inner.request(request).await {
+            Ok(resp) if resp.status().is_success() => None,
+            Ok(resp) => Some(format!("POST answered {}", resp.status())),
             Err(e) => Some(e.to_string()),
-            Ok(req) => match self.client.inner.request(req).await {
-                Ok(resp) if resp.status().is_success() => None,
-                Ok(resp) => Some(format!("POST answered {}", resp.status())),
-                Err(e) => Some(e.to_string()),
-            },
         };
         if let Some(reason) = failure {
             tracing::warn!(instance = %self.instance, %reason, "posting to the legacy SSE endpoint failed");

@@ -5,6 +5,7 @@
 mod client;
 mod get_stream;
 pub(crate) mod legacy_sse;
+mod request;
 pub(crate) mod sse;
 pub(crate) mod streamable;
 

@@ -10,22 +10,22 @@ use std::sync::{
     atomic::{AtomicI64, Ordering},
 };
 
-use bytes::Bytes;
 use gateway_core::{
     InstanceId,
     jsonrpc::{ErrorObject, Message, Notification, Request, Response, code},
     mcp::{
         Era, Method, ProtocolVersion,
-        wire::{HEADER_METHOD, HEADER_NAME, HEADER_PROTOCOL_VERSION, HEADER_SESSION_ID},
+        wire::{HEADER_METHOD, HEADER_NAME, HEADER_SESSION_ID},
     },
 };
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
-use http_body_util::{BodyExt, Full};
+use http_body_util::BodyExt;
 use tokio::sync::{broadcast, mpsc};
 
 use super::{
     HttpClient,
     get_stream::{GetStream, Listener},
+    request,
     sse::{Event, SseParser},
 };
 use crate::{
@@ -282,18 +282,19 @@ impl StreamableUpstream {
         };
         session.stop_get_stream();
         let Some(id) = &session.id else { return };
-        let mut builder = http::Request::delete(self.url.clone());
-        for (k, v) in &self.headers {
-            builder = builder.header(k, v);
-        }
-        builder = builder
-            .header(HEADER_SESSION_ID, id)
-            .header(HEADER_PROTOCOL_VERSION, &session.version);
-        if let Ok(req) = builder.body(Full::new(Bytes::new())) {
-            let _ =
-                tokio::time::timeout(self.options.connect_timeout, self.client.inner.request(req))
-                    .await;
-        }
+        let mut request = request::build(
+            http::Method::DELETE,
+            &self.url,
+            None,
+            &self.headers,
+            Vec::new(),
+        );
+        request::with_session(&mut request, &session.version, Some(id));
+        let _ = tokio::time::timeout(
+            self.options.connect_timeout,
+            self.client.inner.request(request),
+        )
+        .await;
     }
 
     async fn post(
@@ -305,14 +306,8 @@ impl StreamableUpstream {
     ) -> Result<Posted, Error> {
         self.check_size(bytes.len())?;
         let mut request = self.base_request(bytes);
+        request::with_session(&mut request, &session.version, session.id.as_ref());
         let headers = request.headers_mut();
-        if let Some(id) = &session.id {
-            headers.insert(HeaderName::from_static(HEADER_SESSION_ID), id.clone());
-        }
-        headers.insert(
-            HeaderName::from_static(HEADER_PROTOCOL_VERSION),
-            session.version.clone(),
-        );
         if session.info.era() == Era::Modern
             && let Some((method, name)) = modern
         {
@@ -332,26 +327,15 @@ impl StreamableUpstream {
     }
 
     /// A POST of `bytes` to the MCP endpoint with the content headers and the instance's
-    /// own headers. Built in place: `http`'s builder moves the whole request at each step,
-    /// which showed in the profile (scripts/profile callgrind).
-    fn base_request(&self, bytes: Vec<u8>) -> http::Request<Full<Bytes>> {
-        let mut request = http::Request::new(Full::new(Bytes::from(bytes)));
-        *request.method_mut() = http::Method::POST;
-        *request.uri_mut() = self.url.clone();
-        let headers = request.headers_mut();
-        headers.reserve(self.headers.len() + 6);
-        headers.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        );
-        headers.insert(
-            header::ACCEPT,
-            HeaderValue::from_static("application/json, text/event-stream"),
-        );
-        for (name, value) in &self.headers {
-            headers.append(name.clone(), value.clone());
-        }
-        request
+    /// own headers.
+    fn base_request(&self, bytes: Vec<u8>) -> request::UpstreamRequest {
+        request::build(
+            http::Method::POST,
+            &self.url,
+            Some(request::JSON_OR_SSE),
+            &self.headers,
+            bytes,
+        )
     }
 
     /// A header value the gateway sends (a method or routed name); one that is not a
@@ -367,7 +351,7 @@ impl StreamableUpstream {
 
     async fn send_post(
         &self,
-        request: http::Request<Full<Bytes>>,
+        request: request::UpstreamRequest,
         had_session: bool,
         target: CallStream<'_>,
         capture_session: Option<&parking_lot::Mutex<Option<HeaderValue>>>,
@@ -595,19 +579,15 @@ pub(super) struct PostBack {
 
 impl PostBack {
     async fn send(self, bytes: Vec<u8>) {
-        let mut builder = http::Request::post(self.url)
-            .header(header::CONTENT_TYPE, "application/json")
-            .header(header::ACCEPT, "application/json, text/event-stream")
-            .header(HEADER_PROTOCOL_VERSION, &self.version);
-        for (k, v) in &self.headers {
-            builder = builder.header(k, v);
-        }
-        if let Some(id) = &self.session_id {
-            builder = builder.header(HEADER_SESSION_ID, id);
-        }
-        if let Ok(req) = builder.body(Full::new(Bytes::from(bytes))) {
-            let _ = self.client.inner.request(req).await;
-        }
+        let mut request = request::build(
+            http::Method::POST,
+            &self.url,
+            Some(request::JSON_OR_SSE),
+            &self.headers,
+            bytes,
+        );
+        request::with_session(&mut request, &self.version, self.session_id.as_ref());
+        let _ = self.client.inner.request(request).await;
     }
 }
 
@@ -695,12 +675,9 @@ impl Exchange for HandshakeHttp<'_> {
         let method = Method::parse(&request.method);
         let mut post = up.base_request(Message::from(request).to_vec());
         if era == Era::Modern {
-            let headers = post.headers_mut();
-            headers.insert(
-                HeaderName::from_static(HEADER_PROTOCOL_VERSION),
-                HeaderValue::from_static(ProtocolVersion::V2026_07_28.as_str()),
-            );
-            headers.insert(
+            let version = HeaderValue::from_static(ProtocolVersion::V2026_07_28.as_str());
+            request::with_session(&mut post, &version, None);
+            post.headers_mut().insert(
                 HeaderName::from_static(HEADER_METHOD),
                 up.header_value(method.as_str())?,
             );
