@@ -15,6 +15,10 @@ import sys
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from minimal_server import answer, not_found
+
+TOOLS = [{"name": "whoami", "inputSchema": {"type": "object"}}]
+
 counts = Counter()
 
 
@@ -54,25 +58,11 @@ class Handler(BaseHTTPRequestHandler):
         if "id" not in request:
             self.reply(202)
             return
-        if method == "initialize":
-            version = request.get("params", {}).get("protocolVersion", "2025-06-18")
-            result = {
-                "protocolVersion": version,
-                "capabilities": {"tools": {}},
-                "serverInfo": {"name": "http-500", "version": "0"},
-            }
-        elif method == "ping":
-            result = {}
-        elif method == "tools/list":
-            result = {"tools": [{"name": "whoami", "inputSchema": {"type": "object"}}]}
-        elif method == "tools/call":
+        if method == "tools/call":
             self.reply(500, {"error": "boom"})
             return
-        else:
-            self.reply(200, {"jsonrpc": "2.0", "id": request["id"],
-                             "error": {"code": -32601, "message": "method not found: " + method}})
-            return
-        self.reply(200, {"jsonrpc": "2.0", "id": request["id"], "result": result})
+        reply = answer(request, "http-500", TOOLS)
+        self.reply(200, reply if reply is not None else not_found(request))
 
 
 server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)

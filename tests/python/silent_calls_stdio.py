@@ -7,38 +7,13 @@ probes pass, but never answers `tools/call`: every call through the gateway time
 Standard library only.
 """
 
-import json
-import sys
+from minimal_server import not_found, serve_stdio
 
 
-def send(message):
-    sys.stdout.write(json.dumps(message) + "\n")
-    sys.stdout.flush()
+def on_other(request):
+    if request["method"] == "tools/call":
+        return None  # the fault under test: the request is read and never answered
+    return not_found(request)
 
 
-for line in sys.stdin:
-    try:
-        request = json.loads(line)
-    except ValueError:
-        continue
-    if "id" not in request or "method" not in request:
-        continue  # notifications (initialized, cancelled) and responses need no answer
-    method = request["method"]
-    if method == "initialize":
-        version = request.get("params", {}).get("protocolVersion", "2025-06-18")
-        result = {
-            "protocolVersion": version,
-            "capabilities": {"tools": {}},
-            "serverInfo": {"name": "silent", "version": "0"},
-        }
-    elif method == "ping":
-        result = {}
-    elif method == "tools/list":
-        result = {"tools": [{"name": "whoami", "inputSchema": {"type": "object"}}]}
-    elif method == "tools/call":
-        continue  # the fault under test: the request is read and never answered
-    else:
-        send({"jsonrpc": "2.0", "id": request["id"],
-              "error": {"code": -32601, "message": "method not found: " + method}})
-        continue
-    send({"jsonrpc": "2.0", "id": request["id"], "result": result})
+serve_stdio("silent", [{"name": "whoami", "inputSchema": {"type": "object"}}], on_other)

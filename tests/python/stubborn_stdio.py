@@ -8,11 +8,12 @@ writes `term` and exits, or with --ignore-sigterm writes `term-ignored` and keep
 running, so only SIGKILL ends it. Standard library only.
 """
 
-import json
 import os
 import signal
 import sys
 import time
+
+from minimal_server import serve_stdio
 
 marker_path = sys.argv[1]
 ignore_sigterm = "--ignore-sigterm" in sys.argv[2:]
@@ -36,38 +37,7 @@ def on_sigterm(_signum, _frame):
 
 signal.signal(signal.SIGTERM, on_sigterm)
 mark("started")
-
-
-def send(message):
-    sys.stdout.write(json.dumps(message) + "\n")
-    sys.stdout.flush()
-
-
-for line in sys.stdin:
-    try:
-        request = json.loads(line)
-    except ValueError:
-        continue
-    if "id" not in request or "method" not in request:
-        continue  # notifications and responses need no answer
-    method = request["method"]
-    if method == "initialize":
-        version = request.get("params", {}).get("protocolVersion", "2025-06-18")
-        result = {
-            "protocolVersion": version,
-            "capabilities": {"tools": {}},
-            "serverInfo": {"name": "stubborn", "version": "0"},
-        }
-    elif method == "tools/list":
-        result = {"tools": []}
-    elif method == "ping":
-        result = {}
-    else:
-        send({"jsonrpc": "2.0", "id": request["id"],
-              "error": {"code": -32601, "message": "method not found: " + method}})
-        continue
-    send({"jsonrpc": "2.0", "id": request["id"], "result": result})
-
+serve_stdio("stubborn", [])
 mark("eof")
 while True:
     time.sleep(60)
