@@ -444,6 +444,31 @@ async fn a_lone_restarting_child_is_waited_for() {
     assert_eq!(list.status, 200, "{}", list.text);
 }
 
+/// Calls `whoami` on `template` `n` times, one after another: who answered each call that
+/// succeeded, and how many timed out (504 `upstream_timeout`); any other answer fails.
+async fn whoami_calls(gw: &TestGateway, template: &str, n: usize) -> (Vec<String>, usize) {
+    let mut answered_by = Vec::new();
+    let mut timeouts = 0;
+    for _ in 0..n {
+        let r = gw
+            .http()
+            .post(
+                &format!("/mcp/{template}/tools/call"),
+                &json!({"name": "whoami", "arguments": {}}),
+            )
+            .await;
+        match r.status {
+            200 => answered_by.push(r.json()["content"][0]["text"].as_str().unwrap().to_owned()),
+            504 => {
+                r.expect_error(504, "upstream_timeout");
+                timeouts += 1;
+            }
+            other => panic!("unexpected {other}: {}", r.text),
+        }
+    }
+    (answered_by, timeouts)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hung_instance_times_out_is_ejected_and_traffic_moves() {
     let gw = gateway().await;
@@ -474,22 +499,7 @@ async fn a_hung_instance_times_out_is_ejected_and_traffic_moves() {
 
     // Freeze one instance (it still accepts connections, never answers).
     signal(hung.child.id().unwrap(), Signal::SIGSTOP);
-    let mut timeouts = 0;
-    let mut answered_by = Vec::new();
-    for _ in 0..12 {
-        let r = gw
-            .http()
-            .post(
-                "/mcp/hang/tools/call",
-                &json!({"name": "whoami", "arguments": {}}),
-            )
-            .await;
-        match r.status {
-            200 => answered_by.push(r.json()["content"][0]["text"].as_str().unwrap().to_owned()),
-            504 => timeouts += 1,
-            other => panic!("unexpected {other}: {}", r.text),
-        }
-    }
+    let (answered_by, timeouts) = whoami_calls(&gw, "hang", 12).await;
     assert!(
         (1..=3).contains(&timeouts),
         "the hung instance costs at most failure_threshold calls: {timeouts}"
@@ -793,26 +803,8 @@ async fn live_timeouts_alone_eject_an_instance_whose_probes_pass() {
 
     // Round robin alternates until `silent` has timed out failure_threshold (3) calls in
     // a row; then its circuit is open (2 s) and the rest go to `good` at once.
-    let mut timeouts = 0;
-    let mut answered_by = Vec::new();
     let started = Instant::now();
-    for _ in 0..12 {
-        let r = gw
-            .http()
-            .post(
-                "/mcp/passive/tools/call",
-                &json!({"name": "whoami", "arguments": {}}),
-            )
-            .await;
-        match r.status {
-            200 => answered_by.push(r.json()["content"][0]["text"].as_str().unwrap().to_owned()),
-            504 => {
-                r.expect_error(504, "upstream_timeout");
-                timeouts += 1;
-            }
-            other => panic!("unexpected {other}: {}", r.text),
-        }
-    }
+    let (answered_by, timeouts) = whoami_calls(&gw, "passive", 12).await;
     let h = statuses(&gw, "passive").await;
     assert_eq!(
         timeouts, 3,

@@ -16,6 +16,17 @@ use serde_json::json;
 const GATEWAY: &str = env!("CARGO_BIN_EXE_gw-server-e2e");
 const ECHO: &str = env!("CARGO_BIN_EXE_echo-fixture");
 
+/// A REST `tools/call` of `sleep_ms` on template `echo`, running in the background.
+fn spawn_sleep_call(http: Http, ms: u64) -> tokio::task::JoinHandle<Reply> {
+    tokio::spawn(async move {
+        http.post(
+            "/mcp/echo/tools/call",
+            &json!({"name": "sleep_ms", "arguments": {"ms": ms}}),
+        )
+        .await
+    })
+}
+
 /// Registers our echo fixture over stdio as template `echo`; returns the child's pid.
 async fn with_stdio_echo(gw: &TestGateway) -> u32 {
     gw.register(
@@ -172,13 +183,7 @@ async fn sigint_refuses_new_connections_and_finishes_in_flight_requests() {
     let child = with_stdio_echo(&gw).await;
     // An in-flight REST call and a legacy SSE connection waiting for its answer.
     let http = gw.http();
-    let call = tokio::spawn(async move {
-        http.post(
-            "/mcp/echo/tools/call",
-            &json!({"name": "sleep_ms", "arguments": {"ms": 2500}}),
-        )
-        .await
-    });
+    let call = spawn_sleep_call(http, 2500);
     let (legacy, endpoint) = open_legacy_stream(&gw).await;
     let legacy_stream = read_to_end(legacy);
     let accepted = reqwest::Client::new()
@@ -253,13 +258,7 @@ async fn the_drain_deadline_cuts_off_hung_requests() {
     let child = with_stdio_echo(&gw).await;
     // A REST call and an MCP POST answered as SSE, both far longer than the grace.
     let http = gw.http();
-    let rest_call = tokio::spawn(async move {
-        http.post(
-            "/mcp/echo/tools/call",
-            &json!({"name": "sleep_ms", "arguments": {"ms": 30000}}),
-        )
-        .await
-    });
+    let rest_call = spawn_sleep_call(http, 30000);
     let mcp = mcp_session(&gw).await;
     let sse_post = mcp
         .raw(reqwest::Method::POST)
