@@ -16,7 +16,7 @@ use tokio::{
     process::{Child, Command},
 };
 
-use crate::http::Http;
+use crate::http::{Http, Reply};
 
 /// How long a gateway may take to print its banner (migrations, stdio spawns).
 const START_TIMEOUT: Duration = Duration::from_secs(30);
@@ -253,13 +253,19 @@ impl TestGateway {
 
     /// `POST /mcp/{template}/tools/call`, asserting 200; returns the result.
     pub async fn call_tool(&self, template: &str, name: &str, arguments: Value) -> Value {
+        self.try_call_tool(template, name, arguments)
+            .await
+            .expect_status(200)
+    }
+
+    /// `POST /mcp/{template}/tools/call`, whatever the answer (error cases).
+    pub async fn try_call_tool(&self, template: &str, name: &str, arguments: Value) -> Reply {
         self.http()
             .post(
                 &format!("/mcp/{template}/tools/call"),
                 &serde_json::json!({"name": name, "arguments": arguments}),
             )
             .await
-            .expect_status(200)
     }
 
     /// The instance id that answered `whoami` through `template`.

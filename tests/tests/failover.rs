@@ -450,13 +450,7 @@ async fn whoami_calls(gw: &TestGateway, template: &str, n: usize) -> (Vec<String
     let mut answered_by = Vec::new();
     let mut timeouts = 0;
     for _ in 0..n {
-        let r = gw
-            .http()
-            .post(
-                &format!("/mcp/{template}/tools/call"),
-                &json!({"name": "whoami", "arguments": {}}),
-            )
-            .await;
+        let r = gw.try_call_tool(template, "whoami", json!({})).await;
         match r.status {
             200 => answered_by.push(r.json()["content"][0]["text"].as_str().unwrap().to_owned()),
             504 => {
@@ -539,13 +533,7 @@ async fn circuit_goes_closed_open_half_open_closed() {
     signal(pid, Signal::SIGSTOP);
     let mut seen = vec!["closed".to_owned()];
     for _ in 0..3 {
-        let r = gw
-            .http()
-            .post(
-                "/mcp/cb/tools/call",
-                &json!({"name": "whoami", "arguments": {}}),
-            )
-            .await;
+        let r = gw.try_call_tool("cb", "whoami", json!({})).await;
         assert!(r.status == 504 || r.status == 503, "{}", r.text);
     }
     wait_until("circuit open", Duration::from_secs(5), || async {
@@ -554,13 +542,7 @@ async fn circuit_goes_closed_open_half_open_closed() {
     .await;
     seen.push("open".to_owned());
     // While open, requests are refused at once (no traffic to the instance).
-    let r = gw
-        .http()
-        .post(
-            "/mcp/cb/tools/call",
-            &json!({"name": "whoami", "arguments": {}}),
-        )
-        .await;
+    let r = gw.try_call_tool("cb", "whoami", json!({})).await;
     r.expect_error(503, "unavailable");
     signal(pid, Signal::SIGCONT);
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -927,13 +909,7 @@ async fn upstream_5xx_answers_open_the_circuit() {
 
     // Each 500 reached the upstream and broke the call: 502, not retried.
     for _ in 0..3 {
-        let r = gw
-            .http()
-            .post(
-                "/mcp/five/tools/call",
-                &json!({"name": "whoami", "arguments": {}}),
-            )
-            .await;
+        let r = gw.try_call_tool("five", "whoami", json!({})).await;
         let body = r.expect_error(502, "upstream_failed");
         assert!(body["detail"].as_str().unwrap().contains("500"), "{body}");
     }
@@ -942,13 +918,7 @@ async fn upstream_5xx_answers_open_the_circuit() {
     assert_eq!(h["f1"]["healthy"], false, "{h}");
     assert!(h["f1"]["last_error"].is_null(), "its probe passed: {h}");
     // Open: refused at the gateway, nothing more reaches the upstream.
-    let r = gw
-        .http()
-        .post(
-            "/mcp/five/tools/call",
-            &json!({"name": "whoami", "arguments": {}}),
-        )
-        .await;
+    let r = gw.try_call_tool("five", "whoami", json!({})).await;
     r.expect_error(503, "unavailable");
     assert!(r.header("retry-after").is_some());
     assert_eq!(upstream.counts().await["tools/call"], 3);
