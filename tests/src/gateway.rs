@@ -76,9 +76,18 @@ pub struct GatewayBuilder {
     pass_database: bool,
     args: Vec<String>,
     envs: Vec<(String, String)>,
+    stdio_registration: bool,
 }
 
 impl GatewayBuilder {
+    /// Keep the gateway's default of refusing stdio commands over the API. Without this
+    /// the harness starts gateways with `MCP_GATEWAY_ALLOW_STDIO_REGISTRATION=1`, as an
+    /// operator who opted in would: most suites register stdio fixtures over the API.
+    pub fn without_stdio_registration(mut self) -> Self {
+        self.stdio_registration = false;
+        self
+    }
+
     /// Arguments placed before the gateway flags (e.g. `gateway start` for `mcpp`).
     pub fn subcommand(mut self, words: &[&str]) -> Self {
         self.prefix = words.iter().map(|w| (*w).to_owned()).collect();
@@ -136,6 +145,9 @@ impl GatewayBuilder {
             if key.starts_with("MCP_GATEWAY_") {
                 cmd.env_remove(key);
             }
+        }
+        if self.stdio_registration {
+            cmd.env("MCP_GATEWAY_ALLOW_STDIO_REGISTRATION", "1");
         }
         cmd.env("XDG_DATA_HOME", db.dir())
             .env("XDG_STATE_HOME", db.dir())
@@ -205,6 +217,7 @@ impl TestGateway {
             pass_database: true,
             args: Vec::new(),
             envs: Vec::new(),
+            stdio_registration: true,
         }
     }
 

@@ -108,6 +108,25 @@ impl Http {
         self.send(self.client.delete(self.url(path))).await
     }
 
+    /// Any method, with extra headers (`Host`, `Origin`, ...) and an optional raw body.
+    pub async fn raw(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<&str>,
+    ) -> Reply {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let mut request = self.client.request(method, self.url(path));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        if let Some(body) = body {
+            request = request.body(body.to_owned());
+        }
+        self.send(request).await
+    }
+
     async fn send(&self, request: reqwest::RequestBuilder) -> Reply {
         let response = request.send().await.unwrap();
         let status = response.status().as_u16();

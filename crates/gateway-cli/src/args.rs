@@ -170,6 +170,14 @@ pub(crate) struct RegisterArgs {
     /// Environment variable of the stdio server (repeatable).
     #[arg(long = "env", value_name = "KEY=VALUE", value_parser = parse_env, conflicts_with = "endpoint")]
     pub(crate) env: Vec<(String, String)>,
+    /// Write straight into the gateway's database (the default one, or --database)
+    /// instead of calling a running gateway: how stdio commands are registered when the
+    /// gateway refuses them over the API. A running gateway loads it at its next start.
+    #[arg(long)]
+    pub(crate) offline: bool,
+    /// The database to write with --offline (implies it); default: the gateway's.
+    #[arg(long, visible_alias = "database-url", value_name = "URL")]
+    pub(crate) database: Option<String>,
     #[command(flatten)]
     pub(crate) client: ClientArgs,
 }

@@ -128,8 +128,10 @@ pub struct Settings {
     pub health_policy: gateway_health::HealthPolicy,
     /// Authentication and registration policy.
     pub auth: AuthSettings,
-    /// Native MCP endpoints: session keys, Host/Origin allowlists, naming.
+    /// Native MCP endpoints: session keys, naming, timeouts.
     pub mcp: McpSettings,
+    /// What browsers may do: Host and Origin allowlists, CORS (every route).
+    pub browser: BrowserSettings,
     /// How long shutdown lets in-flight requests finish before cutting them off.
     pub shutdown_grace: Duration,
 }
@@ -321,7 +323,8 @@ impl Settings {
             rate_limit_admin: file.rate_limit_admin,
         };
         let auth = auth::load(auth_file, overrides.auth, overrides.insecure_no_auth, &env)?;
-        let mcp = mcp::load(&host, &env)?;
+        let mcp = mcp::load(&env)?;
+        let browser = browser::load(&host, &env)?;
         let shutdown_grace = shutdown::load(overrides.shutdown_grace, file.shutdown_grace, &env)?;
         Ok(Settings {
             host,
@@ -334,6 +337,7 @@ impl Settings {
             health_policy,
             auth,
             mcp,
+            browser,
             shutdown_grace,
         })
     }
@@ -367,6 +371,27 @@ fn defaults_key(e: &gateway_core::ValidationError) -> &'static str {
     }
 }
 
+/// Whether `host` is a loopback address (`localhost`, `127.0.0.0/8`, `::1`).
+pub(crate) fn is_loopback(host: &str) -> bool {
+    let host = host.trim().trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// A boolean setting: `1`/`true`/`yes`/`on` or `0`/`false`/`no`/`off`.
+pub(crate) fn boolean(key: &str, value: &str) -> Result<bool, ConfigError> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" => Ok(false),
+        _ => Err(ConfigError::new(
+            key,
+            format!("{value:?} is not a boolean (use 1 or 0)"),
+        )),
+    }
+}
+
 /// Reads and parses the file; a bad value is reported under its JSON path (`port`,
 /// `templates.x.load_balancer.strategy`), anything else under the file's name.
 fn read_file(path: &PathBuf) -> Result<ConfigFile, ConfigError> {
@@ -388,10 +413,12 @@ fn read_file(path: &PathBuf) -> Result<ConfigFile, ConfigError> {
 }
 
 mod auth;
+mod browser;
 mod mcp;
 mod shutdown;
 
 pub use auth::AuthSettings;
+pub use browser::BrowserSettings;
 pub use mcp::McpSettings;
 
 #[cfg(test)]

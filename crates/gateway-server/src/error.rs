@@ -14,6 +14,8 @@ pub(crate) enum ApiError {
     InvalidField { field: String, message: String },
     #[error("request body is larger than the configured limit")]
     PayloadTooLarge,
+    #[error("Content-Type must be application/json")]
+    UnsupportedMediaType,
     #[error("template {0:?} not found")]
     TemplateNotFound(String),
     #[error("instance {instance:?} not found in template {template:?}")]
@@ -22,11 +24,19 @@ pub(crate) enum ApiError {
     Conflict(String),
     #[error("template {0:?} has no instances")]
     NoInstances(String),
-    #[error("no instance of template {template:?} could serve the request: {reason}")]
+    /// `reason` goes to the log only: transport errors can name internal hosts.
+    #[error(
+        "no instance of template {template:?} could serve the request \
+         (the gateway's log has the cause under this request_id)"
+    )]
     Unavailable { template: String, reason: String },
     #[error("upstream of template {template:?} timed out")]
     Timeout { template: String },
-    #[error("upstream of template {template:?} failed during the call: {reason}")]
+    /// `reason` goes to the log only, as for `Unavailable`.
+    #[error(
+        "the upstream of template {template:?} failed during the call \
+         (the gateway's log has the cause under this request_id)"
+    )]
     UpstreamFailed { template: String, reason: String },
     #[error("upstream returned a JSON-RPC error {code}: {message}")]
     Rpc {
@@ -49,6 +59,8 @@ pub(crate) enum ApiError {
     TemplateForbidden(String),
     #[error("{0}")]
     Forbidden(String),
+    #[error("{}", browser_refusal(*.0))]
+    BrowserRefused(crate::browser::Refused),
     #[error("rate limit exceeded ({} requests per minute)", .0.limit)]
     RateLimited(gateway_auth::Decision),
     #[error("authentication is not enabled on this gateway (start it with --auth)")]
@@ -58,6 +70,21 @@ pub(crate) enum ApiError {
 }
 
 impl ApiError {
+    /// Logs what the client is not told (an upstream failure's cause), with the request
+    /// id the client sees, so an operator can find it.
+    pub(crate) fn log_hidden_cause(&self) {
+        if let ApiError::Unavailable { template, reason }
+        | ApiError::UpstreamFailed { template, reason } = self
+        {
+            tracing::info!(
+                request_id = crate::request_id::current().as_deref().unwrap_or("-"),
+                %template,
+                %reason,
+                "upstream failure answered"
+            );
+        }
+    }
+
     pub(crate) fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
         ApiError::InvalidField {
             field: field.into(),
@@ -95,6 +122,9 @@ impl IntoResponse for ApiError {
         let (status, code) = match &self {
             ApiError::InvalidField { .. } => (StatusCode::BAD_REQUEST, "invalid_field"),
             ApiError::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
+            ApiError::UnsupportedMediaType => {
+                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
+            }
             ApiError::TemplateNotFound(_) => (StatusCode::NOT_FOUND, "template_not_found"),
             ApiError::InstanceNotFound { .. } => (StatusCode::NOT_FOUND, "instance_not_found"),
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
@@ -140,10 +170,15 @@ impl IntoResponse for ApiError {
             }
             ApiError::TemplateForbidden(_) => (StatusCode::FORBIDDEN, "template_forbidden"),
             ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
+            ApiError::BrowserRefused(crate::browser::Refused::Host) => {
+                (StatusCode::FORBIDDEN, "forbidden_host")
+            }
+            ApiError::BrowserRefused(_) => (StatusCode::FORBIDDEN, "forbidden_origin"),
             ApiError::RateLimited(_) => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
             ApiError::AuthDisabled => (StatusCode::NOT_FOUND, "auth_disabled"),
             ApiError::Auth(e) => auth_status(e),
         };
+        self.log_hidden_cause();
         let field = match &self {
             ApiError::InvalidField { field, .. } => Some(field.clone()),
             _ => None,
@@ -171,6 +206,20 @@ impl IntoResponse for ApiError {
                 .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
         }
         response
+    }
+}
+
+/// What a refused browser request is told (see `browser`).
+fn browser_refusal(which: crate::browser::Refused) -> &'static str {
+    use crate::browser::Refused;
+    match which {
+        Refused::Host => {
+            "Host header not allowed (DNS-rebinding protection):              add the name to MCP_GATEWAY_ALLOWED_HOSTS"
+        }
+        Refused::Origin => {
+            "Origin not allowed (cross-site request): add it to MCP_GATEWAY_ALLOWED_ORIGINS"
+        }
+        Refused::SecFetchSite => "cross-site request refused (Sec-Fetch-Site: cross-site)",
     }
 }
 

@@ -21,10 +21,12 @@
 
 mod admin;
 mod auth;
+mod browser;
 mod config;
 mod drain;
 mod error;
 mod mcp;
+mod media;
 mod offline;
 mod openapi;
 mod registry;
@@ -35,8 +37,10 @@ mod router;
 mod server;
 mod state;
 
-pub use config::{AuthSettings, ConfigError, McpSettings, Overrides, SeedTemplate, Settings};
-pub use offline::{OfflineError, create_user};
+pub use config::{
+    AuthSettings, BrowserSettings, ConfigError, McpSettings, Overrides, SeedTemplate, Settings,
+};
+pub use offline::{OfflineError, create_user, register as register_offline};
 pub use server::{Error, Server, shutdown_signal};
 
 /// The OpenAPI document as JSON (for tooling and tests).

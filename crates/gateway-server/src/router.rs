@@ -10,13 +10,16 @@ use tower_http::{
     trace::TraceLayer,
 };
 
-use crate::{admin, auth, drain, error::ApiError, mcp, openapi, request_id, rest, state::AppState};
+use crate::{
+    admin, auth, browser, drain, error::ApiError, mcp, openapi, request_id, rest, state::AppState,
+};
 
 /// The application: MCP endpoints, REST facade, management API, API docs.
 pub(crate) fn app(state: AppState) -> Router {
     let max_body = state.max_body;
     let auth_state = state.clone();
     let drain = state.drain.clone();
+    let browser = state.browser.clone();
     Router::new()
         .merge(mcp::routes())
         .merge(rest::routes())
@@ -33,6 +36,11 @@ pub(crate) fn app(state: AppState) -> Router {
             auth::authorize,
         ))
         .layer(DefaultBodyLimit::max(max_body))
+        // Before authentication: cross-site and DNS-rebinding requests, CORS (browser/).
+        .layer(axum::middleware::from_fn_with_state(
+            browser,
+            browser::guard,
+        ))
         .layer(TraceLayer::new_for_http())
         // Shutdown: sees every request for as long as its response (or event stream) is
         // open, and cuts off what outlives the drain deadline (drain.rs). Inside the

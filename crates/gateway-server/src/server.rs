@@ -14,7 +14,7 @@ use crate::{
     config::Settings,
     drain::{Drain, Phase},
     error::ApiError,
-    mcp::{McpState, OriginPolicy, Sessions},
+    mcp::{McpState, Sessions},
     registry::Registry,
     router,
     state::{AppState, GatewayStats, Shared},
@@ -79,7 +79,9 @@ impl Server {
     /// Opens the database (migrating it), loads and seeds the registry (stdio instances
     /// start now), and binds the listener.
     pub async fn bind(settings: Settings) -> Result<Server, Error> {
-        if !settings.auth.enabled && !settings.auth.insecure_no_auth && !is_loopback(&settings.host)
+        if !settings.auth.enabled
+            && !settings.auth.insecure_no_auth
+            && !crate::config::is_loopback(&settings.host)
         {
             return Err(Error::Insecure {
                 host: settings.host.clone(),
@@ -129,6 +131,7 @@ impl Server {
                 max_body: settings.max_message_size,
                 access: Arc::new(access),
                 mcp,
+                browser: crate::browser::Browser::new(&settings.browser),
                 drain: Drain::new(),
             }),
         })
@@ -258,10 +261,6 @@ async fn mcp_state(store: &Store, settings: &Settings) -> Result<Arc<McpState>, 
     sessions.spawn_reaper(Duration::from_secs(60).min(mcp.session_idle_timeout));
     Ok(Arc::new(McpState {
         sessions,
-        origin: OriginPolicy {
-            hosts: mcp.allowed_hosts.clone(),
-            origins: mcp.allowed_origins.clone(),
-        },
         separator: Arc::from(mcp.name_separator.as_str()),
         keepalive: mcp.sse_keepalive,
         dedicated_counts: Default::default(),
@@ -271,15 +270,6 @@ async fn mcp_state(store: &Store, settings: &Settings) -> Result<Arc<McpState>, 
 
 /// The name of the generated session key in the database's secrets table.
 const SESSION_KEY_SECRET: &str = "mcp_session_key";
-
-/// Whether `host` is a loopback address (`localhost`, `127.0.0.0/8`, `::1`).
-fn is_loopback(host: &str) -> bool {
-    let host = host.trim().trim_start_matches('[').trim_end_matches(']');
-    host.eq_ignore_ascii_case("localhost")
-        || host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
-}
 
 /// Tells the operator about the first admin. A generated password goes to stderr once,
 /// never to the log.

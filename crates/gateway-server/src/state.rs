@@ -38,6 +38,8 @@ pub(crate) struct Shared {
     pub(crate) access: Arc<crate::auth::Access>,
     /// Native MCP endpoints: sessions, Origin/Host policy, naming.
     pub(crate) mcp: Arc<crate::mcp::McpState>,
+    /// Host/Origin policy and CORS, applied to every route.
+    pub(crate) browser: Arc<crate::browser::Browser>,
     /// The shutdown phase: SSE streams end when draining starts.
     pub(crate) drain: Arc<crate::drain::Drain>,
 }

@@ -118,11 +118,17 @@ async fn open_sqlite(url: &str) -> Result<DatabaseConnection> {
             && !parent.as_os_str().is_empty()
         {
             // Blocking, but once per process start and only a `mkdir -p`.
-            std::fs::create_dir_all(parent).map_err(|_| Error::Invalid {
-                what: "database path",
-                reason: "its parent directory cannot be created",
-            })?;
+            if !parent.exists() {
+                private_dir(parent).map_err(|_| Error::Invalid {
+                    what: "database path",
+                    reason: "its parent directory cannot be created",
+                })?;
+            }
         }
+        if create {
+            private_file(options.get_filename())?;
+        }
+        warn_if_shared(options.get_filename());
         let options = options
             .create_if_missing(create)
             .journal_mode(SqliteJournalMode::Wal);
@@ -174,6 +180,64 @@ pub(crate) fn sqlite_url(path: &Path) -> String {
     }
     url.push_str("?mode=rwc");
     url
+}
+
+/// Creates the database file readable by its owner only (0600) if it does not exist yet:
+/// it holds the JWT key, the API-key HMAC key and the session-sealing key. SQLite gives
+/// its `-wal` and `-shm` files the database file's mode.
+fn private_file(path: &Path) -> Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(_) => Err(Error::Invalid {
+            what: "database path",
+            reason: "the database file cannot be created",
+        }),
+    }
+}
+
+/// `mkdir -p` whose new directories are private (0700).
+fn private_dir(path: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(path)
+}
+
+/// Warns when an existing database file (or its WAL/SHM files) can be read by other
+/// users of the host: they could read the server secrets in it.
+fn warn_if_shared(path: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mut files = vec![path.to_path_buf()];
+        for suffix in ["-wal", "-shm"] {
+            let mut name = path.as_os_str().to_owned();
+            name.push(suffix);
+            files.push(PathBuf::from(name));
+        }
+        for file in files {
+            let Ok(meta) = std::fs::metadata(&file) else {
+                continue;
+            };
+            let mode = meta.permissions().mode() & 0o777;
+            if mode & 0o077 != 0 {
+                tracing::warn!(
+                    file = %file.display(),
+                    mode = format_args!("{mode:o}"),
+                    "the database file is readable by other users of this host, and it \
+                     holds the gateway's signing and sealing keys: run chmod 600 on it"
+                );
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
 }
 
 #[cfg(test)]

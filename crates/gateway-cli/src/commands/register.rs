@@ -1,8 +1,11 @@
-//! `mcpp gateway register TEMPLATE (--endpoint URL | --command CMD) ...`.
+//! `mcpp gateway register TEMPLATE (--endpoint URL | --command CMD) ... [--offline |
+//! --database URL]`: through a running gateway, or straight into its database.
 
 use std::path::Path;
 
-use gateway_core::api::{CommandLine, RegisterInstance};
+use anyhow::anyhow;
+use gateway_core::api::{CommandLine, InstanceInfo, RegisterInstance};
+use gateway_server::{Overrides, Settings};
 
 use crate::{args::RegisterArgs, failure, output};
 
@@ -10,25 +13,65 @@ use crate::{args::RegisterArgs, failure, output};
 pub(crate) async fn run(args: RegisterArgs) -> anyhow::Result<()> {
     let cwd = std::env::current_dir().ok();
     let registration = registration(&args, cwd.as_deref());
-    let url = &args.client.gateway_url;
-    let client = super::connect(&args.client)?;
-    let instance = client
-        .register(&registration)
-        .await
-        .map_err(|e| match e.is_conflict() {
-            true => failure::explain_with_hint(
-                &e,
-                url,
-                "pick another --id, or remove the old instance with `mcpp gateway deregister`",
-            ),
-            false => failure::explain(&e, url),
-        })?;
+    let offline = args.offline || args.database.is_some();
+    let instance = match offline {
+        true => register_offline(args.database.clone(), registration).await?,
+        false => register_online(&args, &registration).await?,
+    };
     if args.client.json {
         output::print_json(&instance)
     } else {
         println!("{}", output::registered(&instance));
+        if offline {
+            println!(
+                "Written to the database: a gateway already running on it loads the \
+                 instance at its next start."
+            );
+        }
         Ok(())
     }
+}
+
+async fn register_online(
+    args: &RegisterArgs,
+    registration: &RegisterInstance,
+) -> anyhow::Result<InstanceInfo> {
+    let url = &args.client.gateway_url;
+    let client = super::connect(&args.client)?;
+    client.register(registration).await.map_err(|e| {
+        if e.is_conflict() {
+            failure::explain_with_hint(
+                &e,
+                url,
+                "pick another --id, or remove the old instance with `mcpp gateway deregister`",
+            )
+        } else if e.is_forbidden() && registration.command.is_some() {
+            failure::explain_with_hint(
+                &e,
+                url,
+                "the gateway refuses stdio commands over its API unless started with \
+                 MCP_GATEWAY_ALLOW_STDIO_REGISTRATION=1; on the gateway's host, add \
+                 --offline to write the registration into its database instead",
+            )
+        } else {
+            failure::explain(&e, url)
+        }
+    })
+}
+
+async fn register_offline(
+    database: Option<String>,
+    registration: RegisterInstance,
+) -> anyhow::Result<InstanceInfo> {
+    // The gateway's own settings (its default database and template defaults).
+    let settings = Settings::load(Overrides {
+        database_url: database,
+        ..Overrides::default()
+    })
+    .map_err(|e| anyhow!("{e}"))?;
+    gateway_server::register_offline(&settings, registration)
+        .await
+        .map_err(|e| anyhow!("{e}"))
 }
 
 /// The request body for `args`. A relative `--working-dir` is taken from `cwd`, the

@@ -106,6 +106,9 @@ async fn parse(request: Request) -> Result<LoginRequest, ApiError> {
             password: form.password,
         });
     }
+    if !crate::media::is_json(request.headers()) {
+        return Err(ApiError::UnsupportedMediaType);
+    }
     let body = Bytes::from_request(request, &())
         .await
         .map_err(|e| ApiError::invalid("body", e.body_text()))?;

@@ -1,9 +1,12 @@
 //! Who may register what over the API.
 //!
-//! - A stdio command runs a program on the gateway host: with authentication on it needs
-//!   the `admin` scope *and* `allow_stdio_registration` (off by default). Commands from
-//!   the configuration file are not affected, nor is the API with authentication off
-//!   (then only a loopback bind is allowed, like a local CLI).
+//! - A stdio command runs a program on the gateway host: over the API it needs
+//!   `allow_stdio_registration` (`MCP_GATEWAY_ALLOW_STDIO_REGISTRATION=1`, off by
+//!   default) whether authentication is on or off, and with authentication on also the
+//!   `admin` scope. With authentication off any local process or (without the browser
+//!   guard) web page could otherwise run commands as the gateway's user. Commands from
+//!   the configuration file and `mcpp gateway register --offline` (which writes the
+//!   database directly) are not affected.
 //! - HTTP and SSE endpoints must match `MCP_GATEWAY_ENDPOINT_ALLOWLIST` when one is set
 //!   (an SSRF guard), whether or not authentication is on.
 
@@ -21,16 +24,17 @@ pub(crate) fn check(
     registration: &ValidRegistration,
 ) -> Result<(), ApiError> {
     let refusal = match &registration.spec {
-        InstanceSpec::Stdio(_) if access.is_enabled() => {
+        InstanceSpec::Stdio(_) => {
             let is_admin = caller.is_some_and(|Caller(p)| p.has(Scope::Admin));
-            if !is_admin {
+            if access.is_enabled() && !is_admin {
                 Some(ApiError::from(gateway_auth::Error::MissingScope(
                     Scope::Admin,
                 )))
             } else if !access.allow_stdio_registration {
                 Some(ApiError::Forbidden(
-                    "registering stdio commands over the API is disabled \
-                     (set MCP_GATEWAY_ALLOW_STDIO_REGISTRATION=1, or use the configuration file)"
+                    "registering stdio commands over the API is disabled: start the gateway \
+                     with MCP_GATEWAY_ALLOW_STDIO_REGISTRATION=1, declare the command in the \
+                     configuration file, or use `mcpp gateway register --offline`"
                         .to_owned(),
                 ))
             } else {
@@ -46,7 +50,6 @@ pub(crate) fn check(
                     "the endpoint's host is not in MCP_GATEWAY_ENDPOINT_ALLOWLIST".to_owned(),
                 )
             }),
-        InstanceSpec::Stdio(_) => None,
     };
     match refusal {
         Some(error) => {

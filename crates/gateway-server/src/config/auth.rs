@@ -17,7 +17,7 @@ use std::{num::NonZeroU32, time::Duration};
 
 use gateway_auth::{AuthConfig, EndpointAllowlist, MIN_JWT_SECRET_LEN, RoleLimits, Secret};
 
-use super::ConfigError;
+use super::{ConfigError, boolean};
 
 /// Authentication and registration-policy settings.
 #[derive(Debug, Clone, Default)]
@@ -26,7 +26,7 @@ pub struct AuthSettings {
     pub enabled: bool,
     /// Allows binding a non-loopback address without authentication.
     pub insecure_no_auth: bool,
-    /// Whether admins may register stdio commands over the API (with auth on).
+    /// Whether stdio commands may be registered over the API (by admins when auth is on).
     pub allow_stdio_registration: bool,
     /// Hosts that HTTP/SSE instances registered over the API may point at (SSRF guard).
     pub endpoint_allowlist: Option<EndpointAllowlist>,
@@ -169,17 +169,6 @@ pub(super) fn load(
         endpoint_allowlist,
         config,
     })
-}
-
-fn boolean(key: &str, value: &str) -> Result<bool, ConfigError> {
-    match value.trim().to_ascii_lowercase().as_str() {
-        "1" | "true" | "yes" | "on" => Ok(true),
-        "0" | "false" | "no" | "off" => Ok(false),
-        _ => Err(ConfigError::new(
-            key,
-            format!("{value:?} is not a boolean (use 1 or 0)"),
-        )),
-    }
 }
 
 fn number(key: &str, var: &impl Fn(&str) -> Option<String>) -> Result<Option<u64>, ConfigError> {

@@ -5,8 +5,6 @@
 //! |---|---|---|
 //! | `MCP_GATEWAY_SESSION_KEY` | generated once, stored in the database | base64 of 32 bytes: seals `Mcp-Session-Id`s (replicas sharing a database share it) |
 //! | `MCP_GATEWAY_SESSION_KEYS_PREVIOUS` | none | comma-separated older keys still accepted (rotation) |
-//! | `MCP_GATEWAY_ALLOWED_HOSTS` | loopback names when bound to loopback, else any | `Host` values accepted (`*` = any) |
-//! | `MCP_GATEWAY_ALLOWED_ORIGINS` | loopback origins and the request's own host | `Origin` values accepted (`*` = any) |
 //! | `MCP_GATEWAY_NAME_SEPARATOR` | `__` | between template and name on the aggregated `/mcp` |
 //! | `MCP_GATEWAY_SESSION_IDLE_TIMEOUT` | 1800 | seconds before an idle session's in-memory state is dropped |
 //! | `MCP_GATEWAY_SESSION_MAX_AGE` | 86400 | seconds a session id stays valid after `initialize` |
@@ -24,10 +22,6 @@ pub struct McpSettings {
     pub(crate) session_key: Option<String>,
     /// Older keys still accepted.
     pub(crate) previous_session_keys: Vec<String>,
-    /// Accepted `Host` names (lower case, without port); `None` = any.
-    pub(crate) allowed_hosts: Option<Vec<String>>,
-    /// Accepted `Origin`s (lower case, `scheme://host[:port]`); `None` = any.
-    pub(crate) allowed_origins: Option<Vec<String>>,
     /// Between template and tool/prompt name on `/mcp`.
     pub(crate) name_separator: String,
     pub(crate) session_idle_timeout: Duration,
@@ -43,8 +37,6 @@ impl std::fmt::Debug for McpSettings {
                 &self.session_key.as_ref().map(|_| "<redacted>"),
             )
             .field("previous_session_keys", &self.previous_session_keys.len())
-            .field("allowed_hosts", &self.allowed_hosts)
-            .field("allowed_origins", &self.allowed_origins)
             .field("name_separator", &self.name_separator)
             .field("session_idle_timeout", &self.session_idle_timeout)
             .field("session_max_age", &self.session_max_age)
@@ -53,25 +45,11 @@ impl std::fmt::Debug for McpSettings {
     }
 }
 
-/// Host names that are always local.
-const LOOPBACK_HOSTS: [&str; 3] = ["localhost", "127.0.0.1", "[::1]"];
-
-pub(super) fn load(
-    bind_host: &str,
-    env: &impl Fn(&str) -> Option<String>,
-) -> Result<McpSettings, ConfigError> {
+pub(super) fn load(env: &impl Fn(&str) -> Option<String>) -> Result<McpSettings, ConfigError> {
     let get = |key: &str| {
         env(key)
             .map(|v| v.trim().to_owned())
             .filter(|v| !v.is_empty())
-    };
-    let list = |key: &str| -> Option<Vec<String>> {
-        get(key).map(|v| {
-            v.split(',')
-                .map(|s| s.trim().to_ascii_lowercase())
-                .filter(|s| !s.is_empty())
-                .collect()
-        })
     };
     let secs = |key: &str, default: u64, max: u64| -> Result<Duration, ConfigError> {
         match get(key) {
@@ -85,26 +63,6 @@ pub(super) fn load(
             },
         }
     };
-    let any_or = |values: Option<Vec<String>>, default: Option<Vec<String>>| match values {
-        Some(v) if v.iter().any(|s| s == "*") => None,
-        Some(v) => Some(v),
-        None => default,
-    };
-    let loopback_bind = {
-        let h = bind_host
-            .trim()
-            .trim_start_matches('[')
-            .trim_end_matches(']');
-        h.eq_ignore_ascii_case("localhost")
-            || h.parse::<std::net::IpAddr>()
-                .is_ok_and(|ip| ip.is_loopback())
-    };
-    // A gateway bound to loopback is what DNS rebinding attacks: only local names may
-    // reach it. Bound elsewhere, it sits behind names the operator knows (set the list).
-    let default_hosts =
-        loopback_bind.then(|| LOOPBACK_HOSTS.iter().map(|s| (*s).to_owned()).collect());
-    let allowed_hosts = any_or(list("MCP_GATEWAY_ALLOWED_HOSTS"), default_hosts);
-    let allowed_origins = any_or(list("MCP_GATEWAY_ALLOWED_ORIGINS"), Some(Vec::new()));
     let name_separator = get("MCP_GATEWAY_NAME_SEPARATOR").unwrap_or_else(|| "__".to_owned());
     if name_separator.len() > 8
         || !name_separator
@@ -119,8 +77,6 @@ pub(super) fn load(
     Ok(McpSettings {
         session_key: get("MCP_GATEWAY_SESSION_KEY"),
         previous_session_keys: list_raw(get("MCP_GATEWAY_SESSION_KEYS_PREVIOUS")),
-        allowed_hosts,
-        allowed_origins,
         name_separator,
         session_idle_timeout: secs("MCP_GATEWAY_SESSION_IDLE_TIMEOUT", 1800, 7 * 86400)?,
         session_max_age: secs("MCP_GATEWAY_SESSION_MAX_AGE", 86400, 30 * 86400)?,

@@ -157,7 +157,12 @@ pub(crate) fn api_error(e: &ApiError) -> Outcome {
         ApiError::Rpc { error, .. } => return Outcome::Error(to_raw(error)),
         _ => code::INTERNAL_ERROR,
     };
-    error(code, e.to_string())
+    e.log_hidden_cause();
+    let mut object = ErrorObject::new(code, e.to_string());
+    if let Some(id) = crate::request_id::current() {
+        object = object.with_data(serde_json::json!({ "request_id": id }));
+    }
+    Outcome::Error(to_raw(&object))
 }
 
 /// Routes by the prefixed `params.{field}` (`name` or `uri`), rewriting it to the

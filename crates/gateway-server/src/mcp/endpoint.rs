@@ -92,9 +92,8 @@ pub(crate) async fn get_template(
     Path(template): Path<String>,
     caller: Option<Caller>,
     headers: HeaderMap,
-    uri: Uri,
 ) -> Response {
-    get(state, Some(template), caller, headers, uri).await
+    get(state, Some(template), caller, headers).await
 }
 
 /// `GET /mcp`.
@@ -102,9 +101,8 @@ pub(crate) async fn get_aggregate(
     State(state): State<AppState>,
     caller: Option<Caller>,
     headers: HeaderMap,
-    uri: Uri,
 ) -> Response {
-    get(state, None, caller, headers, uri).await
+    get(state, None, caller, headers).await
 }
 
 /// `DELETE /mcp/{template}`.
@@ -113,9 +111,8 @@ pub(crate) async fn delete_template(
     Path(template): Path<String>,
     caller: Option<Caller>,
     headers: HeaderMap,
-    uri: Uri,
 ) -> Response {
-    delete(state, Some(template), caller, headers, uri)
+    delete(state, Some(template), caller, headers)
 }
 
 /// `DELETE /mcp`.
@@ -123,9 +120,8 @@ pub(crate) async fn delete_aggregate(
     State(state): State<AppState>,
     caller: Option<Caller>,
     headers: HeaderMap,
-    uri: Uri,
 ) -> Response {
-    delete(state, None, caller, headers, uri)
+    delete(state, None, caller, headers)
 }
 
 /// A request refused before it reaches dispatch: an HTTP status with a JSON-RPC error.
@@ -222,16 +218,7 @@ fn prepare(
     state: &AppState,
     template: Option<String>,
     caller: Option<&Caller>,
-    headers: &HeaderMap,
-    uri: &Uri,
 ) -> Result<Scope, Refusal> {
-    if let Err(which) = state.mcp.origin.check(headers, uri) {
-        return Err(Refusal::new(
-            StatusCode::FORBIDDEN,
-            -32000,
-            format!("Forbidden: {which} header not allowed (DNS-rebinding protection)"),
-        ));
-    }
     let table = state.registry.snapshot();
     match template {
         Some(template) => {
@@ -301,7 +288,7 @@ async fn post(
     body: Bytes,
 ) -> Response {
     let Who { caller, meta } = who;
-    let scope = match prepare(&state, template, caller.as_ref(), &headers, &uri) {
+    let scope = match prepare(&state, template, caller.as_ref()) {
         Ok(scope) => scope,
         Err(refusal) => return refusal.into_response(),
     };
@@ -313,14 +300,7 @@ async fn post(
             "Not Acceptable: Accept must include application/json and text/event-stream",
         );
     }
-    if let Some(ct) = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        && !ct
-            .split(';')
-            .next()
-            .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
-    {
+    if !crate::media::is_json(&headers) {
         return http_error(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             -32000,
@@ -692,9 +672,8 @@ async fn get(
     template: Option<String>,
     caller: Option<Caller>,
     headers: HeaderMap,
-    uri: Uri,
 ) -> Response {
-    let scope = match prepare(&state, template, caller.as_ref(), &headers, &uri) {
+    let scope = match prepare(&state, template, caller.as_ref()) {
         Ok(scope) => scope,
         Err(refusal) => return refusal.into_response(),
     };
@@ -860,9 +839,8 @@ fn delete(
     template: Option<String>,
     caller: Option<Caller>,
     headers: HeaderMap,
-    uri: Uri,
 ) -> Response {
-    let scope = match prepare(&state, template, caller.as_ref(), &headers, &uri) {
+    let scope = match prepare(&state, template, caller.as_ref()) {
         Ok(scope) => scope,
         Err(refusal) => return refusal.into_response(),
     };

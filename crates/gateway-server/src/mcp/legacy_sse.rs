@@ -9,7 +9,7 @@ use std::{collections::HashMap, convert::Infallible, sync::Arc};
 use axum::{
     body::Bytes,
     extract::{Path, Query, State},
-    http::{HeaderMap, StatusCode, Uri, header},
+    http::{HeaderMap, StatusCode, header},
     response::{
         IntoResponse, Response,
         sse::{Event, KeepAlive, Sse},
@@ -65,12 +65,7 @@ pub(crate) async fn open(
     State(state): State<AppState>,
     Path(template): Path<String>,
     caller: Option<Caller>,
-    headers: HeaderMap,
-    uri: Uri,
 ) -> Response {
-    if let Err(which) = state.mcp.origin.check(&headers, &uri) {
-        return (StatusCode::FORBIDDEN, format!("{which} header not allowed")).into_response();
-    }
     if state.registry.snapshot().get(&template).is_none() {
         return (
             StatusCode::NOT_FOUND,
@@ -140,11 +135,14 @@ pub(crate) async fn message(
     Query(query): Query<SessionQuery>,
     caller: Option<Caller>,
     headers: HeaderMap,
-    uri: Uri,
     body: Bytes,
 ) -> Response {
-    if let Err(which) = state.mcp.origin.check(&headers, &uri) {
-        return (StatusCode::FORBIDDEN, format!("{which} header not allowed")).into_response();
+    if !crate::media::is_json(&headers) {
+        return (
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "Content-Type must be application/json",
+        )
+            .into_response();
     }
     let tx = {
         let connections = state.mcp.legacy_sse.0.lock();

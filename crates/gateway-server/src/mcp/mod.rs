@@ -15,7 +15,6 @@ mod era;
 mod fanout;
 mod legacy_sse;
 mod names;
-mod origin;
 mod session;
 mod stream;
 
@@ -25,7 +24,6 @@ use axum::{
     Router,
     routing::{get, post},
 };
-pub(crate) use origin::OriginPolicy;
 pub(crate) use session::Sessions;
 
 use crate::state::AppState;
@@ -33,7 +31,6 @@ use crate::state::AppState;
 /// What the MCP endpoints share.
 pub(crate) struct McpState {
     pub(crate) sessions: Arc<Sessions>,
-    pub(crate) origin: OriginPolicy,
     pub(crate) separator: Arc<str>,
     pub(crate) keepalive: Duration,
     /// Dedicated upstream sessions per template, against `max_sessions`.

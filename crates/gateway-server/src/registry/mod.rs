@@ -399,15 +399,23 @@ impl Registry {
     }
 
     async fn generate_id(&self, template: &TemplateName) -> Result<InstanceId, ApiError> {
-        let mut n = self.store.count_instances(template).await? + 1;
-        loop {
-            let id = InstanceId::parse(&format!("{template}-{n}"))
-                .map_err(|e| ApiError::invalid("instance_id", e.to_string()))?;
-            if self.store.get_instance(&id).await?.is_none() {
-                return Ok(id);
-            }
-            n += 1;
+        next_instance_id(&self.store, template).await
+    }
+}
+
+/// The first free `{template}-{n}` id, counting from the template's instance count.
+pub(crate) async fn next_instance_id(
+    store: &Store,
+    template: &TemplateName,
+) -> Result<InstanceId, ApiError> {
+    let mut n = store.count_instances(template).await? + 1;
+    loop {
+        let id = InstanceId::parse(&format!("{template}-{n}"))
+            .map_err(|e| ApiError::invalid("instance_id", e.to_string()))?;
+        if store.get_instance(&id).await?.is_none() {
+            return Ok(id);
         }
+        n += 1;
     }
 }
 

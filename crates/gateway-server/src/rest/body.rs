@@ -1,5 +1,5 @@
-//! [`JsonBody`]: a JSON request body whose errors become `400 {"field": ...}` (or 413
-//! when it is over the size limit).
+//! [`JsonBody`]: a JSON request body whose errors become `400 {"field": ...}` (413 when
+//! it is over the size limit, 415 when `Content-Type` is not `application/json`).
 
 use axum::{
     body::Bytes,
@@ -17,6 +17,9 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        if !crate::media::is_json(req.headers()) {
+            return Err(ApiError::UnsupportedMediaType);
+        }
         let bytes = Bytes::from_request(req, state).await.map_err(|e| {
             if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
                 ApiError::PayloadTooLarge
