@@ -47,7 +47,8 @@
 //! ```
 //!
 //! Main types: [`Authenticator`] (authentication, logins, users and keys), [`Principal`],
-//! [`RateLimiter`] / [`MemoryRateLimiter`], [`Auditor`], [`EndpointAllowlist`], [`Error`].
+//! [`RateLimiter`] / [`MemoryRateLimiter`], [`Auditor`], [`EndpointAllowlist`],
+//! [`TrustedProxies`], [`Error`].
 
 mod accounts;
 pub mod api_key;
@@ -67,6 +68,7 @@ mod rate_limit;
 mod seal;
 mod secret;
 mod throttle;
+mod trusted_proxies;
 mod views;
 
 pub use accounts::{BOOTSTRAP_ADMIN, BootstrapAdmin, create_user_offline};
@@ -80,4 +82,5 @@ pub use rate_limit::{CheckFuture, Decision, MemoryRateLimiter, Quota, RateLimite
 pub use seal::{SealError, SessionKey, SessionSealer};
 pub use secret::Secret;
 pub use throttle::ThrottlePolicy;
+pub use trusted_proxies::TrustedProxies;
 pub use views::{key_info, me, user_info};
