@@ -227,6 +227,14 @@ impl Authenticator {
         Ok(principal)
     }
 
+    /// The name of user `name` if it exists (from the cache while fresh); `None` for
+    /// unknown or invalid names, and when the database cannot say.
+    pub async fn known_user(&self, name: &str) -> Option<gateway_core::Username> {
+        gateway_core::Username::parse(name).ok()?;
+        let state = self.user_state(name, None).await.ok()??;
+        Some(state.record.username.clone())
+    }
+
     /// The user's state, from the cache while it is fresh.
     pub(crate) async fn user_state(
         &self,
