@@ -130,7 +130,11 @@ async fn item2_an_api_key_cannot_mint_a_stronger_key() {
 
     // A key carol creates herself without `templates` holds her list, not "all".
     let plain = c
-        .post("/auth/api-keys", Cred::Bearer(&carol), &json!({"name": "plain"}))
+        .post(
+            "/auth/api-keys",
+            Cred::Bearer(&carol),
+            &json!({"name": "plain"}),
+        )
         .await
         .expect_status(201);
     assert_eq!(plain["templates"], json!(["echo"]), "{plain}");
@@ -168,7 +172,10 @@ async fn item5_parallel_wrong_passwords_are_counted_before_bcrypt() {
     // 40 wrong passwords at once, as in the issue (the policy allows 5 free failures).
     let replies = join_all((0..40).map(|i| {
         let c = c.clone();
-        async move { c.login_reply("hank", &format!("parallel-guess-{i:02}")).await }
+        async move {
+            c.login_reply("hank", &format!("parallel-guess-{i:02}"))
+                .await
+        }
     }))
     .await;
     let checked = replies.iter().filter(|r| r.status == 401).count();
@@ -325,7 +332,10 @@ async fn item6_gateway_read_sees_only_allowed_templates() {
         .await
         .expect_status(200);
 
-    for (who, cred) in [("una", Cred::Bearer(&una)), ("una's key", Cred::Key(&una_key))] {
+    for (who, cred) in [
+        ("una", Cred::Bearer(&una)),
+        ("una's key", Cred::Key(&una_key)),
+    ] {
         let registry = c.get("/gateway/registry", cred).await;
         let templates = c.get("/gateway/templates", cred).await;
         let stats = c.get("/gateway/stats", cred).await;
@@ -367,7 +377,10 @@ async fn item6_gateway_read_sees_only_allowed_templates() {
             .as_object()
             .unwrap();
         let total: u64 = per_instance.values().map(|n| n.as_u64().unwrap()).sum();
-        assert_eq!(stats["total_requests"], total, "only echo's traffic: {stats}");
+        assert_eq!(
+            stats["total_requests"], total,
+            "only echo's traffic: {stats}"
+        );
         // The other template's settings answer 403, its own 200.
         c.get("/gateway/templates/private/load-balancer", cred)
             .await

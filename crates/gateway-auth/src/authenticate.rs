@@ -26,10 +26,10 @@ use crate::{
     AuthConfig, Principal,
     api_key::{self, KeyHasher},
     error::{Error, Result},
+    hashing::HashingGate,
     jwt::JwtKeys,
     password,
     secret::{random_bytes, unhex32},
-    hashing::HashingGate,
     throttle::{LoginThrottle, Throttle, ThrottlePolicy, address_key},
 };
 

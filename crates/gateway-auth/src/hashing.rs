@@ -151,7 +151,11 @@ mod tests {
     async fn hashes_and_verifies() {
         let gate = HashingGate::new(2, 2, Duration::from_secs(5));
         let hash = gate.hash("correct horse battery".into(), 4).await.unwrap();
-        assert!(gate.verify("correct horse battery".into(), hash.clone()).await.unwrap());
+        assert!(
+            gate.verify("correct horse battery".into(), hash.clone())
+                .await
+                .unwrap()
+        );
         assert!(!gate.verify("wrong".into(), hash).await.unwrap());
     }
 }

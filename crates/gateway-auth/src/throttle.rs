@@ -131,9 +131,7 @@ impl Entry {
     }
 
     fn is_idle(&self, now: Instant, window: Duration) -> bool {
-        self.in_flight == 0
-            && self.locked(now).is_none()
-            && now.duration_since(self.last) >= window
+        self.in_flight == 0 && self.locked(now).is_none() && now.duration_since(self.last) >= window
     }
 }
 
@@ -228,9 +226,7 @@ impl<K: Hash + Eq + Clone> Table<K> {
     fn failure(&mut self, key: &K, now: Instant) -> Option<Duration> {
         let policy = self.policy;
         let entry = self.entry(key, now);
-        entry.failures = entry
-            .recent_failures(now, policy.window)
-            .saturating_add(1);
+        entry.failures = entry.recent_failures(now, policy.window).saturating_add(1);
         entry.last = now;
         let over = entry.failures.checked_sub(policy.free).filter(|n| *n > 0)?;
         let factor = 1u32.checked_shl(over - 1).unwrap_or(u32::MAX);

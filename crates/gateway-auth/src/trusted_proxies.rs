@@ -187,7 +187,13 @@ mod tests {
             TrustedProxies::parse("10.0.0.0/8").unwrap(),
             "host bits are cleared"
         );
-        for bad in ["10.0.0.0/33", "::/129", "10.0.0/8", "host.example", "1.2.3.4/x"] {
+        for bad in [
+            "10.0.0.0/33",
+            "::/129",
+            "10.0.0/8",
+            "host.example",
+            "1.2.3.4/x",
+        ] {
             let e = TrustedProxies::parse(bad).unwrap_err();
             assert!(e.contains(bad), "{e}");
         }
@@ -207,7 +213,11 @@ mod tests {
             ip("203.0.113.9"),
             "two headers, an inner trusted proxy skipped"
         );
-        assert_eq!(client(&["10.0.0.9, 10.0.0.8"]), ip("10.0.0.9"), "all trusted");
+        assert_eq!(
+            client(&["10.0.0.9, 10.0.0.8"]),
+            ip("10.0.0.9"),
+            "all trusted"
+        );
         assert_eq!(client(&["203.0.113.9:4711"]), ip("203.0.113.9"));
         assert_eq!(client(&["[2001:db8::1]:443"]), ip("2001:db8::1"));
         assert_eq!(client(&["[2001:db8::2]"]), ip("2001:db8::2"));

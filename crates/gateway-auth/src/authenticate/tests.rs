@@ -350,7 +350,10 @@ async fn parallel_guesses_are_refused_before_bcrypt() {
     let guesses: Vec<_> = (0..30)
         .map(|i| {
             let auth = auth.clone();
-            tokio::spawn(async move { auth.login("hal", &format!("guess {i:02} x"), Some(ip)).await })
+            tokio::spawn(async move {
+                auth.login("hal", &format!("guess {i:02} x"), Some(ip))
+                    .await
+            })
         })
         .collect();
     let mut checked = 0;

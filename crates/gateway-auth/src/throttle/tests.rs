@@ -53,7 +53,11 @@ fn attempts_in_flight_count_against_the_free_budget() {
     // so exactly one more attempt may run…
     t.release(&"u");
     t.failure(&"u", now);
-    assert_eq!(t.admit(&"u", now), Err(IN_FLIGHT_RETRY), "one still in flight");
+    assert_eq!(
+        t.admit(&"u", now),
+        Err(IN_FLIGHT_RETRY),
+        "one still in flight"
+    );
     t.release(&"u");
     t.failure(&"u", now);
     t.admit(&"u", now).unwrap();
@@ -86,8 +90,14 @@ fn a_full_table_stays_bounded_and_keeps_busy_keys() {
     assert!(t.entries.len() <= MAX_KEYS, "bounded");
     assert!(t.entries.contains_key(&0), "in flight: kept");
     assert!(t.entries.contains_key(&u32::MAX), "the new key is tracked");
-    assert!(!t.entries.contains_key(&1), "the least recently touched went first");
-    assert!(t.entries.contains_key(&(MAX_KEYS as u32 - 1)), "the newest stayed");
+    assert!(
+        !t.entries.contains_key(&1),
+        "the least recently touched went first"
+    );
+    assert!(
+        t.entries.contains_key(&(MAX_KEYS as u32 - 1)),
+        "the newest stayed"
+    );
     // Once the window passed, only what is in flight is kept.
     t.prune(later + Duration::from_secs(3600));
     assert_eq!(t.entries.keys().collect::<Vec<_>>(), [&0]);
@@ -167,7 +177,10 @@ fn a_success_clears_only_its_own_pair() {
         "still locked there"
     );
     let tables = t.tables.lock();
-    assert_eq!(tables.user.entries["jo"].failures, 6, "the name keeps its count");
+    assert_eq!(
+        tables.user.entries["jo"].failures, 6,
+        "the name keeps its count"
+    );
 }
 
 #[test]

@@ -28,9 +28,11 @@ pub(crate) async fn authorize(
 ) -> Response {
     let access = &state.access;
     // The client behind a trusted proxy, once per request (throttles and audit read it).
-    if let Some(client) =
-        ClientAddr::resolve(&access.trusted_proxies, request.extensions(), request.headers())
-    {
+    if let Some(client) = ClientAddr::resolve(
+        &access.trusted_proxies,
+        request.extensions(),
+        request.headers(),
+    ) {
         request.extensions_mut().insert(client);
     }
     let Some(authenticator) = &access.authenticator else {

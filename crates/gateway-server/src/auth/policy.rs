@@ -91,9 +91,7 @@ pub(crate) fn requirement(method: &Method, matched: Option<&str>) -> Requirement
         ("GET", "/gateway/stats" | "/gateway/registry" | "/gateway/templates") => {
             need(Scope::GatewayRead)
         }
-        ("GET", "/gateway/templates/{template}/load-balancer") => {
-            per_template(Scope::GatewayRead)
-        }
+        ("GET", "/gateway/templates/{template}/load-balancer") => per_template(Scope::GatewayRead),
         // Registration is audited by its handler, which knows the template and instance
         // (and checks the template of `/gateway/register`, which is in the body).
         ("POST", "/gateway/register") => need(Scope::GatewayWrite),
