@@ -1,4 +1,5 @@
-//! Logins, users and API keys: the rules for who may create, change and see what.
+//! Users and API keys: the rules for who may create, change and see what (logins are in
+//! `login`).
 //!
 //! - Only admins (scope `admin`) manage users; nobody can remove the last active admin.
 //! - API keys are created by people: a caller authenticated with a password (a JWT from
