@@ -247,6 +247,31 @@ impl Client {
         }
     }
 
+    /// A client for `base` whose connections come from `local` (any 127.0.0.0/8 address
+    /// reaches a gateway on 127.0.0.1: a second client address without a proxy).
+    pub fn with_local_address(base: &str, local: std::net::IpAddr) -> Client {
+        crate::install_crypto_provider();
+        Client {
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(60))
+                .local_address(local)
+                .build()
+                .unwrap(),
+            base: base.trim_end_matches('/').to_owned(),
+        }
+    }
+
+    /// `POST /auth/login` (JSON) with an `X-Forwarded-For` header → the reply.
+    pub async fn login_via(&self, forwarded_for: &str, username: &str, password: &str) -> Reply {
+        self.send(
+            "POST",
+            "/auth/login",
+            Cred::Header("x-forwarded-for", forwarded_for),
+            Some(&json!({"username": username, "password": password})),
+        )
+        .await
+    }
+
     /// Sends `method path` with `cred` and an optional JSON body.
     pub async fn send(
         &self,
@@ -374,8 +399,9 @@ pub fn forge_jwt(secret: &[u8], header: &Value, claims: &Value) -> String {
     format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature))
 }
 
-/// Claims the gateway would issue for `sub` (version 0), with `overrides` applied
-/// (`null` removes a claim).
+/// Claims like the gateway issues for `sub`, with token version 0 (real users start at
+/// a random version: override `ver` for a token that must be accepted), with
+/// `overrides` applied (`null` removes a claim).
 pub fn claims(sub: &str, overrides: Value) -> Value {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

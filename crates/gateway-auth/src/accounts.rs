@@ -1,13 +1,22 @@
-//! Logins, users and API keys: the rules for who may create, change and see what.
+//! Users and API keys: the rules for who may create, change and see what (logins are in
+//! `login`).
 //!
 //! - Only admins (scope `admin`) manage users; nobody can remove the last active admin.
-//! - Anyone authenticated manages its own keys; admins manage everybody's.
-//! - A key never holds more than its owner (scopes and templates) nor more than the
-//!   caller creating it, so keys cannot escalate privileges.
+//! - API keys are created by people: a caller authenticated with a password (a JWT from
+//!   `/auth/login`) creates keys; a caller authenticated with an API key cannot, so a
+//!   leaked key can never mint another (nor one that outlives its revocation).
+//! - Anyone logged in manages its own keys; admins manage everybody's. A key may list
+//!   its owner's keys and revoke itself; revoking another key with a key needs the
+//!   `admin` scope.
+//! - A key never holds more than its owner nor the caller creating it: scopes within
+//!   both, templates within both (a creator limited to templates who names none gets
+//!   its own list, not "all"), and a rate limit above the owner's role default only
+//!   when an admin sets it.
 //! - Changing a user's password, role, active flag or templates bumps its token version,
-//!   which invalidates its outstanding tokens.
+//!   which invalidates its outstanding tokens. A new user starts at a random version, so
+//!   the tokens of a deleted user never match a later user of the same name.
 
-use std::{net::IpAddr, num::NonZeroU32, time::Instant};
+use std::num::NonZeroU32;
 
 use gateway_core::{
     Role, Scope, Scopes, TemplateAccess, Username,
@@ -20,7 +29,7 @@ use crate::{
     authenticate::now_ms,
     error::{Error, Result},
     password,
-    secret::{hex, random_token},
+    secret::{hex, random_bytes, random_token},
 };
 
 /// The user created on first start.
@@ -29,17 +38,12 @@ pub const BOOTSTRAP_ADMIN: &str = "admin";
 const MAX_KEY_LIFETIME_SECS: u64 = 10 * 365 * 24 * 3600;
 /// Highest per-key rate limit, per minute.
 const MAX_RATE_LIMIT: u32 = 10_000_000;
-
-/// A successful login.
-#[derive(Debug)]
-pub struct IssuedToken {
-    /// The JWT.
-    pub token: Secret,
-    /// Its lifetime in seconds.
-    pub expires_in: u64,
-    /// Who logged in.
-    pub username: Username,
-}
+/// Why a key cannot create keys (the 403's detail).
+const KEYS_CANNOT_CREATE_KEYS: &str = "API keys cannot create API keys; log in with a password \
+     (mcpp gateway login) to create keys";
+/// Why a key cannot revoke its siblings.
+const KEYS_REVOKE_ONLY_THEMSELVES: &str = "an API key can revoke only itself; log in with a \
+     password (mcpp gateway login) to revoke other keys";
 
 /// The admin created on first start.
 #[derive(Debug)]
@@ -50,25 +54,50 @@ pub struct BootstrapAdmin {
     pub generated_password: Option<Secret>,
 }
 
-/// Validates `request` and builds the row (hashing the password at `cost`).
-async fn new_user_record(request: &CreateUser, cost: u32) -> Result<UserRecord> {
-    let username = Username::parse(&request.username)
-        .map_err(|e| Error::invalid("username", e.to_string()))?;
-    password::check_policy(&request.username, &request.password)?;
-    let role = parse_role(request.role.as_deref())?.unwrap_or(Role::User);
-    let templates = parse_templates(request.templates.as_deref())?;
-    let hash = password::hash(request.password.clone(), cost).await?;
-    let now = now_ms();
-    Ok(UserRecord {
-        username,
-        password_hash: hash,
-        role,
-        active: request.active.unwrap_or(true),
-        templates,
-        token_version: 0,
-        created_at_ms: now,
-        updated_at_ms: now,
-    })
+/// A validated new user, before its password is hashed.
+struct NewUser {
+    username: Username,
+    role: Role,
+    templates: TemplateAccess,
+    active: bool,
+}
+
+impl NewUser {
+    /// Validates `request` (name, password policy, role, templates).
+    fn validate(request: &CreateUser) -> Result<NewUser> {
+        let username = Username::parse(&request.username)
+            .map_err(|e| Error::invalid("username", e.to_string()))?;
+        password::check_policy(&request.username, &request.password)?;
+        Ok(NewUser {
+            username,
+            role: parse_role(request.role.as_deref())?.unwrap_or(Role::User),
+            templates: parse_templates(request.templates.as_deref())?,
+            active: request.active.unwrap_or(true),
+        })
+    }
+
+    /// The row, with `password_hash` and a random first token version.
+    fn into_record(self, password_hash: String) -> Result<UserRecord> {
+        let now = now_ms();
+        Ok(UserRecord {
+            username: self.username,
+            password_hash,
+            role: self.role,
+            active: self.active,
+            templates: self.templates,
+            token_version: first_token_version()?,
+            created_at_ms: now,
+            updated_at_ms: now,
+        })
+    }
+}
+
+/// A random token version in `0..2^52` (exact in any JSON reader) for a new user: a
+/// user deleted and created again under the same name gets another one, so tokens
+/// issued to the first never authenticate the second.
+fn first_token_version() -> Result<i64> {
+    let bits = u64::from_le_bytes(random_bytes::<8>()?) >> 12;
+    Ok(i64::try_from(bits).unwrap_or_default())
 }
 
 /// Creates a user directly in the database (the CLI's offline `create-user`: whoever can
@@ -79,7 +108,8 @@ pub async fn create_user_offline(
     cost: u32,
 ) -> Result<UserRecord> {
     password::check_cost(cost)?;
-    let record = new_user_record(request, cost).await?;
+    let user = NewUser::validate(request)?;
+    let record = user.into_record(password::hash(request.password.clone(), cost).await?)?;
     insert_user(store, &record).await?;
     Ok(record)
 }
@@ -108,60 +138,6 @@ fn parse_templates(templates: Option<&[String]>) -> Result<TemplateAccess> {
 }
 
 impl Authenticator {
-    // === logins ===
-
-    /// Checks a user name and password and issues a token.
-    ///
-    /// Failures are [`Error::InvalidCredentials`] whatever the reason (unknown user,
-    /// wrong password, disabled user), and cost the same bcrypt time. Repeated failures
-    /// for one user name or from one address lock them out with exponential back-off
-    /// ([`Error::Throttled`]) before any password is checked.
-    pub async fn login(
-        &self,
-        username: &str,
-        password: &str,
-        client: Option<IpAddr>,
-    ) -> Result<IssuedToken> {
-        let now = Instant::now();
-        let user_key = username.to_lowercase();
-        let throttled = |retry_after| Error::Throttled { retry_after };
-        self.login_by_user
-            .check(&user_key, now)
-            .map_err(throttled)?;
-        if let Some(ip) = &client {
-            self.login_by_addr.check(ip, now).map_err(throttled)?;
-        }
-        let user = match Username::parse(username) {
-            Ok(_) => self.store.get_user(username).await?,
-            Err(_) => None,
-        };
-        let hash = match &user {
-            Some(u) if u.active => u.password_hash.clone(),
-            _ => password::dummy_hash(self.config.bcrypt_cost),
-        };
-        let matches = password.len() <= password::MAX_BYTES && {
-            let _permit = self.hashing.acquire().await.map_err(|_| Error::Hashing)?;
-            password::verify(password.to_owned(), hash).await
-        };
-        let user = match user {
-            Some(u) if u.active && matches => u,
-            _ => {
-                self.login_by_user.failure(&user_key, Instant::now());
-                if let Some(ip) = &client {
-                    self.login_by_addr.failure(ip, Instant::now());
-                }
-                return Err(Error::InvalidCredentials);
-            }
-        };
-        self.login_by_user.success(&user_key);
-        let (token, expires_in) = self.jwt.issue(&user)?;
-        Ok(IssuedToken {
-            token: Secret::new(token),
-            expires_in,
-            username: user.username,
-        })
-    }
-
     /// On a database with no user: creates `admin` with the configured password, or a
     /// generated one returned for printing once. `None` when users exist (or another
     /// replica created the admin first).
@@ -180,15 +156,15 @@ impl Authenticator {
             templates: None,
             active: Some(true),
         };
-        let record = new_user_record(&request, self.config.bcrypt_cost)
-            .await
-            .map_err(|e| match e {
-                Error::Invalid { message, .. } => Error::Config {
-                    key: "MCP_GATEWAY_ADMIN_PASSWORD",
-                    message,
-                },
-                other => other,
-            })?;
+        let user = NewUser::validate(&request).map_err(|e| match e {
+            Error::Invalid { message, .. } => Error::Config {
+                key: "MCP_GATEWAY_ADMIN_PASSWORD",
+                message,
+            },
+            other => other,
+        })?;
+        let hash = password::hash(request.password.clone(), self.config.bcrypt_cost).await?;
+        let record = user.into_record(hash)?;
         match insert_user(&self.store, &record).await {
             Ok(()) => Ok(Some(BootstrapAdmin {
                 username: record.username,
@@ -204,8 +180,12 @@ impl Authenticator {
     /// Creates a user.
     pub async fn create_user(&self, actor: &Principal, request: &CreateUser) -> Result<UserRecord> {
         actor.require(Scope::Admin)?;
-        let _permit = self.hashing.acquire().await.map_err(|_| Error::Hashing)?;
-        let record = new_user_record(request, self.config.bcrypt_cost).await?;
+        let user = NewUser::validate(request)?;
+        let hash = self
+            .hashing
+            .hash(request.password.clone(), self.config.bcrypt_cost)
+            .await?;
+        let record = user.into_record(hash)?;
         insert_user(&self.store, &record).await?;
         self.forget_user(record.username.as_str());
         Ok(record)
@@ -254,8 +234,11 @@ impl Authenticator {
         let password_hash = match &request.password {
             Some(p) => {
                 password::check_policy(name, p)?;
-                let _permit = self.hashing.acquire().await.map_err(|_| Error::Hashing)?;
-                Some(password::hash(p.clone(), self.config.bcrypt_cost).await?)
+                Some(
+                    self.hashing
+                        .hash(p.clone(), self.config.bcrypt_cost)
+                        .await?,
+                )
             }
             None => None,
         };
@@ -307,6 +290,9 @@ impl Authenticator {
         actor: &Principal,
         request: &CreateApiKey,
     ) -> Result<(Secret, ApiKeyRecord)> {
+        if actor.key_id().is_some() {
+            return Err(Error::Forbidden(KEYS_CANNOT_CREATE_KEYS));
+        }
         let name = request.name.trim();
         if name.is_empty() || name.len() > 128 || name.chars().any(char::is_control) {
             return Err(Error::invalid("name", "must be 1-128 printable characters"));
@@ -339,15 +325,23 @@ impl Authenticator {
         if let Some(missing) = scopes.first_missing_from(ceiling) {
             return Err(Error::MissingScope(missing));
         }
-        // No list: the owner's templates, whatever they become (intersected at use).
-        let templates = parse_templates(request.templates.as_deref())?;
-        if request.templates.is_some()
-            && !templates.is_subset_of(&owner.templates.intersect(actor.templates()))
-        {
-            return Err(Error::Forbidden(
-                "the key's templates must be within its owner's and yours",
-            ));
-        }
+        let templates = match request.templates.as_deref() {
+            Some(list) => {
+                let templates = parse_templates(Some(list))?;
+                if !templates.is_subset_of(&owner.templates.intersect(actor.templates())) {
+                    return Err(Error::Forbidden(
+                        "the key's templates must be within its owner's and yours",
+                    ));
+                }
+                templates
+            }
+            // No list from an unrestricted caller: the owner's templates, whatever they
+            // become (intersected at use).
+            None if *actor.templates() == TemplateAccess::All => TemplateAccess::All,
+            // From a caller limited to templates: what it may use itself (and the
+            // owner may), fixed now, so the key shows exactly what it can reach.
+            None => actor.templates().intersect(&owner.templates),
+        };
         let expires_at_ms = match request.expires_in {
             None => None,
             Some(0) => return Err(Error::invalid("expires_in", "must be at least 1 second")),
@@ -420,15 +414,20 @@ impl Authenticator {
 
     /// Revokes a key (the caller's own, or any for admins); it stops working at once on
     /// this replica and within the cache TTL on others. Someone else's key reads as not
-    /// found.
+    /// found. A caller authenticated with a key (without the `admin` scope) may revoke
+    /// only that key.
     pub async fn revoke_api_key(&self, actor: &Principal, id: &str) -> Result<ApiKeyRecord> {
         let not_found = || Error::NotFound {
             what: "api key",
-            key: id.to_owned(),
+            key: id.chars().take(80).collect(),
         };
         let key = self.store.get_api_key(id).await?.ok_or_else(not_found)?;
-        if key.owner != *actor.username() && !actor.has(Scope::Admin) {
+        let is_admin = actor.has(Scope::Admin);
+        if key.owner != *actor.username() && !is_admin {
             return Err(not_found());
+        }
+        if actor.key_id().is_some_and(|own| own != key.id) && !is_admin {
+            return Err(Error::Forbidden(KEYS_REVOKE_ONLY_THEMSELVES));
         }
         let revoked = self
             .store

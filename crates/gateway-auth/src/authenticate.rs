@@ -20,16 +20,17 @@ use std::{
 use base64::{Engine, engine::general_purpose::STANDARD};
 use gateway_store::{ApiKeyRecord, Store, UserRecord};
 use parking_lot::{Mutex, RwLock};
-use tokio::{sync::Semaphore, task::JoinHandle};
+use tokio::task::JoinHandle;
 
 use crate::{
     AuthConfig, Principal,
     api_key::{self, KeyHasher},
     error::{Error, Result},
+    hashing::HashingGate,
     jwt::JwtKeys,
     password,
     secret::{random_bytes, unhex32},
-    throttle::{Throttle, ThrottlePolicy},
+    throttle::{LoginThrottle, Throttle, ThrottlePolicy, address_key},
 };
 
 /// Most cached users or keys; beyond it, stale entries are dropped (then all).
@@ -81,11 +82,12 @@ pub struct Authenticator {
     keys: RwLock<HashMap<String, Cached<KeyState>>>,
     /// Key id → last use (Unix ms), written out by the maintenance task.
     usage: Mutex<HashMap<String, i64>>,
-    pub(crate) login_by_user: Throttle<String>,
-    pub(crate) login_by_addr: Throttle<IpAddr>,
+    /// Logins per (user, address), per address and per user.
+    pub(crate) logins: LoginThrottle,
+    /// Invalid credentials per address.
     bad_credentials: Throttle<IpAddr>,
-    /// Bounds concurrent bcrypt work (logins, password changes).
-    pub(crate) hashing: Semaphore,
+    /// Bounds concurrent and queued bcrypt work (logins, password changes).
+    pub(crate) hashing: HashingGate,
 }
 
 impl std::fmt::Debug for Authenticator {
@@ -111,7 +113,6 @@ impl Authenticator {
             config.token_ttl,
         )?;
         let hasher = KeyHasher::new(&stored_secret(&store, KEY_HASH_SECRET).await?);
-        let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
         Ok(Authenticator {
             store,
             config,
@@ -120,10 +121,9 @@ impl Authenticator {
             users: RwLock::new(HashMap::new()),
             keys: RwLock::new(HashMap::new()),
             usage: Mutex::new(HashMap::new()),
-            login_by_user: Throttle::new(ThrottlePolicy::PER_USER),
-            login_by_addr: Throttle::new(ThrottlePolicy::PER_ADDRESS),
+            logins: LoginThrottle::new(),
             bad_credentials: Throttle::new(ThrottlePolicy::BAD_CREDENTIALS),
-            hashing: Semaphore::new(workers),
+            hashing: HashingGate::for_this_host(),
         })
     }
 
@@ -154,8 +154,9 @@ impl Authenticator {
             }
             Credential::Bearer(token) => self.authenticate_jwt(token, client).await,
         };
-        if let (Err(Error::InvalidCredentials), Some(ip)) = (&result, &client) {
-            self.bad_credentials.failure(ip, Instant::now());
+        if let (Err(Error::InvalidCredentials), Some(ip)) = (&result, client) {
+            self.bad_credentials
+                .failure(&address_key(ip), Instant::now());
         }
         result
     }
@@ -167,7 +168,7 @@ impl Authenticator {
         match client {
             Some(ip) => self
                 .bad_credentials
-                .check(&ip, Instant::now())
+                .check(&address_key(ip), Instant::now())
                 .map_err(|retry_after| Error::Throttled { retry_after }),
             None => Ok(()),
         }
@@ -224,6 +225,14 @@ impl Authenticator {
             }
         }
         Ok(principal)
+    }
+
+    /// The name of user `name` if it exists (from the cache while fresh); `None` for
+    /// unknown or invalid names, and when the database cannot say.
+    pub async fn known_user(&self, name: &str) -> Option<gateway_core::Username> {
+        gateway_core::Username::parse(name).ok()?;
+        let state = self.user_state(name, None).await.ok()??;
+        Some(state.record.username.clone())
     }
 
     /// The user's state, from the cache while it is fresh.
@@ -352,8 +361,7 @@ impl Authenticator {
         self.keys
             .write()
             .retain(|_, c| now.duration_since(c.fetched) < ttl);
-        self.login_by_user.prune(now);
-        self.login_by_addr.prune(now);
+        self.logins.prune(now);
         self.bad_credentials.prune(now);
     }
 }

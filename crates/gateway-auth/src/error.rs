@@ -21,6 +21,12 @@ pub enum Error {
         /// How long to wait.
         retry_after: Duration,
     },
+    /// Too many password checks are running or queued: try again shortly.
+    #[error("too many logins in progress; retry in {} s", retry_after.as_secs().max(1))]
+    Busy {
+        /// How long to wait.
+        retry_after: Duration,
+    },
     /// The caller lacks a scope.
     #[error("missing scope `{0}`")]
     MissingScope(Scope),

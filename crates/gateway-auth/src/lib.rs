@@ -47,7 +47,8 @@
 //! ```
 //!
 //! Main types: [`Authenticator`] (authentication, logins, users and keys), [`Principal`],
-//! [`RateLimiter`] / [`MemoryRateLimiter`], [`Auditor`], [`EndpointAllowlist`], [`Error`].
+//! [`RateLimiter`] / [`MemoryRateLimiter`], [`Auditor`], [`EndpointAllowlist`],
+//! [`TrustedProxies`], [`Error`].
 
 mod accounts;
 pub mod api_key;
@@ -56,17 +57,21 @@ mod authenticate;
 mod config;
 mod endpoint_allowlist;
 mod error;
+mod hashing;
 mod jwt;
 pub use jwt::MIN_SECRET_LEN as MIN_JWT_SECRET_LEN;
+pub use login::IssuedToken;
+mod login;
 pub mod password;
 mod principal;
 mod rate_limit;
 mod seal;
 mod secret;
 mod throttle;
+mod trusted_proxies;
 mod views;
 
-pub use accounts::{BOOTSTRAP_ADMIN, BootstrapAdmin, IssuedToken, create_user_offline};
+pub use accounts::{BOOTSTRAP_ADMIN, BootstrapAdmin, create_user_offline};
 pub use audit::{AuditEvent, Auditor, Outcome};
 pub use authenticate::{Authenticator, Credential};
 pub use config::{AuthConfig, RoleLimits};
@@ -77,4 +82,5 @@ pub use rate_limit::{CheckFuture, Decision, MemoryRateLimiter, Quota, RateLimite
 pub use seal::{SealError, SessionKey, SessionSealer};
 pub use secret::Secret;
 pub use throttle::ThrottlePolicy;
+pub use trusted_proxies::TrustedProxies;
 pub use views::{key_info, me, user_info};

@@ -84,20 +84,23 @@ pub fn check_cost(cost: u32) -> Result<u32> {
     Ok(cost)
 }
 
-/// Hashes `password` on the blocking pool.
+/// Hashes `password` on the blocking pool, outside the [`crate::hashing`] gate (the
+/// offline CLI; the server goes through the gate).
 pub(crate) async fn hash(password: String, cost: u32) -> Result<String> {
-    tokio::task::spawn_blocking(move || bcrypt::hash(password.as_bytes(), cost))
+    tokio::task::spawn_blocking(move || hash_now(&password, cost))
         .await
         .map_err(|_| Error::Hashing)?
-        .map_err(|_| Error::Hashing)
 }
 
-/// Whether `password` matches `hash`, checked on the blocking pool. A malformed hash
-/// never matches.
-pub(crate) async fn verify(password: String, hash: String) -> bool {
-    tokio::task::spawn_blocking(move || bcrypt::verify(password.as_bytes(), &hash).unwrap_or(false))
-        .await
-        .unwrap_or(false)
+/// Hashes `password` on this thread (call from a blocking context).
+pub(crate) fn hash_now(password: &str, cost: u32) -> Result<String> {
+    bcrypt::hash(password.as_bytes(), cost).map_err(|_| Error::Hashing)
+}
+
+/// Whether `password` matches `hash`, on this thread (call from a blocking context). A
+/// malformed hash never matches.
+pub(crate) fn verify_now(password: &str, hash: &str) -> bool {
+    bcrypt::verify(password.as_bytes(), hash).unwrap_or(false)
 }
 
 /// A hash of a random password at `cost`, verified against when the user does not
@@ -145,9 +148,9 @@ mod tests {
     async fn hashes_verify() {
         let h = hash("correct horse battery".into(), 4).await.unwrap();
         assert!(h.starts_with("$2"));
-        assert!(verify("correct horse battery".into(), h.clone()).await);
-        assert!(!verify("wrong horse battery".into(), h).await);
-        assert!(!verify("x".into(), "not a hash".into()).await);
-        assert!(!verify("x".into(), dummy_hash(4)).await);
+        assert!(verify_now("correct horse battery", &h));
+        assert!(!verify_now("wrong horse battery", &h));
+        assert!(!verify_now("x", "not a hash"));
+        assert!(!verify_now("x", &dummy_hash(4)));
     }
 }

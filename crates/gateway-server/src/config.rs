@@ -80,6 +80,7 @@ struct ConfigFile {
     jwt_audience: Option<String>,
     allow_stdio_registration: Option<bool>,
     endpoint_allowlist: Option<Vec<String>>,
+    trusted_proxies: Option<Vec<String>>,
     rate_limit_user: Option<u32>,
     rate_limit_admin: Option<u32>,
     shutdown_grace: Option<u64>,
@@ -319,6 +320,7 @@ impl Settings {
             jwt_audience: file.jwt_audience,
             allow_stdio_registration: file.allow_stdio_registration,
             endpoint_allowlist: file.endpoint_allowlist,
+            trusted_proxies: file.trusted_proxies,
             rate_limit_user: file.rate_limit_user,
             rate_limit_admin: file.rate_limit_admin,
         };

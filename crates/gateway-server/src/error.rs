@@ -203,7 +203,8 @@ impl IntoResponse for ApiError {
         if status == StatusCode::SERVICE_UNAVAILABLE {
             response
                 .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+                .entry(header::RETRY_AFTER)
+                .or_insert(HeaderValue::from_static("5"));
         }
         response
     }
@@ -229,6 +230,7 @@ fn auth_status(e: &gateway_auth::Error) -> (StatusCode, &'static str) {
     match e {
         E::InvalidCredentials => (StatusCode::UNAUTHORIZED, "invalid_credentials"),
         E::Throttled { .. } => (StatusCode::TOO_MANY_REQUESTS, "too_many_attempts"),
+        E::Busy { .. } => (StatusCode::SERVICE_UNAVAILABLE, "busy"),
         E::MissingScope(_) => (StatusCode::FORBIDDEN, "insufficient_scope"),
         E::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
         E::Invalid { .. } => (StatusCode::BAD_REQUEST, "invalid_field"),
@@ -266,7 +268,10 @@ fn auth_headers(error: &ApiError, headers: &mut axum::http::HeaderMap) {
     }
     let wait = match error {
         ApiError::RateLimited(decision) => decision.retry_after,
-        ApiError::Auth(gateway_auth::Error::Throttled { retry_after }) => Some(*retry_after),
+        ApiError::Auth(
+            gateway_auth::Error::Throttled { retry_after }
+            | gateway_auth::Error::Busy { retry_after },
+        ) => Some(*retry_after),
         _ => None,
     };
     if let Some(wait) = wait {

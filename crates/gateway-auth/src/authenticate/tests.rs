@@ -317,21 +317,19 @@ async fn failed_logins_are_throttled() {
         .await
         .unwrap();
     let ip: IpAddr = "192.0.2.7".parse().unwrap();
-    for _ in 0..ThrottlePolicy::PER_USER.free {
+    for _ in 0..=ThrottlePolicy::PER_USER_AND_ADDRESS.free {
         let err = auth
             .login("gina", "wrong password!", Some(ip))
             .await
             .unwrap_err();
-        assert!(err.is_unauthenticated());
+        assert!(err.is_unauthenticated(), "{err:?}");
     }
-    // The next failure locks the name; even the right password waits.
-    assert!(
-        auth.login("gina", "wrong password!", Some(ip))
-            .await
-            .is_err()
-    );
+    // The name is locked for that address; even the right password waits there…
     let err = auth.login("GINA", PASSWORD, Some(ip)).await.unwrap_err();
     assert!(matches!(err, Error::Throttled { .. }), "{err:?}");
+    // …but not from an address that has not failed.
+    let clean: IpAddr = "198.51.100.1".parse().unwrap();
+    auth.login("gina", PASSWORD, Some(clean)).await.unwrap();
     // Unknown users fail the same way.
     assert!(
         auth.login("nobody", PASSWORD, None)
@@ -339,6 +337,139 @@ async fn failed_logins_are_throttled() {
             .unwrap_err()
             .is_unauthenticated()
     );
+}
+
+#[tokio::test]
+async fn parallel_guesses_are_refused_before_bcrypt() {
+    let (auth, admin) = setup(Duration::from_secs(60)).await;
+    auth.create_user(&admin, &new_user("hal", "user"))
+        .await
+        .unwrap();
+    let auth = Arc::new(auth);
+    let ip: IpAddr = "192.0.2.8".parse().unwrap();
+    let guesses: Vec<_> = (0..30)
+        .map(|i| {
+            let auth = auth.clone();
+            tokio::spawn(async move {
+                auth.login("hal", &format!("guess {i:02} x"), Some(ip))
+                    .await
+            })
+        })
+        .collect();
+    let mut checked = 0;
+    for g in guesses {
+        match g.await.unwrap() {
+            Err(Error::InvalidCredentials) => checked += 1,
+            Err(Error::Throttled { .. }) => {}
+            other => panic!("{other:?}"),
+        }
+    }
+    let free = ThrottlePolicy::PER_USER_AND_ADDRESS.free;
+    assert!(
+        (1..=free + 2).contains(&checked),
+        "{checked} passwords checked"
+    );
+}
+
+#[tokio::test]
+async fn keys_cannot_create_keys_and_stay_within_their_creator() {
+    let (auth, admin) = setup(Duration::from_secs(60)).await;
+    let limited = CreateUser {
+        templates: Some(vec!["echo".into(), "fs".into()]),
+        ..new_user("ken", "user")
+    };
+    auth.create_user(&admin, &limited).await.unwrap();
+    let ken = check(&auth, Credential::Bearer(&token_of(&auth, "ken").await))
+        .await
+        .unwrap();
+    // No list from a limited creator: its own list, stored.
+    let (key, record) = auth
+        .create_api_key(
+            &ken,
+            &CreateApiKey {
+                name: "k".into(),
+                ..CreateApiKey::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        record.templates.names(),
+        Some(vec!["echo".to_owned(), "fs".to_owned()])
+    );
+    // An admin's key for ken with no list follows ken's templates.
+    let (_, for_ken) = auth
+        .create_api_key(
+            &admin,
+            &CreateApiKey {
+                name: "k2".into(),
+                owner: Some("ken".into()),
+                ..CreateApiKey::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(for_ken.templates.names(), None);
+    // The key cannot create another key, whatever it asks for.
+    let as_key = check(&auth, Credential::ApiKey(key.expose()))
+        .await
+        .unwrap();
+    let err = auth
+        .create_api_key(
+            &as_key,
+            &CreateApiKey {
+                name: "child".into(),
+                templates: Some(vec!["echo".into()]),
+                ..CreateApiKey::default()
+            },
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::Forbidden(m) if m.contains("API keys cannot create API keys")),
+        "{err:?}"
+    );
+    // Nor revoke its sibling; it may revoke itself.
+    let (_, sibling) = auth
+        .create_api_key(
+            &ken,
+            &CreateApiKey {
+                name: "sibling".into(),
+                ..CreateApiKey::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert!(
+        auth.revoke_api_key(&as_key, &sibling.id)
+            .await
+            .unwrap_err()
+            .is_forbidden()
+    );
+    assert_eq!(auth.list_api_keys(&as_key, None).await.unwrap().len(), 3);
+    auth.revoke_api_key(&as_key, &record.id).await.unwrap();
+    assert!(
+        check(&auth, Credential::ApiKey(key.expose()))
+            .await
+            .is_err()
+    );
+}
+
+#[tokio::test]
+async fn a_recreated_user_does_not_inherit_old_tokens() {
+    let (auth, admin) = setup(Duration::from_secs(60)).await;
+    auth.create_user(&admin, &new_user("liz", "user"))
+        .await
+        .unwrap();
+    let old = token_of(&auth, "liz").await;
+    check(&auth, Credential::Bearer(&old)).await.unwrap();
+    auth.delete_user(&admin, "liz").await.unwrap();
+    auth.create_user(&admin, &new_user("liz", "user"))
+        .await
+        .unwrap();
+    assert!(check(&auth, Credential::Bearer(&old)).await.is_err());
+    let new = token_of(&auth, "liz").await;
+    check(&auth, Credential::Bearer(&new)).await.unwrap();
 }
 
 #[tokio::test]

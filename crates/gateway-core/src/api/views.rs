@@ -96,6 +96,45 @@ impl InstanceInfo {
     }
 }
 
+impl InstanceInfo {
+    /// The view for callers who may use an instance but not see how it is reached
+    /// (non-admins): the endpoint without query string or user info
+    /// (`http://host:port/path`), the command as its program's file name alone, and no
+    /// working directory. Header and environment names stay (their values are always
+    /// redacted).
+    #[must_use]
+    pub fn without_access_details(mut self) -> Self {
+        if let Some(endpoint) = &mut self.endpoint {
+            *endpoint = endpoint_without_secrets(endpoint);
+        }
+        if let Some(command) = &mut self.command {
+            let program = command
+                .first()
+                .map(|p| program_name(p).to_owned())
+                .unwrap_or_default();
+            *command = vec![program];
+        }
+        self.working_dir = None;
+        self
+    }
+}
+
+/// `scheme://host:port/path` of `url`: no user info, query or fragment.
+fn endpoint_without_secrets(url: &str) -> String {
+    let url = url.split(['?', '#']).next().unwrap_or_default();
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let (authority, path) = rest.find('/').map_or((rest, ""), |i| rest.split_at(i));
+    let host = authority.rsplit('@').next().unwrap_or_default();
+    format!("{scheme}://{host}{path}")
+}
+
+/// The file name of a program path (`/usr/bin/python3` → `python3`).
+fn program_name(program: &str) -> &str {
+    program.rsplit(['/', '\\']).next().unwrap_or(program)
+}
+
 /// The guide's `load_balancer` block, in whole seconds.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -258,6 +297,44 @@ mod tests {
         assert_eq!(rfc3339(0), "1970-01-01T00:00:00.000Z");
         assert_eq!(rfc3339(1_795_592_400_123), "2026-11-25T07:40:00.123Z");
         assert_eq!(rfc3339(951_782_400_000), "2000-02-29T00:00:00.000Z");
+    }
+
+    #[test]
+    fn access_details_are_left_out_for_non_admins() {
+        let info = |endpoint: Option<&str>, command: Option<&[&str]>| InstanceInfo {
+            id: "i".into(),
+            template_name: "t".into(),
+            transport: "http".into(),
+            endpoint: endpoint.map(str::to_owned),
+            command: command.map(|c| c.iter().map(|s| (*s).to_owned()).collect()),
+            working_dir: Some("/srv/secret".into()),
+            env_vars: BTreeMap::from([("TOKEN".to_owned(), REDACTED.to_owned())]),
+            headers: BTreeMap::new(),
+            weight: 1,
+            metadata: Map::new(),
+            status: "healthy".into(),
+            created_at: String::new(),
+            updated_at: String::new(),
+        };
+        for (given, shown) in [
+            (
+                "https://mcp.example:8443/v1/mcp?token=s3cret&x=1",
+                "https://mcp.example:8443/v1/mcp",
+            ),
+            ("http://user:pw@10.0.0.1:7070?key=1", "http://10.0.0.1:7070"),
+            ("http://[::1]:9000/mcp#frag", "http://[::1]:9000/mcp"),
+            ("http://host/mcp", "http://host/mcp"),
+        ] {
+            let v = info(Some(given), None).without_access_details();
+            assert_eq!(v.endpoint.as_deref(), Some(shown));
+            assert_eq!(v.working_dir, None);
+        }
+        let v = info(None, Some(&["/opt/tools/bin/server", "--token", "s3cret"]))
+            .without_access_details();
+        assert_eq!(v.command, Some(vec!["server".to_owned()]));
+        assert_eq!(v.env_vars["TOKEN"], REDACTED);
+        let v = info(None, Some(&["npx"])).without_access_details();
+        assert_eq!(v.command, Some(vec!["npx".to_owned()]));
     }
 
     #[test]

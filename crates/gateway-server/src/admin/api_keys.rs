@@ -1,5 +1,8 @@
 //! `/auth/api-keys`: users manage their own keys, admins everybody's. The key is shown
-//! once, in the creation answer; afterwards only its id and details.
+//! once, in the creation answer; afterwards only its id and details. Keys are created
+//! by people: a request authenticated with an API key cannot create one (403
+//! `forbidden`, audited), and revokes only itself unless it has the `admin` scope (see
+//! `gateway_auth`'s account rules).
 
 use axum::{
     Json,
@@ -27,13 +30,17 @@ pub(crate) struct KeyQuery {
     owner: Option<String>,
 }
 
-/// Creates an API key. The answer is the only time the key is shown.
+/// Creates an API key. The answer is the only time the key is shown. Needs a token
+/// from `/auth/login`: API keys cannot create keys. The key never exceeds its owner
+/// nor the caller: scopes within both, templates within both (no `templates` from a
+/// caller limited to templates means the caller's list), and a rate limit above the
+/// owner's role default only from an admin.
 #[utoipa::path(post, path = "/auth/api-keys", tag = "auth", operation_id = "create_api_key",
     request_body = CreateApiKey,
     responses((status = 201, description = "Created; `key` is shown only now", body = CreatedApiKey),
               (status = 400, description = "Invalid input", body = gateway_core::api::ErrorBody),
-              (status = 403, description = "Scopes or templates beyond the owner's or yours", body = gateway_core::api::ErrorBody)),
-    security(("bearer" = []), ("api_key" = [])))]
+              (status = 403, description = "Called with an API key, or scopes, templates or rate limit beyond the owner's or yours", body = gateway_core::api::ErrorBody)),
+    security(("bearer" = [])))]
 pub(crate) async fn create(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -85,10 +92,12 @@ pub(crate) async fn list(
     Ok(Json(json!({ "count": keys.len(), "api_keys": keys })))
 }
 
-/// Revokes a key: it stops working at once.
+/// Revokes a key: it stops working at once. With an API key, only that key itself
+/// (unless the key has the `admin` scope).
 #[utoipa::path(delete, path = "/auth/api-keys/{id}", tag = "auth", operation_id = "revoke_api_key",
     params(("id" = String, Path, description = "Key id")),
     responses((status = 200, description = "The revoked key", body = ApiKeyInfo),
+              (status = 403, description = "An API key revoking another key", body = gateway_core::api::ErrorBody),
               (status = 404, description = "No such key (or not yours)", body = gateway_core::api::ErrorBody)),
     security(("bearer" = []), ("api_key" = [])))]
 pub(crate) async fn revoke(

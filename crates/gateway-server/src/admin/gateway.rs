@@ -1,14 +1,18 @@
 //! `GET /gateway/health` and `GET /gateway/stats`.
 
-use std::{collections::BTreeMap, sync::atomic::Ordering};
+use std::{
+    collections::BTreeMap,
+    sync::{Arc, atomic::Ordering},
+};
 
 use axum::{Json, extract::State, http::StatusCode, response::IntoResponse};
 use serde_json::{Value, json};
 
 use gateway_core::api::rfc3339;
 
+use super::audience::Audience;
 use crate::{
-    registry::{load, total},
+    registry::{TemplateRoute, load},
     rest::system_ms,
     state::AppState,
 };
@@ -49,18 +53,35 @@ pub(crate) async fn health(State(state): State<AppState>) -> impl IntoResponse {
     (code, Json(body))
 }
 
-/// Counters: requests, errors, latency, per-instance load distribution.
+/// Counters: requests, errors, latency, per-instance load distribution. Only the
+/// caller's templates and their instances appear; for a caller limited to some
+/// templates, the request counters are summed over those templates' instances.
 #[utoipa::path(get, path = "/gateway/stats", tag = "gateway",
     responses((status = 200, description = "`total_requests`, `active_connections`, `templates`, `load_balancer`, `health_checker`, `response_time_ms`, `error_rate`")))]
-pub(crate) async fn stats(State(state): State<AppState>) -> Json<Value> {
+pub(crate) async fn stats(State(state): State<AppState>, audience: Audience) -> Json<Value> {
     let table = state.registry.snapshot();
-    let requests = state.stats.requests.load(Ordering::Relaxed);
-    let errors = state.stats.errors.load(Ordering::Relaxed);
+    let visible: Vec<&Arc<TemplateRoute>> = table
+        .templates
+        .values()
+        .filter(|t| audience.sees_template(t.name.as_str()))
+        .collect();
+    let instances = || visible.iter().flat_map(|t| t.instances.iter());
+    let (requests, errors) = if audience.is_limited() {
+        (
+            instances().map(|h| load(&h.stats.requests)).sum(),
+            instances().map(|h| load(&h.stats.errors)).sum(),
+        )
+    } else {
+        (
+            state.stats.requests.load(Ordering::Relaxed),
+            state.stats.errors.load(Ordering::Relaxed),
+        )
+    };
     let mut per_instance = BTreeMap::new();
     let mut active = BTreeMap::new();
     let mut errors_per_instance = BTreeMap::new();
     let mut latency = BTreeMap::new();
-    for h in table.instances() {
+    for h in instances() {
         let id = h.instance.id.to_string();
         let n = load(&h.stats.requests);
         per_instance.insert(id.clone(), n);
@@ -68,9 +89,8 @@ pub(crate) async fn stats(State(state): State<AppState>) -> Json<Value> {
         errors_per_instance.insert(id.clone(), load(&h.stats.errors));
         latency.insert(id, average_ms(load(&h.stats.latency_micros_total), n));
     }
-    let templates: BTreeMap<String, Value> = table
-        .templates
-        .values()
+    let templates: BTreeMap<String, Value> = visible
+        .iter()
         .map(|t| {
             (
                 t.name.to_string(),
@@ -82,8 +102,10 @@ pub(crate) async fn stats(State(state): State<AppState>) -> Json<Value> {
             )
         })
         .collect();
-    let calls = total(&table, |s| load(&s.requests));
-    let latency_total = total(&table, |s| load(&s.latency_micros_total));
+    let calls = instances().map(|h| load(&h.stats.requests)).sum();
+    let latency_total = instances()
+        .map(|h| load(&h.stats.latency_micros_total))
+        .sum();
     Json(json!({
         "total_requests": requests,
         "failed_requests": errors,
@@ -96,18 +118,19 @@ pub(crate) async fn stats(State(state): State<AppState>) -> Json<Value> {
             "active_connections": active,
             "errors_per_instance": errors_per_instance,
         },
-        "health_checker": health_checker(&state, &table),
+        "health_checker": health_checker(&state, &visible),
         "uptime": state.stats.started.elapsed().as_secs_f64(),
     }))
 }
 
-/// The `health_checker` section: counters, the latest check, and each instance's state.
-fn health_checker(state: &AppState, table: &crate::registry::RoutingTable) -> Value {
+/// The `health_checker` section: counters, the latest check, and the state of each
+/// instance of `templates`.
+fn health_checker(state: &AppState, templates: &[&Arc<TemplateRoute>]) -> Value {
     let board = state.registry.board();
     let counters = board.counters();
     let mut instances = BTreeMap::new();
     let mut latest: Option<std::time::SystemTime> = None;
-    for h in table.instances() {
+    for h in templates.iter().flat_map(|t| t.instances.iter()) {
         let s = h.health.snapshot();
         if let Some(c) = &s.last_check {
             latest = latest.max(Some(c.at));
@@ -128,7 +151,7 @@ fn health_checker(state: &AppState, table: &crate::registry::RoutingTable) -> Va
     }
     json!({
         "running": true,
-        "check_interval": table.templates.values().next().map(|t| t.settings.health_check_interval().as_secs()),
+        "check_interval": templates.first().map(|t| t.settings.health_check_interval().as_secs()),
         "last_check": latest.map(|t| rfc3339(system_ms(t))),
         "checks_total": counters.checks.load(Ordering::Relaxed),
         "check_failures_total": counters.check_failures.load(Ordering::Relaxed),

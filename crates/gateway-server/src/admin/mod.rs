@@ -1,6 +1,7 @@
 //! The management API under `/gateway`.
 
 pub(crate) mod api_keys;
+mod audience;
 pub(crate) mod audit;
 mod gateway;
 mod registry;

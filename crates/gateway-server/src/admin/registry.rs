@@ -15,6 +15,7 @@ use gateway_core::{
 };
 use serde_json::{Value, json};
 
+use super::audience::Audience;
 use crate::{
     auth::{Caller, RequestMeta, registration},
     error::ApiError,
@@ -57,9 +58,19 @@ async fn register_in(
     body: RegisterInstance,
 ) -> Result<(StatusCode, Json<InstanceInfo>), ApiError> {
     let valid = body.validate(template)?;
+    let audience = Audience::of(caller.as_ref());
+    let target = valid.template.to_string();
+    if !audience.sees_template(&target) {
+        state.access.audit(meta.event(
+            caller.as_ref().map(|Caller(p)| p.actor()),
+            "instance.register",
+            Some(target.clone()),
+            gateway_auth::Outcome::Denied,
+        ));
+        return Err(ApiError::TemplateForbidden(target));
+    }
     // Who may register what (stdio over the API, the endpoint allowlist): auth/registration.rs.
     registration::check(&state.access, caller.as_ref(), &meta, &valid)?;
-    let target = valid.template.to_string();
     let result = state.registry.register(valid).await;
     let outcome = match &result {
         Ok(_) => gateway_auth::Outcome::Success,
@@ -72,7 +83,7 @@ async fn register_in(
     let handle = result?;
     Ok((
         StatusCode::CREATED,
-        Json(InstanceInfo::new(&handle.instance, handle.status())),
+        Json(audience.instance(&handle.instance, handle.status())),
     ))
 }
 
@@ -112,19 +123,25 @@ pub(crate) async fn deregister_alias(
     deregister(state, path).await
 }
 
-/// Everything registered: totals, and per template its settings and instances.
+/// Everything registered that the caller may use: totals, and per template its
+/// settings and instances. Endpoint query strings, command arguments and working
+/// directories are shown to admins only.
 #[utoipa::path(get, path = "/gateway/registry", tag = "registry",
-    responses((status = 200, description = "`{total_templates, total_instances, healthy_instances, unhealthy_instances, templates: {name: {..., instances: [InstanceInfo]}}}`")))]
-pub(crate) async fn registry(State(state): State<AppState>) -> Json<Value> {
+    responses((status = 200, description = "`{total_templates, total_instances, healthy_instances, unhealthy_instances, templates: {name: {..., instances: [InstanceInfo]}}}`; only the caller's templates")))]
+pub(crate) async fn registry(State(state): State<AppState>, audience: Audience) -> Json<Value> {
     let table = state.registry.snapshot();
     let mut templates = BTreeMap::new();
     let mut total = 0;
     let mut healthy = 0;
-    for t in table.templates.values() {
+    for t in table
+        .templates
+        .values()
+        .filter(|t| audience.sees_template(t.name.as_str()))
+    {
         let instances: Vec<InstanceInfo> = t
             .instances
             .iter()
-            .map(|h| InstanceInfo::new(&h.instance, h.status()))
+            .map(|h| audience.instance(&h.instance, h.status()))
             .collect();
         total += instances.len();
         healthy += t.healthy_count();
@@ -148,23 +165,35 @@ pub(crate) async fn registry(State(state): State<AppState>) -> Json<Value> {
     }))
 }
 
-/// Template names (`{"templates": [...]}`, the predecessor client's shape).
+/// Template names the caller may use (`{"templates": [...]}`, the predecessor client's
+/// shape).
 #[utoipa::path(get, path = "/gateway/templates", tag = "registry",
     responses((status = 200, description = "`{\"templates\": [\"name\", ...]}`")))]
-pub(crate) async fn templates(State(state): State<AppState>) -> Json<Value> {
+pub(crate) async fn templates(State(state): State<AppState>, audience: Audience) -> Json<Value> {
     let table = state.registry.snapshot();
-    let names: Vec<String> = table.templates.keys().map(ToString::to_string).collect();
+    let names: Vec<String> = table
+        .templates
+        .keys()
+        .filter(|t| audience.sees_template(t.as_str()))
+        .map(ToString::to_string)
+        .collect();
     Json(json!({ "templates": names }))
 }
 
 /// A template's load-balancer settings.
 #[utoipa::path(get, path = "/gateway/templates/{template}/load-balancer", tag = "registry",
     params(("template" = String, Path, description = "Template name")),
-    responses((status = 200, description = "OK", body = LoadBalancerConfig), (status = 404, description = "Not found", body = gateway_core::api::ErrorBody)))]
+    responses((status = 200, description = "OK", body = LoadBalancerConfig), (status = 403, description = "Not in the caller's template allowlist", body = gateway_core::api::ErrorBody), (status = 404, description = "Not found", body = gateway_core::api::ErrorBody)))]
 pub(crate) async fn get_load_balancer(
     State(state): State<AppState>,
+    audience: Audience,
     Path(template): Path<String>,
 ) -> Result<Json<LoadBalancerConfig>, ApiError> {
+    // The auth layer refused it already (auth/policy.rs); kept here so the handler is
+    // safe on its own.
+    if !audience.sees_template(&template) {
+        return Err(ApiError::TemplateForbidden(template));
+    }
     let table = state.registry.snapshot();
     let route = table
         .get(&template)

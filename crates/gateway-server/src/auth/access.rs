@@ -4,7 +4,7 @@ use std::{num::NonZeroU32, sync::Arc};
 
 use gateway_auth::{
     AuditEvent, Auditor, Authenticator, BootstrapAdmin, EndpointAllowlist, MemoryRateLimiter,
-    Principal, Quota, RateLimiter,
+    Principal, Quota, RateLimiter, TrustedProxies,
 };
 use gateway_store::Store;
 
@@ -18,6 +18,8 @@ pub(crate) struct Access {
     pub(crate) auditor: Option<Auditor>,
     pub(crate) allow_stdio_registration: bool,
     pub(crate) endpoint_allowlist: Option<EndpointAllowlist>,
+    /// Whose `X-Forwarded-For` names the client.
+    pub(crate) trusted_proxies: TrustedProxies,
 }
 
 /// What start-up did about the first admin.
@@ -32,6 +34,7 @@ impl Access {
             auditor: None,
             allow_stdio_registration: settings.allow_stdio_registration,
             endpoint_allowlist: settings.endpoint_allowlist.clone(),
+            trusted_proxies: settings.trusted_proxies.clone(),
         }
     }
 

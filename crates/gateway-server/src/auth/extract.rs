@@ -1,5 +1,6 @@
-//! [`Caller`] (the authenticated principal) and [`RequestMeta`] (client address and
-//! request id, for audit events).
+//! [`Caller`] (the authenticated principal), [`ClientAddr`] (the client behind a trusted
+//! proxy) and [`RequestMeta`] (client address and request id, for throttling and audit
+//! events).
 
 use std::{
     net::{IpAddr, SocketAddr},
@@ -8,9 +9,9 @@ use std::{
 
 use axum::{
     extract::{ConnectInfo, FromRequestParts, OptionalFromRequestParts},
-    http::{Extensions, HeaderMap, HeaderValue, request::Parts},
+    http::{Extensions, HeaderMap, HeaderName, HeaderValue, request::Parts},
 };
-use gateway_auth::{AuditEvent, Outcome, Principal};
+use gateway_auth::{AuditEvent, Outcome, Principal, TrustedProxies};
 
 use crate::error::ApiError;
 
@@ -42,6 +43,34 @@ impl<S: Send + Sync> OptionalFromRequestParts<S> for Caller {
     }
 }
 
+/// The client's address when it differs from the TCP peer's (a trusted proxy's
+/// `X-Forwarded-For`): set by the auth layer, read by [`RequestMeta`].
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct ClientAddr(pub(crate) IpAddr);
+
+impl ClientAddr {
+    /// The client behind the request's peer per `proxies`; `None` when no proxy is
+    /// trusted or the peer is unknown (then the peer is the client).
+    pub(crate) fn resolve(
+        proxies: &TrustedProxies,
+        extensions: &Extensions,
+        headers: &HeaderMap,
+    ) -> Option<ClientAddr> {
+        if proxies.is_empty() {
+            return None;
+        }
+        let peer = extensions.get::<ConnectInfo<SocketAddr>>()?.0.ip();
+        let forwarded = headers
+            .get_all(X_FORWARDED_FOR)
+            .iter()
+            .map(|v| v.to_str().unwrap_or("invalid"));
+        Some(ClientAddr(proxies.client_of(peer, forwarded)))
+    }
+}
+
+/// `X-Forwarded-For`.
+const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+
 /// Who sent the request, for the audit log.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct RequestMeta {
@@ -51,13 +80,16 @@ pub(crate) struct RequestMeta {
 }
 
 impl RequestMeta {
-    /// From a request's extensions (the peer address) and headers (`x-request-id`).
-    /// Forwarded-for headers are not trusted: they are the client's to forge.
+    /// From a request's extensions (the [`ClientAddr`] the auth layer resolved, else the
+    /// peer address) and headers (`x-request-id`). `X-Forwarded-For` counts only through
+    /// [`ClientAddr`], that is from trusted proxies: otherwise it is the client's to forge.
     pub(crate) fn of(extensions: &Extensions, headers: &HeaderMap) -> RequestMeta {
         RequestMeta {
-            client: extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|ConnectInfo(addr)| addr.ip()),
+            client: extensions.get::<ClientAddr>().map(|c| c.0).or_else(|| {
+                extensions
+                    .get::<ConnectInfo<SocketAddr>>()
+                    .map(|ConnectInfo(addr)| addr.ip().to_canonical())
+            }),
             request_id: headers.get("x-request-id").cloned(),
         }
     }

@@ -9,7 +9,7 @@ use axum::{
 use gateway_auth::{Credential, Decision, Outcome};
 
 use super::{
-    extract::{Caller, RequestMeta},
+    extract::{Caller, ClientAddr, RequestMeta},
     policy,
 };
 use crate::{error::ApiError, state::AppState};
@@ -27,6 +27,14 @@ pub(crate) async fn authorize(
     next: Next,
 ) -> Response {
     let access = &state.access;
+    // The client behind a trusted proxy, once per request (throttles and audit read it).
+    if let Some(client) = ClientAddr::resolve(
+        &access.trusted_proxies,
+        request.extensions(),
+        request.headers(),
+    ) {
+        request.extensions_mut().insert(client);
+    }
     let Some(authenticator) = &access.authenticator else {
         return next.run(request).await;
     };

@@ -23,13 +23,16 @@ struct PasswordForm {
     password: String,
 }
 
-/// Logs in; returns a bearer token. Failed attempts are slowed per user name and per
-/// address (429 with `Retry-After`) and audited.
+/// Logs in; returns a bearer token. Failed attempts are slowed per (user name, address),
+/// per address and per user name, counted before the password is checked (429
+/// `too_many_attempts` with `Retry-After`); when too many password checks are queued
+/// the answer is 503 `busy` with `Retry-After`. Failures are audited.
 #[utoipa::path(post, path = "/auth/login", tag = "auth", operation_id = "login",
     request_body(content = LoginRequest, description = "JSON, or the OAuth2 password form (`application/x-www-form-urlencoded`: `grant_type=password&username=...&password=...`)"),
     responses((status = 200, description = "A token", body = TokenResponse),
               (status = 401, description = "Invalid credentials", body = gateway_core::api::ErrorBody),
               (status = 429, description = "Too many failed attempts (see `Retry-After`)", body = gateway_core::api::ErrorBody),
+              (status = 503, description = "Too many logins in progress (see `Retry-After`)", body = gateway_core::api::ErrorBody),
               (status = 404, description = "Authentication is not enabled", body = gateway_core::api::ErrorBody)))]
 pub(crate) async fn login(
     State(state): State<AppState>,
@@ -61,20 +64,15 @@ pub(crate) async fn login(
         Err(e) => {
             // The attempted name is recorded only if such a user exists: people type
             // passwords into the name field.
-            let known = match gateway_core::Username::parse(&username) {
-                Ok(_) => authenticator
-                    .store()
-                    .get_user(&username)
-                    .await
-                    .ok()
-                    .flatten()
-                    .map(|u| u.username.to_string()),
-                Err(_) => None,
-            };
-            let action = if matches!(e, gateway_auth::Error::Throttled { .. }) {
-                "login.throttled"
-            } else {
-                "login"
+            // (From the user cache: a flood of refused logins costs no database reads.)
+            let known = authenticator
+                .known_user(&username)
+                .await
+                .map(|u| u.to_string());
+            let action = match e {
+                gateway_auth::Error::Throttled { .. } => "login.throttled",
+                gateway_auth::Error::Busy { .. } => "login.busy",
+                _ => "login",
             };
             let target = Some(known.unwrap_or_else(|| "<unknown user>".to_owned()));
             state

@@ -1,7 +1,9 @@
 //! Authentication and authorization at the HTTP edge, in request order:
 //!
-//! 1. `layer`: public paths pass; otherwise the credential (`X-API-Key`, or
-//!    `Authorization: Bearer` with a JWT or an API key) becomes a
+//! 1. `layer`: the client address is settled first (the TCP peer, or, when the peer is
+//!    in `MCP_GATEWAY_TRUSTED_PROXIES`, the rightmost untrusted `X-Forwarded-For` hop;
+//!    see `extract::ClientAddr`). Then public paths pass; otherwise the credential
+//!    (`X-API-Key`, or `Authorization: Bearer` with a JWT or an API key) becomes a
 //!    [`Principal`](gateway_auth::Principal) through `gateway_auth::Authenticator` (cached:
 //!    no database or bcrypt per request), the route's scope and template allowlist are
 //!    checked (`policy`), and the principal's rate limit is applied.

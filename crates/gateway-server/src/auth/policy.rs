@@ -6,8 +6,10 @@
 //! | `POST/GET/DELETE /mcp` (aggregated MCP: lists show allowed templates only; calls need `mcp:call`) | `mcp:read` | per template |
 //! | `GET /mcp/{t}/{tools,resources,resources/templates,prompts}/list`, `GET /mcp/{t}/health` | `mcp:read` | yes |
 //! | `POST /mcp/{t}/{tools/call,resources/read,prompts/get}`, any other `/mcp/{t}/...` | `mcp:call` | yes |
-//! | `GET /gateway/{stats,registry,templates}`, `GET /gateway/templates/{t}/load-balancer` | `gateway:read` | no |
-//! | register, deregister, `PUT /gateway/templates/{t}/load-balancer` | `gateway:write` | no |
+//! | `GET /gateway/{stats,registry,templates}` (answers list allowed templates only, see `admin::audience`) | `gateway:read` | per template |
+//! | `GET /gateway/templates/{t}/load-balancer` | `gateway:read` | yes |
+//! | `POST /gateway/register` (the handler checks the body's template) | `gateway:write` | yes |
+//! | `POST /gateway/templates/{t}/instances`, deregister, `PUT /gateway/templates/{t}/load-balancer` | `gateway:write` | yes |
 //! | `/auth/users*`, `/auth/audit` | `admin` | no |
 //! | `/auth/me`, `/auth/api-keys*` | any principal (handlers restrict to own keys) | no |
 //! | any other route | `admin` (deny by default until a route is listed here) | no |
@@ -25,7 +27,9 @@ use gateway_core::Scope;
 pub(crate) struct Requirement {
     /// The scope needed, if any (`None`: any authenticated principal).
     pub(crate) scope: Option<Scope>,
-    /// Whether the template in `/mcp/{template}/...` must be on the caller's allowlist.
+    /// Whether the template in the path (`/mcp/{template}/...`,
+    /// `/gateway/templates/{template}/...`, `/gateway/deregister/{template}/...`) must be
+    /// on the caller's allowlist.
     pub(crate) template: bool,
     /// The audit action of a successful or failed call, if audited here.
     pub(crate) audit: Option<&'static str>,
@@ -65,7 +69,12 @@ pub(crate) fn requirement(method: &Method, matched: Option<&str>) -> Requirement
     };
     let audited = |action| Requirement {
         audit: Some(action),
+        template: true,
         ..need(Scope::GatewayWrite)
+    };
+    let per_template = |scope| Requirement {
+        template: true,
+        ..need(scope)
     };
     match (method.as_str(), route) {
         (_, "/mcp/{template}") => mcp(Scope::McpRead),
@@ -79,17 +88,14 @@ pub(crate) fn requirement(method: &Method, matched: Option<&str>) -> Requirement
             | "/mcp/{template}/health",
         ) => mcp(Scope::McpRead),
         (_, r) if r.starts_with("/mcp/{template}") => mcp(Scope::McpCall),
-        (
-            "GET",
-            "/gateway/stats"
-            | "/gateway/registry"
-            | "/gateway/templates"
-            | "/gateway/templates/{template}/load-balancer",
-        ) => need(Scope::GatewayRead),
-        // Registration is audited by its handler, which knows the template and instance.
-        ("POST", "/gateway/register" | "/gateway/templates/{template}/instances") => {
-            need(Scope::GatewayWrite)
+        ("GET", "/gateway/stats" | "/gateway/registry" | "/gateway/templates") => {
+            need(Scope::GatewayRead)
         }
+        ("GET", "/gateway/templates/{template}/load-balancer") => per_template(Scope::GatewayRead),
+        // Registration is audited by its handler, which knows the template and instance
+        // (and checks the template of `/gateway/register`, which is in the body).
+        ("POST", "/gateway/register") => need(Scope::GatewayWrite),
+        ("POST", "/gateway/templates/{template}/instances") => per_template(Scope::GatewayWrite),
         (
             "DELETE",
             "/gateway/deregister/{template}/{instance_id}"
@@ -106,9 +112,13 @@ pub(crate) fn requirement(method: &Method, matched: Option<&str>) -> Requirement
     }
 }
 
-/// The template of a `/mcp/{template}/...` path, percent-decoded like the router does.
+/// The template of a `/mcp/{template}/...`, `/gateway/templates/{template}/...` or
+/// `/gateway/deregister/{template}/...` path, percent-decoded like the router does.
 pub(crate) fn template_of(path: &str) -> Option<Cow<'_, str>> {
-    let raw = path.strip_prefix("/mcp/")?.split('/').next()?;
+    let rest = ["/mcp/", "/gateway/templates/", "/gateway/deregister/"]
+        .iter()
+        .find_map(|prefix| path.strip_prefix(prefix))?;
+    let raw = rest.split('/').next()?;
     if raw.contains('%') {
         percent_decode(raw).map(Cow::Owned)
     } else {
@@ -157,7 +167,11 @@ mod tests {
             &Method::DELETE,
             Some("/gateway/deregister/{template}/{instance_id}"),
         );
-        assert_eq!(r.audit, Some("instance.deregister"));
+        assert_eq!((r.audit, r.template), (Some("instance.deregister"), true));
+        let r = requirement(&get, Some("/gateway/templates/{template}/load-balancer"));
+        assert_eq!((r.scope, r.template), (Some(Scope::GatewayRead), true));
+        let r = requirement(&get, Some("/gateway/registry"));
+        assert!(!r.template, "filtered by the handler");
         assert_eq!(
             requirement(&post, Some("/auth/users")).scope,
             Some(Scope::Admin)
@@ -199,5 +213,14 @@ mod tests {
         assert_eq!(template_of("/mcp/%66s/tools/list").as_deref(), Some("fs"));
         assert_eq!(template_of("/mcp/%zz/x"), None);
         assert_eq!(template_of("/gateway/x"), None);
+        assert_eq!(
+            template_of("/gateway/templates/fs/load-balancer").as_deref(),
+            Some("fs")
+        );
+        assert_eq!(
+            template_of("/gateway/deregister/f%73/fs-1").as_deref(),
+            Some("fs")
+        );
+        assert_eq!(template_of("/gateway/templates").as_deref(), None);
     }
 }

@@ -9,13 +9,16 @@
 //! | | `MCP_GATEWAY_JWT_ISSUER` / `_AUDIENCE` | `jwt_issuer` / `jwt_audience` | `mcp-gateway` |
 //! | | `MCP_GATEWAY_ALLOW_STDIO_REGISTRATION` | `allow_stdio_registration` | off |
 //! | | `MCP_GATEWAY_ENDPOINT_ALLOWLIST` (comma-separated) | `endpoint_allowlist` (array) | none |
+//! | | `MCP_GATEWAY_TRUSTED_PROXIES` (comma-separated CIDRs) | `trusted_proxies` (array) | none: `X-Forwarded-For` is ignored |
 //! | | `MCP_GATEWAY_RATE_LIMIT_USER` / `_ADMIN` (per minute) | `rate_limit_user` / `rate_limit_admin` | 1200 / 6000 |
 //! | | `MCP_GATEWAY_ADMIN_PASSWORD` | — | generated and printed once |
 //! | | `MCP_GATEWAY_BCRYPT_COST` | — | 12 (lower only in debug builds) |
 
 use std::{num::NonZeroU32, time::Duration};
 
-use gateway_auth::{AuthConfig, EndpointAllowlist, MIN_JWT_SECRET_LEN, RoleLimits, Secret};
+use gateway_auth::{
+    AuthConfig, EndpointAllowlist, MIN_JWT_SECRET_LEN, RoleLimits, Secret, TrustedProxies,
+};
 
 use super::{ConfigError, boolean};
 
@@ -30,6 +33,9 @@ pub struct AuthSettings {
     pub allow_stdio_registration: bool,
     /// Hosts that HTTP/SSE instances registered over the API may point at (SSRF guard).
     pub endpoint_allowlist: Option<EndpointAllowlist>,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (for login throttling,
+    /// the invalid-credential throttle and the audit log).
+    pub trusted_proxies: TrustedProxies,
     /// Tokens, hashing, caching and rate limits.
     pub config: AuthConfig,
 }
@@ -44,6 +50,7 @@ pub(super) struct AuthFile {
     pub(super) jwt_audience: Option<String>,
     pub(super) allow_stdio_registration: Option<bool>,
     pub(super) endpoint_allowlist: Option<Vec<String>>,
+    pub(super) trusted_proxies: Option<Vec<String>>,
     pub(super) rate_limit_user: Option<u32>,
     pub(super) rate_limit_admin: Option<u32>,
 }
@@ -84,6 +91,12 @@ pub(super) fn load(
                     .map_err(|e| ConfigError::new("endpoint_allowlist", e))
             })
             .transpose()?,
+    };
+    let trusted_proxies = match var("MCP_GATEWAY_TRUSTED_PROXIES") {
+        Some(v) => TrustedProxies::parse(&v)
+            .map_err(|e| ConfigError::new("MCP_GATEWAY_TRUSTED_PROXIES", e))?,
+        None => TrustedProxies::parse(&file.trusted_proxies.unwrap_or_default().join(","))
+            .map_err(|e| ConfigError::new("trusted_proxies", e))?,
     };
 
     let defaults = AuthConfig::default();
@@ -167,6 +180,7 @@ pub(super) fn load(
         insecure_no_auth,
         allow_stdio_registration,
         endpoint_allowlist,
+        trusted_proxies,
         config,
     })
 }
@@ -199,6 +213,7 @@ mod tests {
     fn off_by_default_and_flags_win() {
         let s = load(AuthFile::default(), None, false, &env(&[])).unwrap();
         assert!(!s.enabled && !s.insecure_no_auth && !s.allow_stdio_registration);
+        assert!(s.trusted_proxies.is_empty());
         assert!(s.config.jwt_secret.is_none() && s.endpoint_allowlist.is_none());
         assert_eq!(s.config.bcrypt_cost, 12);
         let file = AuthFile {
@@ -232,6 +247,7 @@ mod tests {
             &path,
             r#"{"auth": true, "jwt_expiry": 600, "allow_stdio_registration": true,
                 "endpoint_allowlist": ["127.0.0.1:7071", "*.internal"], "rate_limit_user": 5,
+                "trusted_proxies": ["10.0.0.0/8", "::1"],
                 "jwt_secret": "0123456789abcdef0123456789abcdef"}"#,
         )
         .unwrap();
@@ -246,6 +262,8 @@ mod tests {
         assert_eq!(s.config.token_ttl, Duration::from_secs(600));
         assert_eq!(s.config.rate_limits.user.get(), 5);
         assert!(s.config.jwt_secret.is_some());
+        assert!(s.trusted_proxies.contains("10.9.8.7".parse().unwrap()));
+        assert!(s.trusted_proxies.contains("::1".parse().unwrap()));
         assert!(
             s.endpoint_allowlist
                 .unwrap()
@@ -281,6 +299,9 @@ mod tests {
             bad(&[("MCP_GATEWAY_BCRYPT_COST", "40")]).key(),
             "MCP_GATEWAY_BCRYPT_COST"
         );
+        let e = bad(&[("MCP_GATEWAY_TRUSTED_PROXIES", "10.0.0.0/8,proxy.internal")]);
+        assert_eq!(e.key(), "MCP_GATEWAY_TRUSTED_PROXIES");
+        assert!(e.to_string().contains("proxy.internal"), "{e}");
         let secret = "s3cret-s3cret-s3cret-s3cret-s3cret-s3cret";
         let s = load(
             AuthFile::default(),

@@ -426,11 +426,6 @@ pub(crate) fn now_ms() -> i64 {
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
-/// Total requests across instances (for stats).
-pub(crate) fn total(table: &RoutingTable, pick: impl Fn(&InstanceStats) -> u64) -> u64 {
-    table.instances().map(|h| pick(&h.stats)).sum()
-}
-
 /// Loads a counter.
 pub(crate) fn load(counter: &std::sync::atomic::AtomicU64) -> u64 {
     counter.load(Ordering::Relaxed)
