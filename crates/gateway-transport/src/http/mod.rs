@@ -11,4 +11,4 @@ pub(crate) mod streamable;
 mod tls;
 
 pub use client::HttpClient;
-pub use tls::TlsConfigError;
+pub use tls::{TlsConfigError, check_upstream_tls};

@@ -67,6 +67,12 @@ impl TlsConfigError {
     }
 }
 
+/// Reads and checks the files of `tls` as a connector would (e.g. when a configuration
+/// file is loaded), without building a client.
+pub fn check_upstream_tls(tls: &UpstreamTls) -> Result<(), TlsConfigError> {
+    client_config(tls).map(drop)
+}
+
 /// The client configuration `tls` describes. ALPN is set by the connector builder.
 pub(crate) fn client_config(tls: &UpstreamTls) -> Result<ClientConfig, TlsConfigError> {
     let mut roots = RootCertStore::empty();
