@@ -23,6 +23,7 @@ mod m20261124_000005_create_audit_events;
 mod m20261124_000006_create_secrets;
 mod m20261124_000007_add_template_health_probe;
 mod m20261124_000008_add_template_session_mode;
+mod m20261202_000001_add_template_upstream_tls;
 mod mysql;
 
 pub use sea_orm_migration::MigratorTrait;
@@ -44,6 +45,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000006_create_secrets::Migration),
             Box::new(m20261124_000007_add_template_health_probe::Migration),
             Box::new(m20261124_000008_add_template_session_mode::Migration),
+            Box::new(m20261202_000001_add_template_upstream_tls::Migration),
         ]
     }
 
@@ -75,6 +77,7 @@ mod tests {
                 "m20261124_000006_create_secrets",
                 "m20261124_000007_add_template_health_probe",
                 "m20261124_000008_add_template_session_mode",
+                "m20261202_000001_add_template_upstream_tls",
             ]
         );
         let mut sorted = names.clone();

@@ -78,6 +78,14 @@ pub enum ValidationError {
         /// Why.
         reason: &'static str,
     },
+    /// A setting whose value is unusable for a reason other than its range.
+    #[error("{field} {reason}")]
+    InvalidSetting {
+        /// The setting's name (`upstream_tls.ca_bundle`).
+        field: &'static str,
+        /// Why it was rejected (values are not echoed: paths may be private).
+        reason: &'static str,
+    },
     /// A numeric setting outside its allowed range.
     #[error("{field} must be between {min} and {max} (got {value})")]
     OutOfRange {
@@ -90,4 +98,15 @@ pub enum ValidationError {
         /// Largest allowed.
         max: i64,
     },
+}
+
+impl ValidationError {
+    /// The setting at fault, for errors about one named setting.
+    pub fn field(&self) -> Option<&'static str> {
+        match self {
+            ValidationError::InvalidSetting { field, .. }
+            | ValidationError::OutOfRange { field, .. } => Some(field),
+            _ => None,
+        }
+    }
 }

@@ -5,10 +5,7 @@
 
 use std::{collections::BTreeMap, path::PathBuf, time::Duration};
 
-use gateway_core::{
-    LoadBalancerSettings, Strategy, TemplateName,
-    api::{LoadBalancerUpdate, RegisterInstance, ValidRegistration},
-};
+use gateway_core::{LoadBalancerSettings, Strategy};
 use serde::Deserialize;
 
 /// Values given on the command line (highest precedence).
@@ -85,27 +82,7 @@ struct ConfigFile {
     rate_limit_admin: Option<u32>,
     shutdown_grace: Option<u64>,
     #[serde(default)]
-    templates: BTreeMap<String, TemplateFile>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct TemplateFile {
-    #[serde(default)]
-    instances: Vec<RegisterInstance>,
-    #[serde(default)]
-    load_balancer: Option<LoadBalancerUpdate>,
-}
-
-/// A template declared in the configuration file.
-#[derive(Debug, Clone)]
-pub struct SeedTemplate {
-    /// Its name.
-    pub name: TemplateName,
-    /// Settings to apply (over the defaults or the stored settings).
-    pub load_balancer: Option<LoadBalancerUpdate>,
-    /// Instances to register at start-up (ids default to `{template}-{n}`).
-    pub instances: Vec<ValidRegistration>,
+    templates: BTreeMap<String, templates::TemplateFile>,
 }
 
 /// Validated runtime settings.
@@ -290,28 +267,7 @@ impl Settings {
             None => template_defaults,
         };
 
-        let mut seed = Vec::new();
-        for (name, template) in file.templates {
-            let key = format!("templates.{name}");
-            let parsed = TemplateName::parse(&name).map_err(|e| ConfigError::new(&key, e))?;
-            if let Some(update) = &template.load_balancer {
-                update
-                    .apply(template_defaults.clone())
-                    .map_err(|e| ConfigError::new(format!("{key}.load_balancer"), e))?;
-            }
-            let mut instances = Vec::new();
-            for (i, instance) in template.instances.into_iter().enumerate() {
-                let valid = instance.validate(Some(&name)).map_err(|e| {
-                    ConfigError::new(format!("{key}.instances[{i}].{}", e.field), e.message)
-                })?;
-                instances.push(valid);
-            }
-            seed.push(SeedTemplate {
-                name: parsed,
-                load_balancer: template.load_balancer,
-                instances,
-            });
-        }
+        let seed = templates::load(file.templates, &template_defaults)?;
         let auth_file = auth::AuthFile {
             auth: file.auth,
             jwt_secret: file.jwt_secret,
@@ -418,10 +374,12 @@ mod auth;
 mod browser;
 mod mcp;
 mod shutdown;
+mod templates;
 
 pub use auth::AuthSettings;
 pub use browser::BrowserSettings;
 pub use mcp::McpSettings;
+pub use templates::SeedTemplate;
 
 #[cfg(test)]
 mod tests;

@@ -10,7 +10,7 @@ use std::{collections::BTreeMap, fmt, path::PathBuf, time::Duration};
 
 use gateway_core::{
     EndpointUrl, Headers, Instance, InstanceId, InstanceSpec, LoadBalancerSettings, SessionMode,
-    StdioCommand, Strategy, TemplateName, ValidationError, Weight,
+    StdioCommand, Strategy, TemplateName, ValidationError, Weight, api::UpstreamTlsConfig,
 };
 use sea_orm::ActiveValue::Set;
 use serde::{
@@ -46,6 +46,10 @@ pub(crate) fn template_row(
         health_probe: Set(settings.health_probe().as_str().to_owned()),
         session_mode: Set(settings.session_mode().as_str().to_owned()),
         max_sessions: Set(u32_to_column("max_sessions", settings.max_sessions())?),
+        upstream_tls: Set(settings
+            .upstream_tls()
+            .map(|tls| to_json("upstream_tls", &UpstreamTlsConfig::from(tls)))
+            .transpose()?),
         created_at_ms: Set(now_ms),
         updated_at_ms: Set(now_ms),
     })
@@ -91,7 +95,15 @@ pub(crate) fn template_from_row(
         .with_health_probe(probe)
         .with_session_mode(session_mode, small("max_sessions", row.max_sessions)?)
         .map_err(|e| corrupt("max_sessions", &e))?;
-    Ok((name, settings))
+    let upstream_tls = match &row.upstream_tls {
+        None => None,
+        Some(text) => {
+            let wire: UpstreamTlsConfig =
+                from_json(text).map_err(|e| corrupt("upstream_tls", &e))?;
+            Some(wire.validate().map_err(|e| corrupt("upstream_tls", &e))?)
+        }
+    };
+    Ok((name, settings.with_upstream_tls(upstream_tls)))
 }
 
 /// The column that holds the [`LoadBalancerSettings`] field named in a validation error.

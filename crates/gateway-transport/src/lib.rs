@@ -40,7 +40,7 @@ mod stdio;
 mod upstream;
 
 pub use error::Error;
-pub use http::HttpClient;
+pub use http::{HttpClient, TlsConfigError, check_upstream_tls};
 pub use info::{ServerInfo, ServerMessage};
 pub use link_state::LinkState;
 pub use options::{DEFAULT_ENV_ALLOWLIST, EraPreference, Options};

@@ -4,14 +4,14 @@
 use std::{sync::Arc, time::Duration};
 
 use gateway_core::{
-    Headers, InstanceId, InstanceSpec,
+    Headers, InstanceId, InstanceSpec, UpstreamTls,
     jsonrpc::{Message, Notification, Request, Response},
 };
 use http::{HeaderMap, HeaderName, HeaderValue};
 use tokio::sync::{broadcast, mpsc, watch};
 
 use crate::{
-    Error, LinkState, Options, ServerInfo, ServerMessage,
+    Error, LinkState, Options, ServerInfo, ServerMessage, TlsConfigError,
     error::{ErrorKind, err},
     http::{HttpClient, legacy_sse::SseDialer, streamable::StreamableUpstream},
     session::{outbound::Identity, supervisor::Supervisor},
@@ -51,6 +51,30 @@ impl Connector {
             identity: Arc::new(Identity::new(&options)),
             options: Arc::new(options),
             http: self.http.clone(),
+        }
+    }
+
+    /// A connector like this one whose HTTP and SSE upstreams verify and authenticate
+    /// as `tls` says, over a connection pool of their own (a template's CA bundle and
+    /// client certificate). `None` keeps this connector's pool. Reads the PEM files now
+    /// (blocking file I/O): the error names the setting and the file.
+    pub fn with_upstream_tls(&self, tls: Option<&UpstreamTls>) -> Result<Self, TlsConfigError> {
+        let Some(tls) = tls else {
+            return Ok(self.clone());
+        };
+        Ok(Self {
+            http: HttpClient::with_tls(self.options.connect_timeout, tls)?,
+            ..self.clone()
+        })
+    }
+
+    /// A connector like this one whose HTTPS upstreams all fail verification (it trusts
+    /// no CA). For a template whose TLS files cannot be loaded: its upstreams fail
+    /// closed rather than fall back to weaker settings.
+    pub fn with_refusing_tls(&self) -> Self {
+        Self {
+            http: HttpClient::refusing_tls(self.options.connect_timeout),
+            ..self.clone()
         }
     }
 

@@ -3,6 +3,7 @@
 
 mod auth;
 mod register;
+mod upstream_tls;
 mod views;
 
 pub use auth::{
@@ -10,6 +11,7 @@ pub use auth::{
     TokenResponse, UpdateUser, UserInfo,
 };
 pub use register::{CommandLine, RegisterInstance, ValidRegistration};
+pub use upstream_tls::UpstreamTlsConfig;
 pub use views::{InstanceInfo, LoadBalancerConfig, LoadBalancerUpdate, rfc3339};
 
 use serde::{Deserialize, Serialize};

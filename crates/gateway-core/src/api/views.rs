@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use super::upstream_tls::{UpstreamTlsConfig, nullable};
 use crate::{Instance, InstanceSpec, LoadBalancerSettings, Strategy};
 
 /// An instance as the API shows it. Secrets are never returned: header and environment
@@ -171,6 +172,11 @@ pub struct LoadBalancerConfig {
         schema(example = 100, minimum = 1, maximum = 10000)
     )]
     pub max_sessions: u32,
+    /// CA bundle and client certificate for the template's HTTPS upstreams (absent: the
+    /// system's roots, no client certificate; also absent for callers without the
+    /// `admin` scope).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upstream_tls: Option<UpstreamTlsConfig>,
 }
 
 fn default_max_sessions() -> u32 {
@@ -195,6 +201,18 @@ impl From<&LoadBalancerSettings> for LoadBalancerConfig {
             health_probe: s.health_probe().clone(),
             session_mode: s.session_mode(),
             max_sessions: s.max_sessions(),
+            upstream_tls: s.upstream_tls().map(UpstreamTlsConfig::from),
+        }
+    }
+}
+
+impl LoadBalancerConfig {
+    /// This view without `upstream_tls` (for callers that may not see file paths of the
+    /// gateway host).
+    pub fn without_upstream_tls(self) -> Self {
+        Self {
+            upstream_tls: None,
+            ..self
         }
     }
 }
@@ -236,6 +254,19 @@ pub struct LoadBalancerUpdate {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 10000))]
     pub max_sessions: Option<u32>,
+    /// New upstream TLS settings, replacing the current ones as a whole; `null` removes
+    /// them (back to the system's roots, no client certificate). The files are read and
+    /// checked when set, and re-read on every such update (e.g. after a rotation).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "nullable"
+    )]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(value_type = Option<UpstreamTlsConfig>, nullable)
+    )]
+    pub upstream_tls: Option<Option<UpstreamTlsConfig>>,
 }
 
 impl LoadBalancerUpdate {
@@ -244,6 +275,11 @@ impl LoadBalancerUpdate {
         &self,
         current: LoadBalancerSettings,
     ) -> Result<LoadBalancerSettings, crate::ValidationError> {
+        let upstream_tls = match &self.upstream_tls {
+            None => current.upstream_tls().cloned(),
+            Some(None) => None,
+            Some(Some(tls)) => Some(tls.validate()?),
+        };
         let c = LoadBalancerConfig::from(current);
         let settings = LoadBalancerSettings::new(
             self.strategy.unwrap_or(c.strategy),
@@ -256,6 +292,7 @@ impl LoadBalancerUpdate {
         )?;
         settings
             .with_health_probe(self.health_probe.clone().unwrap_or(c.health_probe))
+            .with_upstream_tls(upstream_tls)
             .with_session_mode(
                 self.session_mode.unwrap_or(c.session_mode),
                 self.max_sessions.unwrap_or(c.max_sessions),
@@ -408,6 +445,70 @@ mod tests {
         assert_eq!(
             (old.session_mode, old.max_sessions),
             (SessionMode::Shared, 100)
+        );
+    }
+
+    #[test]
+    fn upstream_tls_is_kept_replaced_or_removed() {
+        let parse = |json: &str| serde_json::from_str::<LoadBalancerUpdate>(json).unwrap();
+        let base = LoadBalancerSettings::default();
+        let set = parse(r#"{"upstream_tls": {"ca_bundle": "/etc/ca.pem"}}"#)
+            .apply(base.clone())
+            .unwrap();
+        let tls = set.upstream_tls().unwrap();
+        assert_eq!(tls.ca_bundle(), Some(std::path::Path::new("/etc/ca.pem")));
+        assert!(!tls.system_roots());
+        let view = serde_json::to_value(LoadBalancerConfig::from(&set)).unwrap();
+        assert_eq!(
+            view["upstream_tls"],
+            serde_json::json!({"ca_bundle": "/etc/ca.pem", "system_roots": false})
+        );
+        assert!(
+            serde_json::to_value(LoadBalancerConfig::from(&set).without_upstream_tls())
+                .unwrap()
+                .get("upstream_tls")
+                .is_none()
+        );
+
+        // Absent: kept, whatever else changes.
+        let kept = parse(r#"{"max_retries": 1}"#).apply(set.clone()).unwrap();
+        assert_eq!(kept.upstream_tls(), set.upstream_tls());
+        // An object replaces the whole block.
+        let replaced =
+            parse(r#"{"upstream_tls": {"client_cert": "/c.pem", "client_key": "/k.pem"}}"#)
+                .apply(set.clone())
+                .unwrap();
+        let tls = replaced.upstream_tls().unwrap();
+        assert!(tls.ca_bundle().is_none() && tls.system_roots());
+        assert!(tls.client_identity().is_some());
+        // null, or an object that changes nothing, removes it.
+        for clear in [r#"{"upstream_tls": null}"#, r#"{"upstream_tls": {}}"#] {
+            let cleared = parse(clear).apply(set.clone()).unwrap();
+            assert_eq!(cleared.upstream_tls(), None, "{clear}");
+            assert_eq!(cleared, base);
+        }
+        // A round trip of the update keeps null apart from absent.
+        let null = parse(r#"{"upstream_tls": null}"#);
+        assert_eq!(
+            serde_json::to_string(&null).unwrap(),
+            r#"{"upstream_tls":null}"#
+        );
+        assert_eq!(
+            serde_json::to_string(&LoadBalancerUpdate::default()).unwrap(),
+            "{}"
+        );
+
+        let e = parse(r#"{"upstream_tls": {"ca_bundle": "ca.pem"}}"#)
+            .apply(base.clone())
+            .unwrap_err();
+        assert_eq!(e.field(), Some("upstream_tls.ca_bundle"), "{e}");
+        let e = parse(r#"{"upstream_tls": {"client_cert": "/c.pem"}}"#)
+            .apply(base)
+            .unwrap_err();
+        assert_eq!(e.field(), Some("upstream_tls.client_key"), "{e}");
+        assert!(
+            serde_json::from_str::<LoadBalancerUpdate>(r#"{"upstream_tls": {"key": "/k"}}"#)
+                .is_err()
         );
     }
 }

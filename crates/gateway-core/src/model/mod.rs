@@ -9,6 +9,7 @@ mod probe;
 mod session_mode;
 mod settings;
 mod strategy;
+mod upstream_tls;
 mod weight;
 
 pub use access::{Role, Scope, Scopes, TemplateAccess, Username};
@@ -20,4 +21,5 @@ pub use probe::HealthProbe;
 pub use session_mode::SessionMode;
 pub use settings::LoadBalancerSettings;
 pub use strategy::Strategy;
+pub use upstream_tls::{ClientIdentity, UpstreamTls};
 pub use weight::Weight;

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::{HealthProbe, SessionMode, Strategy, error::ValidationError};
+use crate::{HealthProbe, SessionMode, Strategy, UpstreamTls, error::ValidationError};
 
 /// How a template balances, checks and retries. Construct with [`LoadBalancerSettings::new`]
 /// (validated) or `Default`.
@@ -17,6 +17,7 @@ pub struct LoadBalancerSettings {
     health_probe: HealthProbe,
     session_mode: SessionMode,
     max_sessions: u32,
+    upstream_tls: Option<UpstreamTls>,
 }
 
 /// Bounds, shared by validation and documentation.
@@ -90,6 +91,7 @@ impl LoadBalancerSettings {
             health_probe: HealthProbe::Ping,
             session_mode: SessionMode::Shared,
             max_sessions: Self::DEFAULT_MAX_SESSIONS,
+            upstream_tls: None,
         })
     }
 
@@ -160,6 +162,19 @@ impl LoadBalancerSettings {
         Ok(self)
     }
 
+    /// TLS settings of the template's HTTPS upstreams (`None`: the system's roots, no
+    /// client certificate).
+    pub fn upstream_tls(&self) -> Option<&UpstreamTls> {
+        self.upstream_tls.as_ref()
+    }
+
+    /// A copy with other upstream TLS settings; settings that change nothing are stored
+    /// as `None`.
+    pub fn with_upstream_tls(mut self, tls: Option<UpstreamTls>) -> Self {
+        self.upstream_tls = tls.filter(|t| !t.is_default());
+        self
+    }
+
     /// A copy with another strategy.
     pub fn with_strategy(mut self, strategy: Strategy) -> Self {
         self.strategy = strategy;
@@ -170,7 +185,8 @@ impl LoadBalancerSettings {
 impl Default for LoadBalancerSettings {
     /// The guide's defaults: round robin, checks every 30 s with a 10 s timeout, 3
     /// retries, 60 s request timeout, one process per stdio instance, `ping` probes,
-    /// shared upstream sessions (at most 100 when switched to dedicated).
+    /// shared upstream sessions (at most 100 when switched to dedicated), no upstream TLS
+    /// settings (system roots, no client certificate).
     fn default() -> Self {
         Self {
             strategy: Strategy::RoundRobin,
@@ -182,6 +198,7 @@ impl Default for LoadBalancerSettings {
             health_probe: HealthProbe::Ping,
             session_mode: SessionMode::Shared,
             max_sessions: Self::DEFAULT_MAX_SESSIONS,
+            upstream_tls: None,
         }
     }
 }

@@ -10,7 +10,7 @@ use axum::{
     http::StatusCode,
 };
 use gateway_core::{
-    InstanceId, TemplateName,
+    InstanceId, LoadBalancerSettings, TemplateName,
     api::{InstanceInfo, LoadBalancerConfig, LoadBalancerUpdate, RegisterInstance},
 };
 use serde_json::{Value, json};
@@ -151,7 +151,7 @@ pub(crate) async fn registry(State(state): State<AppState>, audience: Audience) 
                 "total_instances": instances.len(),
                 "healthy_instances": t.healthy_count(),
                 "load_balancer_strategy": t.settings.strategy().as_str(),
-                "load_balancer": LoadBalancerConfig::from(&t.settings),
+                "load_balancer": settings_view(&t.settings, &audience),
                 "instances": instances,
             }),
         );
@@ -183,7 +183,7 @@ pub(crate) async fn templates(State(state): State<AppState>, audience: Audience)
 /// A template's load-balancer settings.
 #[utoipa::path(get, path = "/gateway/templates/{template}/load-balancer", tag = "registry",
     params(("template" = String, Path, description = "Template name")),
-    responses((status = 200, description = "OK", body = LoadBalancerConfig), (status = 403, description = "Not in the caller's template allowlist", body = gateway_core::api::ErrorBody), (status = 404, description = "Not found", body = gateway_core::api::ErrorBody)))]
+    responses((status = 200, description = "OK (`upstream_tls` shown to admins only)", body = LoadBalancerConfig), (status = 403, description = "Not in the caller's template allowlist", body = gateway_core::api::ErrorBody), (status = 404, description = "Not found", body = gateway_core::api::ErrorBody)))]
 pub(crate) async fn get_load_balancer(
     State(state): State<AppState>,
     audience: Audience,
@@ -198,21 +198,36 @@ pub(crate) async fn get_load_balancer(
     let route = table
         .get(&template)
         .ok_or_else(|| ApiError::TemplateNotFound(template.clone()))?;
-    Ok(Json(LoadBalancerConfig::from(&route.settings)))
+    Ok(Json(settings_view(&route.settings, &audience)))
 }
 
-/// Changes a template's load-balancer settings (absent fields are kept).
+/// Changes a template's load-balancer settings (absent fields are kept). An
+/// `upstream_tls` object replaces the template's upstream TLS settings (`null` removes
+/// them): its files are read and checked first, and the template's HTTP and SSE
+/// instances reconnect with them.
 #[utoipa::path(put, path = "/gateway/templates/{template}/load-balancer", tag = "registry",
     params(("template" = String, Path, description = "Template name")),
     request_body = LoadBalancerUpdate,
-    responses((status = 200, description = "OK", body = LoadBalancerConfig), (status = 400, description = "Invalid input (the `field` names it)", body = gateway_core::api::ErrorBody), (status = 404, description = "Not found", body = gateway_core::api::ErrorBody)))]
+    responses((status = 200, description = "OK (`upstream_tls` shown to admins only)", body = LoadBalancerConfig), (status = 400, description = "Invalid input (the `field` names it, e.g. `upstream_tls.ca_bundle` for a missing or non-PEM file)", body = gateway_core::api::ErrorBody), (status = 404, description = "Not found", body = gateway_core::api::ErrorBody)))]
 pub(crate) async fn set_load_balancer(
     State(state): State<AppState>,
+    audience: Audience,
     Path(template): Path<String>,
     JsonBody(update): JsonBody<LoadBalancerUpdate>,
 ) -> Result<Json<LoadBalancerConfig>, ApiError> {
     let name =
         TemplateName::parse(&template).map_err(|_| ApiError::TemplateNotFound(template.clone()))?;
     let settings = state.registry.set_settings(&name, &update).await?;
-    Ok(Json(settings.into()))
+    Ok(Json(settings_view(&settings, &audience)))
+}
+
+/// A template's settings as `audience` may see them: `upstream_tls` (file paths on the
+/// gateway host) only for admins, or everyone when authentication is off.
+fn settings_view(settings: &LoadBalancerSettings, audience: &Audience) -> LoadBalancerConfig {
+    let view = LoadBalancerConfig::from(settings);
+    if audience.sees_access_details() {
+        view
+    } else {
+        view.without_upstream_tls()
+    }
 }

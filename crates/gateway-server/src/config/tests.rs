@@ -164,3 +164,56 @@ fn guide_template_block_is_accepted() {
         Some(Strategy::Weighted)
     );
 }
+
+#[test]
+fn upstream_tls_errors_name_the_key() {
+    let load = |json: String| {
+        let file = write(&json);
+        Settings::load_with_env(
+            Overrides {
+                config_file: Some(file.0.clone()),
+                ..Default::default()
+            },
+            env(&[]),
+        )
+    };
+    let tls = |block: &str| {
+        format!(r#"{{"templates": {{"x": {{"load_balancer": {{"upstream_tls": {block}}}}}}}}}"#)
+    };
+    // Shape errors, before any file is read.
+    let e = load(tls(r#"{"ca_bundle": "ca.pem"}"#)).unwrap_err();
+    assert_eq!(e.key(), "templates.x.load_balancer.upstream_tls.ca_bundle");
+    assert!(e.to_string().contains("absolute path"), "{e}");
+    let e = load(tls(r#"{"client_cert": "/c.pem"}"#)).unwrap_err();
+    assert_eq!(e.key(), "templates.x.load_balancer.upstream_tls.client_key");
+    let e = load(tls(r#"{"system_roots": false}"#)).unwrap_err();
+    assert_eq!(
+        e.key(),
+        "templates.x.load_balancer.upstream_tls.system_roots"
+    );
+    let e = load(tls(r#"{"ca_file": "/ca.pem"}"#)).unwrap_err();
+    assert!(e.to_string().contains("unknown field `ca_file`"), "{e}");
+    // Files are read at load time: a missing or non-PEM file is refused by name.
+    let missing = std::env::temp_dir().join(format!("gw-missing-{}.pem", std::process::id()));
+    let e = load(tls(&format!(r#"{{"ca_bundle": {:?}}}"#, missing.display()))).unwrap_err();
+    assert_eq!(e.key(), "templates.x.load_balancer.upstream_tls.ca_bundle");
+    assert!(e.to_string().contains("cannot read the file"), "{e}");
+    let junk = write("not a certificate");
+    let e = load(tls(&format!(
+        r#"{{"ca_bundle": {:?}, "system_roots": true}}"#,
+        junk.0.display()
+    )))
+    .unwrap_err();
+    assert_eq!(e.key(), "templates.x.load_balancer.upstream_tls.ca_bundle");
+    assert!(e.to_string().contains("holds no PEM certificate"), "{e}");
+    // Settings that change nothing are accepted (and stored as none).
+    let s = load(tls("{}")).unwrap();
+    let update = s.seed[0].load_balancer.as_ref().unwrap();
+    assert_eq!(
+        update
+            .apply(LoadBalancerSettings::default())
+            .unwrap()
+            .upstream_tls(),
+        None
+    );
+}

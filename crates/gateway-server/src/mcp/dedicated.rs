@@ -156,7 +156,8 @@ impl Dedicated {
         // The client speaks the session era (dedicated sessions are legacy sessions), so
         // the upstream does too: server-to-client requests, logging levels and resource
         // subscriptions exist only there.
-        let connector = state.registry.connector().with_options(|o| {
+        // The template's connector: its upstream TLS settings apply here too.
+        let connector = route.connector.with_options(|o| {
             o.era = gateway_transport::EraPreference::Legacy;
             o.client_capabilities = caps;
             o.stdio_processes = std::num::NonZeroUsize::MIN;

@@ -1,6 +1,7 @@
 //! [`Registry`]: registered templates and instances. Writes go to the store first, then
 //! a new routing snapshot is swapped in; readers never block.
 
+mod connectors;
 mod monitor;
 mod table;
 
@@ -26,6 +27,7 @@ use crate::{config::SeedTemplate, error::ApiError};
 
 pub(crate) struct Registry {
     store: Store,
+    /// The gateway-wide connector; each template's comes from it (`connectors`).
     connector: Connector,
     defaults: LoadBalancerSettings,
     board: Arc<HealthBoard>,
@@ -58,10 +60,11 @@ impl Registry {
         let instances = registry.store.list_instances().await?;
         let mut table = RoutingTable::default();
         for (name, settings) in templates {
+            let connector = connectors::build_or_refuse(&registry.connector, &name, &settings);
             let handles = instances
                 .iter()
                 .filter(|i| i.template == name)
-                .filter_map(|i| match registry.start(i.clone(), &settings) {
+                .filter_map(|i| match registry.start(i.clone(), &settings, &connector) {
                     Ok(handle) => Some(handle),
                     Err(e) => {
                         tracing::error!(instance = %i.id, error = %e, "stored instance cannot be started; skipped");
@@ -71,7 +74,7 @@ impl Registry {
                 .collect();
             table.templates.insert(
                 name.clone(),
-                Arc::new(TemplateRoute::new(name, settings, handles)),
+                Arc::new(TemplateRoute::new(name, settings, connector, handles)),
             );
         }
         registry.table.store(Arc::new(table));
@@ -84,10 +87,9 @@ impl Registry {
         for template in seed {
             if let Some(update) = &template.load_balancer {
                 let current = self.template_or_default(&template.name).await?;
-                let settings = update
-                    .apply(current)
-                    .map_err(|e| ApiError::invalid("load_balancer", e.to_string()))?;
-                self.update_settings(&template.name, settings).await?;
+                let _w = self.writer.lock().await;
+                self.apply_update_locked(&template.name, current, update)
+                    .await?;
             }
             for (i, registration) in template.instances.into_iter().enumerate() {
                 let id = match &registration.id {
@@ -112,12 +114,6 @@ impl Registry {
         self.table.load_full()
     }
 
-    /// The connector every instance's upstream comes from (dedicated MCP sessions open
-    /// their own upstreams with it).
-    pub(crate) fn connector(&self) -> &Connector {
-        &self.connector
-    }
-
     pub(crate) fn store(&self) -> &Store {
         &self.store
     }
@@ -134,8 +130,12 @@ impl Registry {
         };
         let instance = registration.into_instance(id, now_ms());
         let settings = self.template_or_default(&instance.template).await?;
+        let connector = match self.snapshot().templates.get(&instance.template) {
+            Some(route) => route.connector.clone(),
+            None => connectors::build_or_refuse(&self.connector, &instance.template, &settings),
+        };
         self.store.insert_instance(&instance).await?;
-        let handle = match self.start(instance.clone(), &settings) {
+        let handle = match self.start(instance.clone(), &settings, &connector) {
             Ok(h) => h,
             Err(e) => {
                 let _ = self
@@ -145,7 +145,7 @@ impl Registry {
                 return Err(e);
             }
         };
-        self.rebuild(&instance.template, settings, |list| {
+        self.rebuild(&instance.template, settings, connector, |list| {
             list.push(handle.clone())
         });
         tracing::info!(template = %instance.template, instance = %instance.id, transport = instance.spec.transport(), "instance registered");
@@ -162,13 +162,15 @@ impl Registry {
         if !self.store.delete_instance(template, id).await? {
             return Ok(false);
         }
-        let settings = self
-            .snapshot()
-            .templates
-            .get(template)
-            .map_or_else(|| self.defaults.clone(), |t| t.settings.clone());
+        let (settings, connector) = match self.snapshot().templates.get(template) {
+            Some(t) => (t.settings.clone(), t.connector.clone()),
+            None => (
+                self.defaults.clone(),
+                connectors::with_pool(&self.connector, self.defaults.pool_size()),
+            ),
+        };
         let mut removed = None;
-        self.rebuild(template, settings, |list| {
+        self.rebuild(template, settings, connector, |list| {
             if let Some(at) = list.iter().position(|h| &h.instance.id == id) {
                 removed = Some(list.remove(at));
             }
@@ -195,58 +197,75 @@ impl Registry {
             .template_settings(template)
             .await?
             .ok_or_else(|| ApiError::TemplateNotFound(template.to_string()))?;
-        let settings = update.apply(current).map_err(|e| match e {
-            gateway_core::ValidationError::OutOfRange { field, .. } => {
-                ApiError::invalid(field, e.to_string())
+        self.apply_update_locked(template, current, update).await
+    }
+
+    /// Validates `update` over `current` and applies it. An update that names
+    /// `upstream_tls` (a new value, or the same paths after the files were rotated)
+    /// re-reads the files first, so an unusable file is refused before anything is
+    /// stored; the template's HTTP and SSE instances then reconnect with it.
+    async fn apply_update_locked(
+        &self,
+        template: &TemplateName,
+        current: LoadBalancerSettings,
+        update: &LoadBalancerUpdate,
+    ) -> Result<LoadBalancerSettings, ApiError> {
+        let had_tls = current.upstream_tls().is_some();
+        let settings = update
+            .apply(current)
+            .map_err(|e| ApiError::invalid(e.field().unwrap_or("load_balancer"), e.to_string()))?;
+        let reconnect = match &update.upstream_tls {
+            Some(_) if had_tls || settings.upstream_tls().is_some() => {
+                Some(connectors::build_checked(&self.connector, &settings)?)
             }
-            other => ApiError::invalid("load_balancer", other.to_string()),
-        })?;
-        self.update_settings_locked(template, settings.clone())
+            _ => None,
+        };
+        self.update_settings_locked(template, settings.clone(), reconnect)
             .await?;
         Ok(settings)
     }
 
-    async fn update_settings(
-        &self,
-        template: &TemplateName,
-        settings: LoadBalancerSettings,
-    ) -> Result<(), ApiError> {
-        let _w = self.writer.lock().await;
-        self.update_settings_locked(template, settings).await
-    }
-
+    /// Stores and publishes `settings`. Upstreams are restarted when their connection
+    /// changes: every instance for a new stdio pool size, HTTP and SSE instances for a
+    /// new TLS connector (`reconnect`; their health starts afresh, as failures under
+    /// the old TLS settings say nothing about the new ones). Calls in flight on a
+    /// replaced upstream finish on it.
     async fn update_settings_locked(
         &self,
         template: &TemplateName,
         settings: LoadBalancerSettings,
+        reconnect: Option<Connector>,
     ) -> Result<(), ApiError> {
         self.store.upsert_template(template, &settings).await?;
-        let old_pool = self
-            .snapshot()
-            .templates
-            .get(template)
-            .map(|t| t.settings.pool_size());
-        if old_pool.is_some_and(|p| p != settings.pool_size()) {
-            // A new pool size needs new connections: restart this template's upstreams.
-            let instances: Vec<Instance> = self
-                .snapshot()
-                .templates
-                .get(template)
-                .map(|t| t.instances.iter().map(|h| h.instance.clone()).collect())
-                .unwrap_or_default();
-            let fresh: Vec<_> = instances
-                .into_iter()
-                .filter_map(|i| self.start(i, &settings).ok())
-                .collect();
-            let mut old = Vec::new();
-            self.rebuild(template, settings.clone(), |list| {
-                old = std::mem::replace(list, fresh)
-            });
-            for handle in old {
-                tokio::spawn(async move { handle.upstream.close().await });
+        let snapshot = self.snapshot();
+        let route = snapshot.templates.get(template);
+        let pool_changed = route.is_some_and(|t| t.settings.pool_size() != settings.pool_size());
+        let tls_changed = reconnect.is_some();
+        let connector = match (reconnect, route) {
+            (Some(connector), _) => connector,
+            (None, Some(t)) => connectors::with_pool(&t.connector, settings.pool_size()),
+            (None, None) => connectors::build_or_refuse(&self.connector, template, &settings),
+        };
+        let mut replaced = Vec::new();
+        self.rebuild(template, settings.clone(), connector.clone(), |list| {
+            for slot in list.iter_mut() {
+                let http = slot.instance.spec.transport() != "stdio";
+                if !(pool_changed || (tls_changed && http)) {
+                    continue;
+                }
+                if tls_changed && http {
+                    self.board.remove(&slot.instance.id);
+                }
+                match self.start(slot.instance.clone(), &settings, &connector) {
+                    Ok(fresh) => replaced.push(std::mem::replace(slot, fresh)),
+                    Err(e) => {
+                        tracing::error!(%template, instance = %slot.instance.id, error = %e, "instance cannot be restarted; it keeps its old connection");
+                    }
+                }
             }
-        } else {
-            self.rebuild(template, settings.clone(), |_| {});
+        });
+        for handle in replaced {
+            tokio::spawn(async move { handle.upstream.close().await });
         }
         if let Some(route) = self.snapshot().templates.get(template) {
             let monitors = self.monitors.lock();
@@ -256,7 +275,7 @@ impl Registry {
                 }
             }
         }
-        tracing::info!(%template, strategy = %settings.strategy(), "template settings changed");
+        tracing::info!(%template, strategy = %settings.strategy(), upstream_tls = settings.upstream_tls().is_some(), "template settings changed");
         Ok(())
     }
 
@@ -270,20 +289,13 @@ impl Registry {
         futures_util::future::join_all(closing.iter().map(|u| u.close())).await;
     }
 
+    /// Connects `instance` with its template's `connector` and starts its monitor.
     fn start(
         &self,
         instance: Instance,
         settings: &LoadBalancerSettings,
+        connector: &Connector,
     ) -> Result<Arc<InstanceHandle>, ApiError> {
-        let pool = usize::try_from(settings.pool_size()).unwrap_or(1).max(1);
-        let connector = if pool == self.connector.options().stdio_processes.get() {
-            self.connector.clone()
-        } else {
-            self.connector.with_options(|o| {
-                o.stdio_processes =
-                    std::num::NonZeroUsize::new(pool).unwrap_or(std::num::NonZeroUsize::MIN);
-            })
-        };
         let upstream = connector
             .connect(instance.id.clone(), &instance.spec)
             .map_err(|e| ApiError::invalid("endpoint", e.to_string()))?;
@@ -356,6 +368,7 @@ impl Registry {
                         let route = TemplateRoute::new(
                             name.clone(),
                             t.settings.clone(),
+                            t.connector.clone(),
                             t.instances.clone(),
                         );
                         (name.clone(), Arc::new(route))
@@ -370,6 +383,7 @@ impl Registry {
         &self,
         template: &TemplateName,
         settings: LoadBalancerSettings,
+        connector: Connector,
         edit: impl FnOnce(&mut Vec<Arc<InstanceHandle>>),
     ) {
         let current = self.snapshot();
@@ -381,7 +395,12 @@ impl Registry {
         edit(&mut list);
         templates.insert(
             template.clone(),
-            Arc::new(TemplateRoute::new(template.clone(), settings, list)),
+            Arc::new(TemplateRoute::new(
+                template.clone(),
+                settings,
+                connector,
+                list,
+            )),
         );
         self.table.store(Arc::new(RoutingTable { templates }));
     }

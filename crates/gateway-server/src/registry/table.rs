@@ -13,7 +13,7 @@ use std::{
 use gateway_balancer::{Balancer, Endpoint, InFlightCounter};
 use gateway_core::{Instance, LoadBalancerSettings, TemplateName};
 use gateway_health::HealthCell;
-use gateway_transport::Upstream;
+use gateway_transport::{Connector, Upstream};
 
 /// One registered instance with its live connection and counters.
 pub(crate) struct InstanceHandle {
@@ -72,6 +72,9 @@ impl InstanceStats {
 pub(crate) struct TemplateRoute {
     pub(crate) name: TemplateName,
     pub(crate) settings: LoadBalancerSettings,
+    /// Where the template's upstreams come from: its stdio pool size and its upstream
+    /// TLS settings (an HTTP connection pool of its own when it has any).
+    pub(crate) connector: Connector,
     /// In registration order.
     pub(crate) instances: Vec<Arc<InstanceHandle>>,
     pub(crate) balancer: Balancer<Arc<InstanceHandle>>,
@@ -81,6 +84,7 @@ impl TemplateRoute {
     pub(crate) fn new(
         name: TemplateName,
         settings: LoadBalancerSettings,
+        connector: Connector,
         instances: Vec<Arc<InstanceHandle>>,
     ) -> Self {
         // The route is rebuilt whenever health changes (see `Registry::spawn_health_sync`).
@@ -94,6 +98,7 @@ impl TemplateRoute {
         Self {
             name,
             settings,
+            connector,
             instances,
             balancer,
         }

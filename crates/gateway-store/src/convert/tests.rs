@@ -188,15 +188,20 @@ fn templates_round_trip_and_validate() {
         health_probe: value(row.health_probe),
         session_mode: value(row.session_mode),
         max_sessions: value(row.max_sessions),
+        upstream_tls: value(row.upstream_tls),
         created_at_ms: value(row.created_at_ms),
         updated_at_ms: value(row.updated_at_ms),
     };
     assert_eq!(model.strategy, "weighted");
+    assert_eq!(model.upstream_tls, None);
     assert_eq!(
         (model.session_mode.as_str(), model.max_sessions),
         ("dedicated", 250)
     );
-    assert_eq!(template_from_row(&model).unwrap(), (name, settings));
+    assert_eq!(
+        template_from_row(&model).unwrap(),
+        (name.clone(), settings.clone())
+    );
 
     model.health_probe = "pong".to_owned();
     match template_from_row(&model).unwrap_err() {
@@ -219,6 +224,40 @@ fn templates_round_trip_and_validate() {
         }
     }
     model.max_sessions = 100;
+
+    // Upstream TLS settings: paths only, re-validated on the way out.
+    let tls = gateway_core::UpstreamTls::new(
+        Some("/etc/gw/ca.pem"),
+        Some(true),
+        Some("/etc/gw/client.pem"),
+        Some("/etc/gw/client.key"),
+    )
+    .unwrap();
+    let with_tls = settings.clone().with_upstream_tls(Some(tls));
+    let stored_tls = value(template_row(&name, &with_tls, 10).unwrap().upstream_tls).unwrap();
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&stored_tls).unwrap(),
+        serde_json::json!({"ca_bundle": "/etc/gw/ca.pem", "system_roots": true,
+            "client_cert": "/etc/gw/client.pem", "client_key": "/etc/gw/client.key"})
+    );
+    model.upstream_tls = Some(stored_tls);
+    assert_eq!(
+        template_from_row(&model).unwrap().1.upstream_tls(),
+        with_tls.upstream_tls()
+    );
+    for bad in [
+        r#"{"ca_bundle": "relative.pem"}"#,
+        r#"{"client_cert": "/c.pem"}"#,
+        r#"{"ca_bundle": 7}"#,
+        "{",
+    ] {
+        model.upstream_tls = Some(bad.to_owned());
+        match template_from_row(&model).unwrap_err() {
+            Error::Corrupt { field, .. } => assert_eq!(field, "upstream_tls", "{bad}"),
+            other => panic!("{other:?}"),
+        }
+    }
+    model.upstream_tls = None;
 
     model.pool_size = 0;
     match template_from_row(&model).unwrap_err() {

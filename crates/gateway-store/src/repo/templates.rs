@@ -32,6 +32,7 @@ impl Store {
                 Column::HealthProbe,
                 Column::SessionMode,
                 Column::MaxSessions,
+                Column::UpstreamTls,
                 Column::UpdatedAtMs,
             ])
             .to_owned();

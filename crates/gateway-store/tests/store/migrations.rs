@@ -57,8 +57,13 @@ pub(crate) async fn up_down_up(db: &TestDb) {
     );
 
     // A template stored before `m20261124_000008_add_template_session_mode` comes out
-    // shared, with a cap of 100.
-    let before_session_mode = u32::try_from(Migrator::migrations().len() - 1).unwrap();
+    // shared, with a cap of 100 (and, after `m20261202_000001_add_template_upstream_tls`,
+    // without upstream TLS settings).
+    let before_session_mode = Migrator::migrations()
+        .iter()
+        .position(|m| m.name() == "m20261124_000008_add_template_session_mode")
+        .map(|at| u32::try_from(at).unwrap())
+        .unwrap();
     Migrator::up(&conn, Some(before_session_mode))
         .await
         .unwrap();
@@ -101,6 +106,7 @@ pub(crate) async fn up_down_up(db: &TestDb) {
         (SessionMode::Shared, 100)
     );
     assert_eq!(old.pool_size(), 2);
+    assert_eq!(old.upstream_tls(), None);
     assert_eq!(
         old,
         LoadBalancerSettings::new(gateway_core::Strategy::Random, 30, 10, 3, 60, 2)

@@ -302,11 +302,23 @@ pub(crate) async fn settings(store: &Store) {
         LoadBalancerSettings::default()
     );
 
+    let long_path = format!(
+        "/{}",
+        "p".repeat(gateway_core::UpstreamTls::MAX_PATH_LEN - 1)
+    );
+    let tls = gateway_core::UpstreamTls::new(
+        Some(&long_path),
+        Some(true),
+        Some("/etc/gw/client.pem"),
+        Some("/etc/gw/ключ.key"),
+    )
+    .unwrap();
     let custom = LoadBalancerSettings::new(Strategy::LeastConnections, 3600, 300, 10, 3600, 64)
         .unwrap()
         .with_health_probe("/healthz?deep=1".parse().unwrap())
         .with_session_mode(SessionMode::Dedicated, 10_000)
-        .unwrap();
+        .unwrap()
+        .with_upstream_tls(Some(tls));
     store.upsert_template(&t, &custom).await.unwrap();
     assert_eq!(
         store.template_settings(&t).await.unwrap(),

@@ -8,5 +8,7 @@ pub(crate) mod legacy_sse;
 mod request;
 pub(crate) mod sse;
 pub(crate) mod streamable;
+mod tls;
 
 pub use client::HttpClient;
+pub use tls::{TlsConfigError, check_upstream_tls};

@@ -1,0 +1,65 @@
+//! Which [`Connector`] a template's upstreams come from: the gateway's shared one,
+//! adjusted to the template's stdio pool size and, when it has upstream TLS settings,
+//! with an HTTP connection pool of its own that trusts its CA bundle and presents its
+//! client certificate.
+//!
+//! Building one with TLS settings reads the PEM files (small local files, read on the
+//! caller's thread: settings changes are rare and already serialised by the registry's
+//! writer lock).
+
+use std::num::NonZeroUsize;
+
+use gateway_core::{LoadBalancerSettings, TemplateName};
+use gateway_transport::{Connector, TlsConfigError};
+
+use crate::error::ApiError;
+
+/// The connector for a template with `settings`.
+pub(super) fn build(
+    base: &Connector,
+    settings: &LoadBalancerSettings,
+) -> Result<Connector, TlsConfigError> {
+    let connector = base.with_upstream_tls(settings.upstream_tls())?;
+    Ok(with_pool(&connector, settings.pool_size()))
+}
+
+/// Like [`build`] for an API or configuration change: an unusable file is a 400 that
+/// names the setting (`upstream_tls.ca_bundle`, ...).
+pub(super) fn build_checked(
+    base: &Connector,
+    settings: &LoadBalancerSettings,
+) -> Result<Connector, ApiError> {
+    build(base, settings).map_err(|e| ApiError::invalid(e.field(), e.message()))
+}
+
+/// Like [`build`] for settings loaded from the store at start-up: when the files are
+/// gone or broken, the template's HTTPS upstreams fail closed (a connector that trusts
+/// no CA) until its settings are set again; plain HTTP and stdio instances still work.
+pub(super) fn build_or_refuse(
+    base: &Connector,
+    template: &TemplateName,
+    settings: &LoadBalancerSettings,
+) -> Connector {
+    build(base, settings).unwrap_or_else(|e| {
+        tracing::error!(
+            %template,
+            field = e.field(),
+            error = %e.message(),
+            "upstream TLS settings unusable: the template's HTTPS upstreams fail until they are set again"
+        );
+        with_pool(&base.with_refusing_tls(), settings.pool_size())
+    })
+}
+
+/// `connector` with `pool` processes per stdio instance (sharing its HTTP pool).
+pub(super) fn with_pool(connector: &Connector, pool: u32) -> Connector {
+    let pool = usize::try_from(pool)
+        .ok()
+        .and_then(NonZeroUsize::new)
+        .unwrap_or(NonZeroUsize::MIN);
+    if pool == connector.options().stdio_processes {
+        connector.clone()
+    } else {
+        connector.with_options(|o| o.stdio_processes = pool)
+    }
+}
