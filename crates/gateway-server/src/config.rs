@@ -392,6 +392,7 @@ mod mcp;
 mod shutdown;
 
 pub use auth::AuthSettings;
+pub(crate) use mcp::McpLimits;
 pub use mcp::McpSettings;
 
 #[cfg(test)]

@@ -9,6 +9,8 @@
 //! | POST request with a session id | 200 JSON or SSE; 404 for an unknown, expired or closed session |
 //! | POST 2026-07-28 request (no session) | 200; 400 + −32020 / −32022 for bad headers or versions |
 //! | POST call, read, prompt or completion without `mcp:call` | 403 + `insufficient_scope` challenge |
+//! | POST `initialize` or any session request on a `dedicated` template without `mcp:call` | 403 + `insufficient_scope` challenge |
+//! | POST `initialize` when every live session entry is busy and the cap is reached | 503 + `Retry-After` |
 //! | POST notification or response | 202, empty |
 //! | GET with a session id | SSE stream of list_changed / resource updates (ends at shutdown); 409 if one is open |
 //! | DELETE with a session id | 200, session closed |
@@ -34,12 +36,12 @@ use gateway_core::{
 use tokio::sync::mpsc;
 
 use super::{
-    dedicated::{Dedicated, OpenError},
+    dedicated::Dedicated,
     describe,
     dispatch::{self, Ctx, Scope},
     era,
     names::Namespace,
-    session::{Claims, Live},
+    session::{Claims, Live, SessionError},
     stream::{AbortOnDrop, sse_response},
 };
 use crate::{
@@ -133,6 +135,8 @@ struct Refusal {
     status: StatusCode,
     code: i32,
     message: String,
+    /// Seconds for `Retry-After`.
+    retry_after: Option<u32>,
 }
 
 impl Refusal {
@@ -141,22 +145,51 @@ impl Refusal {
             status,
             code,
             message: message.into(),
+            retry_after: None,
+        }
+    }
+
+    /// 503 when the replica holds its maximum of live sessions, all busy.
+    fn overloaded(e: &SessionError) -> Self {
+        Self {
+            retry_after: Some(OVERLOADED_RETRY_SECS),
+            ..Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                -32000,
+                format!("Service Unavailable: {e}; retry later"),
+            )
         }
     }
 }
 
 impl IntoResponse for Refusal {
     fn into_response(self) -> Response {
-        http_error(self.status, self.code, self.message)
+        let response = http_error(self.status, self.code, self.message);
+        match self.retry_after {
+            Some(secs) => retry_later(response, secs),
+            None => response,
+        }
     }
 }
 
+/// `Retry-After` for a full replica.
+const OVERLOADED_RETRY_SECS: u32 = 5;
+
+/// Adds `Retry-After: secs`.
+pub(super) fn retry_later(mut response: Response, secs: u32) -> Response {
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    response
+}
+
 /// An HTTP error with a JSON-RPC error body (`id: null`).
-fn http_error(status: StatusCode, code: i32, message: impl Into<String>) -> Response {
+pub(super) fn http_error(status: StatusCode, code: i32, message: impl Into<String>) -> Response {
     rpc_http(status, None, &ErrorObject::new(code, message))
 }
 
-fn rpc_http(status: StatusCode, id: Option<RequestId>, error: &ErrorObject) -> Response {
+/// An HTTP error with a JSON-RPC error body for request `id`.
+pub(super) fn rpc_http(status: StatusCode, id: Option<RequestId>, error: &ErrorObject) -> Response {
     let body = Message::from(RpcResponse::error(id, error)).to_vec();
     (
         status,
@@ -283,12 +316,13 @@ fn open_session(
         .mcp
         .sessions
         .open(id, template_of(scope), caller.map(|c| c.0.actor()))
-        .map_err(|e| {
-            Refusal::new(
+        .map_err(|e| match e {
+            SessionError::Overloaded(_) => Refusal::overloaded(&e),
+            e => Refusal::new(
                 StatusCode::NOT_FOUND,
                 -32001,
                 format!("Session not found: {e}"),
-            )
+            ),
         })
 }
 
@@ -391,7 +425,24 @@ async fn post(
     if let Some(scope) =
         dispatch::missing_scope(ctx.principal.as_deref(), &Method::parse(&request.method))
     {
-        return insufficient_scope(&ctx, &meta, uri.path(), request, scope);
+        let error = dispatch::scope_error(&request.method, scope);
+        return insufficient_scope(&ctx, &meta, uri.path(), request, scope, error);
+    }
+    let initializing = request.method == Method::Initialize.as_str();
+    let dedicated = dedicated_route(&state, &ctx.scope);
+    if let Some(route) = &dedicated
+        && (session.is_some() || initializing)
+        && let Some(scope) = dispatch::missing_scope(ctx.principal.as_deref(), &Method::ToolsCall)
+    {
+        // A dedicated session runs an upstream (a process, for stdio) of its own: a
+        // read-only principal must not be able to take those places.
+        let mut error = dispatch::scope_error(&request.method, scope);
+        error.message = format!(
+            "`{}` needs the {scope} scope: template `{}` gives each session its own \
+             upstream (session_mode dedicated)",
+            request.method, route.name
+        );
+        return insufficient_scope(&ctx, &meta, uri.path(), request, scope, error);
     }
 
     if let Some(id) = session {
@@ -403,13 +454,14 @@ async fn post(
             return http_error(StatusCode::BAD_REQUEST, -32000, message);
         }
         let mut ctx = ctx;
-        if let Some(route) = dedicated_route(&state, &ctx.scope) {
+        if let Some(route) = dedicated {
             let opened = live
                 .dedicated
                 .get_or_try_init(|| {
                     Dedicated::open(
                         &state,
                         &route,
+                        live.claims.actor.as_deref(),
                         live.claims.pinned.as_deref(),
                         live.claims.capabilities.as_deref(),
                         live.outbox.clone(),
@@ -418,13 +470,13 @@ async fn post(
                 .await;
             match opened {
                 Ok(dedicated) => ctx.dedicated = Some(dedicated.clone()),
-                Err(e) => return json_reply(request.id, &request.method, open_error(e), false),
+                Err(e) => return json_reply(request.id, &request.method, e.into_outcome(), false),
             }
         }
         return answer(ctx, request, Some(live), false, accept.sse).await;
     }
-    if request.method == Method::Initialize.as_str() {
-        return initialize(ctx, request).await;
+    if initializing {
+        return initialize(ctx, request, dedicated).await;
     }
     match era::meta_version(&request) {
         Some(version) => match era::check_modern(&headers, &request, &version) {
@@ -449,6 +501,7 @@ fn insufficient_scope(
     path: &str,
     request: Request,
     scope: gateway_core::Scope,
+    error: ErrorObject,
 ) -> Response {
     let actor = ctx.principal.as_ref().map(|p| p.actor());
     let target = format!("POST {path} {}", request.method);
@@ -458,7 +511,6 @@ fn insufficient_scope(
         Some(target),
         gateway_auth::Outcome::Denied,
     ));
-    let error = dispatch::scope_error(&request.method, scope);
     let mut response = rpc_http(StatusCode::FORBIDDEN, Some(request.id), &error);
     // The challenge as the REST facade writes it (one definition of its realm).
     let rest = ApiError::from(gateway_auth::Error::MissingScope(scope)).into_response();
@@ -497,8 +549,9 @@ fn client_notification(live: &Live, notification: &Notification) {
 }
 
 /// `initialize`: negotiates the version, issues a sealed session id and presents the
-/// server (the upstream's own description on `/mcp/{template}`).
-async fn initialize(ctx: Ctx, request: Request) -> Response {
+/// server (the upstream's own description on `/mcp/{template}`). On a `dedicated`
+/// template (`route`) the session's upstream opens first, counted against the principal.
+async fn initialize(ctx: Ctx, request: Request, route: Option<Arc<TemplateRoute>>) -> Response {
     #[derive(serde::Deserialize)]
     struct InitParams<'a> {
         #[serde(rename = "protocolVersion", borrow)]
@@ -520,21 +573,38 @@ async fn initialize(ctx: Ctx, request: Request) -> Response {
     );
     let outbox = Arc::default();
     let mut ctx = ctx;
-    if let Some(route) = dedicated_route(&ctx.state, &ctx.scope) {
-        match Dedicated::open(&ctx.state, &route, None, capabilities, Arc::clone(&outbox)).await {
+    if let Some(route) = route {
+        let opened = Dedicated::open(
+            &ctx.state,
+            &route,
+            ctx.principal.as_ref().map(|p| p.actor()),
+            None,
+            capabilities,
+            Arc::clone(&outbox),
+        )
+        .await;
+        match opened {
             Ok(dedicated) => {
                 claims.pinned = Some(dedicated.instance.to_string());
                 ctx.dedicated = Some(dedicated);
             }
-            Err(e) => return json_reply(request.id, &request.method, open_error(e), false),
+            Err(e) => return json_reply(request.id, &request.method, e.into_outcome(), false),
         }
     }
     let result = describe::initialize_result(&ctx, version).await;
-    let (session_id, _) = ctx
+    let issued = ctx
         .state
         .mcp
         .sessions
         .issue(claims, outbox, ctx.dedicated.clone());
+    let session_id = match issued {
+        Ok((session_id, _)) => session_id,
+        Err(e) => {
+            let error = ErrorObject::new(-32000, format!("Service Unavailable: {e}; retry later"));
+            let response = rpc_http(StatusCode::SERVICE_UNAVAILABLE, Some(request.id), &error);
+            return retry_later(response, OVERLOADED_RETRY_SECS);
+        }
+    };
     let body = Message::from(RpcResponse::result(request.id, result)).to_vec();
     let mut response = (
         [(
@@ -649,16 +719,6 @@ fn dedicated_route(state: &AppState, scope: &Scope) -> Option<Arc<TemplateRoute>
         .get(template)
         .filter(|r| r.settings.session_mode() == SessionMode::Dedicated)
         .cloned()
-}
-
-fn open_error(e: OpenError) -> Outcome {
-    match e {
-        OpenError::Full(max) => dispatch::error(
-            code::UPSTREAM_UNAVAILABLE,
-            format!("this template's {max} dedicated sessions are all in use; try again later"),
-        ),
-        OpenError::Api(e) => dispatch::api_error(&e),
-    }
 }
 
 /// Dispatches, racing a client `notifications/cancelled` within a session.
@@ -869,9 +929,9 @@ fn delete(
     let Some(id) = session_header(&headers) else {
         return method_not_allowed();
     };
-    if let Err(refusal) = open_session(&state, id, &scope, caller.as_ref()) {
-        return refusal.into_response();
+    match open_session(&state, id, &scope, caller.as_ref()) {
+        Ok(live) => state.mcp.sessions.close(id, live.claims.issued),
+        Err(refusal) => return refusal.into_response(),
     }
-    state.mcp.sessions.close(id);
     StatusCode::OK.into_response()
 }

@@ -7,6 +7,8 @@
 //! goes to which template) -> `crate::relay` (instance choice, health, retries) ->
 //! [`fanout`] (aggregated lists) with [`names`] (prefixes) -> [`stream`] (SSE).
 
+mod backlog;
+mod closed;
 mod dedicated;
 mod describe;
 mod dispatch;
@@ -16,6 +18,7 @@ mod fanout;
 mod legacy_sse;
 mod names;
 mod origin;
+mod quota;
 mod session;
 mod stream;
 
@@ -28,7 +31,7 @@ use axum::{
 pub(crate) use origin::OriginPolicy;
 pub(crate) use session::Sessions;
 
-use crate::state::AppState;
+use crate::{config::McpLimits, state::AppState};
 
 /// What the MCP endpoints share.
 pub(crate) struct McpState {
@@ -40,6 +43,8 @@ pub(crate) struct McpState {
     pub(crate) dedicated_counts: dedicated::SessionCounts,
     /// Open 2024-11-05 HTTP+SSE connections.
     pub(crate) legacy_sse: legacy_sse::Connections,
+    /// Caps on sessions, connections and queues.
+    pub(crate) limits: McpLimits,
 }
 
 /// `/mcp` and `/mcp/{template}`: POST, GET, DELETE; the 2024-11-05 HTTP+SSE pair
