@@ -17,7 +17,7 @@
 //! | GET / DELETE without a session id | 405 (2026-07-28 has neither) |
 //! | bad `Origin`/`Host` | 403 · bad `Accept` | 406 · non-JSON body | 415 |
 
-use std::{collections::HashMap, sync::Arc, time::Instant};
+use std::sync::Arc;
 
 use axum::{
     body::Bytes,
@@ -41,6 +41,8 @@ use super::{
     dispatch::{self, Ctx, Scope},
     era,
     names::Namespace,
+    notify::notification_forwarders,
+    refusal::{OVERLOADED_RETRY_SECS, Refusal, http_error, retry_later, rpc_http},
     session::{Claims, Live, SessionError},
     stream::{AbortOnDrop, sse_response},
 };
@@ -128,78 +130,6 @@ pub(crate) async fn delete_aggregate(
     uri: Uri,
 ) -> Response {
     delete(state, None, caller, headers, uri)
-}
-
-/// A request refused before it reaches dispatch: an HTTP status with a JSON-RPC error.
-struct Refusal {
-    status: StatusCode,
-    code: i32,
-    message: String,
-    /// Seconds for `Retry-After`.
-    retry_after: Option<u32>,
-}
-
-impl Refusal {
-    fn new(status: StatusCode, code: i32, message: impl Into<String>) -> Self {
-        Self {
-            status,
-            code,
-            message: message.into(),
-            retry_after: None,
-        }
-    }
-
-    /// 503 when the replica holds its maximum of live sessions, all busy.
-    fn overloaded(e: &SessionError) -> Self {
-        Self {
-            retry_after: Some(OVERLOADED_RETRY_SECS),
-            ..Self::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                -32000,
-                format!("Service Unavailable: {e}; retry later"),
-            )
-        }
-    }
-}
-
-impl IntoResponse for Refusal {
-    fn into_response(self) -> Response {
-        let response = http_error(self.status, self.code, self.message);
-        match self.retry_after {
-            Some(secs) => retry_later(response, secs),
-            None => response,
-        }
-    }
-}
-
-/// `Retry-After` for a full replica.
-const OVERLOADED_RETRY_SECS: u32 = 5;
-
-/// Adds `Retry-After: secs`.
-pub(super) fn retry_later(mut response: Response, secs: u32) -> Response {
-    response
-        .headers_mut()
-        .insert(header::RETRY_AFTER, HeaderValue::from(secs));
-    response
-}
-
-/// An HTTP error with a JSON-RPC error body (`id: null`).
-pub(super) fn http_error(status: StatusCode, code: i32, message: impl Into<String>) -> Response {
-    rpc_http(status, None, &ErrorObject::new(code, message))
-}
-
-/// An HTTP error with a JSON-RPC error body for request `id`.
-pub(super) fn rpc_http(status: StatusCode, id: Option<RequestId>, error: &ErrorObject) -> Response {
-    let body = Message::from(RpcResponse::error(id, error)).to_vec();
-    (
-        status,
-        [(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        )],
-        body,
-    )
-        .into_response()
 }
 
 fn accepted() -> Response {
@@ -817,101 +747,6 @@ async fn get(
         // the server need not wait for the drain deadline (clients reconnect elsewhere).
         state.drain.reached(Phase::Draining),
     )
-}
-
-/// One task per upstream instance in scope, forwarding `list_changed` (once per burst:
-/// every instance of a template announces the same change) and resource updates.
-fn notification_forwarders(
-    state: &AppState,
-    scope: &Scope,
-    tx: mpsc::Sender<String>,
-) -> Vec<tokio::task::JoinHandle<()>> {
-    let table = state.registry.snapshot();
-    let templates: Vec<Arc<str>> = match scope {
-        Scope::Template(t) => vec![t.clone()],
-        Scope::Aggregate(ns) => ns.templates.clone(),
-    };
-    let namespace = match scope {
-        Scope::Aggregate(ns) => Some(ns.clone()),
-        Scope::Template(_) => None,
-    };
-    let last_sent = Arc::new(parking_lot::Mutex::new(HashMap::<String, Instant>::new()));
-    let mut tasks = Vec::new();
-    for template in templates {
-        let Some(route) = table.get(&template) else {
-            continue;
-        };
-        for handle in &route.instances {
-            let mut rx = handle.upstream.subscribe();
-            let (tx, last_sent, namespace, template) = (
-                tx.clone(),
-                last_sent.clone(),
-                namespace.clone(),
-                template.clone(),
-            );
-            tasks.push(tokio::spawn(async move {
-                loop {
-                    let message = match rx.recv().await {
-                        Ok(gateway_transport::ServerMessage::Notification(n)) => n,
-                        Ok(_) => continue,
-                        Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
-                        Err(_) => return,
-                    };
-                    let Some(text) =
-                        downstream_notification(message, &template, namespace.as_ref(), &last_sent)
-                    else {
-                        continue;
-                    };
-                    if tx.send(text).await.is_err() {
-                        return;
-                    }
-                }
-            }));
-        }
-    }
-    tasks
-}
-
-/// Window in which repeated `list_changed` notifications collapse into one.
-const LIST_CHANGED_WINDOW: std::time::Duration = std::time::Duration::from_millis(250);
-
-fn downstream_notification(
-    n: Notification,
-    template: &str,
-    namespace: Option<&Namespace>,
-    last_sent: &parking_lot::Mutex<HashMap<String, Instant>>,
-) -> Option<String> {
-    if n.method.ends_with("/list_changed") {
-        let now = Instant::now();
-        let mut last = last_sent.lock();
-        if last
-            .get(&n.method)
-            .is_some_and(|t| now.duration_since(*t) < LIST_CHANGED_WINDOW)
-        {
-            return None;
-        }
-        last.insert(n.method.clone(), now);
-        return String::from_utf8(Message::from(n).to_vec()).ok();
-    }
-    if n.method == "notifications/resources/updated" {
-        let n = match namespace {
-            Some(ns) => {
-                let mut params = n
-                    .params
-                    .as_deref()
-                    .and_then(|p| gateway_core::mcp::RawObject::parse(p).ok())?;
-                let uri: String = serde_json::from_str(params.get("uri")?.get()).ok()?;
-                params.insert_value("uri", &ns.outer_uri(template, &uri));
-                Notification {
-                    method: n.method,
-                    params: Some(params.to_raw()),
-                }
-            }
-            None => n,
-        };
-        return String::from_utf8(Message::from(n).to_vec()).ok();
-    }
-    None
 }
 
 /// DELETE: ends the session.

@@ -32,8 +32,8 @@ use super::{
     backlog::{Backlog, Place},
     describe,
     dispatch::{self, Ctx, Scope},
-    endpoint::{http_error, retry_later, rpc_http},
     quota::{Permit, Quota},
+    refusal::{http_error, retry_later, rpc_http},
 };
 use crate::{auth::Caller, drain::Phase, state::AppState};
 

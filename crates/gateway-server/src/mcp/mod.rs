@@ -5,7 +5,15 @@
 //! The path of a request, file by file: [`endpoint`] (HTTP checks, era, session, JSON or
 //! SSE) -> [`session`] (sealed ids) -> [`dispatch`] (what the gateway answers itself, what
 //! goes to which template) -> `crate::relay` (instance choice, health, retries) ->
-//! [`fanout`] (aggregated lists) with [`names`] (prefixes) -> [`stream`] (SSE).
+//! [`fanout`] (aggregated lists) with [`names`] (prefixes) -> [`stream`] (SSE). Beside
+//! it: [`notify`] (a shared session's GET stream), [`dedicated`] (a session's own
+//! upstream), [`legacy_sse`] (the 2024-11-05 transport), [`refusal`] (error replies).
+//!
+//! What a client can make the gateway hold is bounded (settings in `config/mcp.rs`):
+//! live and closed sessions ([`session`], [`closed`]), dedicated upstreams per template
+//! and per principal, HTTP+SSE connections per replica and per principal ([`quota`]), and
+//! what each HTTP+SSE connection or dedicated session buffers for a client that does not
+//! read ([`backlog`], [`dedicated`]).
 
 mod backlog;
 mod closed;
@@ -17,8 +25,10 @@ mod era;
 mod fanout;
 mod legacy_sse;
 mod names;
+mod notify;
 mod origin;
 mod quota;
+mod refusal;
 mod session;
 mod stream;
 
