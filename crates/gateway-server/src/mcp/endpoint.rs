@@ -42,7 +42,7 @@ use super::{
     era,
     names::Namespace,
     notify::notification_forwarders,
-    refusal::{OVERLOADED_RETRY_SECS, Refusal, http_error, retry_later, rpc_http},
+    refusal::{Refusal, http_error, overloaded, rpc_http},
     session::{Claims, Live, SessionError},
     stream::{AbortOnDrop, sse_response},
 };
@@ -529,11 +529,7 @@ async fn initialize(ctx: Ctx, request: Request, route: Option<Arc<TemplateRoute>
         .issue(claims, outbox, ctx.dedicated.clone());
     let session_id = match issued {
         Ok((session_id, _)) => session_id,
-        Err(e) => {
-            let error = ErrorObject::new(-32000, format!("Service Unavailable: {e}; retry later"));
-            let response = rpc_http(StatusCode::SERVICE_UNAVAILABLE, Some(request.id), &error);
-            return retry_later(response, OVERLOADED_RETRY_SECS);
-        }
+        Err(e) => return overloaded(request.id, &e),
     };
     let body = Message::from(RpcResponse::result(request.id, result)).to_vec();
     let mut response = (

@@ -35,10 +35,21 @@ impl Refusal {
             ..Self::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 -32000,
-                format!("Service Unavailable: {e}; retry later"),
+                overloaded_message(e),
             )
         }
     }
+}
+
+/// [`Refusal::overloaded`] as the answer to request `id` (an `initialize`).
+pub(super) fn overloaded(id: RequestId, e: &SessionError) -> Response {
+    let error = ErrorObject::new(-32000, overloaded_message(e));
+    let response = rpc_http(StatusCode::SERVICE_UNAVAILABLE, Some(id), &error);
+    retry_later(response, OVERLOADED_RETRY_SECS)
+}
+
+fn overloaded_message(e: &SessionError) -> String {
+    format!("Service Unavailable: {e}; retry later")
 }
 
 impl IntoResponse for Refusal {
@@ -52,7 +63,7 @@ impl IntoResponse for Refusal {
 }
 
 /// `Retry-After` for a full replica.
-pub(super) const OVERLOADED_RETRY_SECS: u32 = 5;
+const OVERLOADED_RETRY_SECS: u32 = 5;
 
 /// Adds `Retry-After: secs`.
 pub(super) fn retry_later(mut response: Response, secs: u32) -> Response {
