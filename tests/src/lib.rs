@@ -15,7 +15,7 @@ pub mod rpc;
 
 pub use gateway::{TempDb, TestGateway};
 pub use http::{Http, Reply};
-pub use process::{Output, child_pids, run};
+pub use process::{Memory, Output, child_pids, memory, run};
 
 use std::{
     path::{Path, PathBuf},

@@ -1,5 +1,5 @@
 //! Running short-lived commands (the CLI, `sh -c` transcripts, Python drivers) with a
-//! time limit, and finding a process's children.
+//! time limit, finding a process's children, and reading its memory.
 
 use std::{ffi::OsStr, process::Stdio, time::Duration};
 
@@ -90,4 +90,29 @@ pub fn child_pids(parent: u32) -> Vec<u32> {
         }
     }
     children
+}
+
+/// A process's resident memory, from `/proc/<pid>/status`.
+#[derive(Debug, Clone, Copy)]
+pub struct Memory {
+    /// Resident set size now (`VmRSS`), KiB.
+    pub rss_kb: u64,
+    /// Peak resident set size so far (`VmHWM`), KiB.
+    pub peak_kb: u64,
+}
+
+/// Reads `pid`'s resident memory now and at its peak.
+pub fn memory(pid: u32) -> Memory {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let kb = |key: &str| -> u64 {
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix(key)?.strip_prefix(':'))
+            .and_then(|rest| rest.split_whitespace().next()?.parse().ok())
+            .unwrap_or_else(|| panic!("no {key} in /proc/{pid}/status"))
+    };
+    Memory {
+        rss_kb: kb("VmRSS"),
+        peak_kb: kb("VmHWM"),
+    }
 }

@@ -36,6 +36,9 @@ pub(crate) enum Mode {
     /// Every request is a legacy `initialize` that opens a new session and leaves it idle
     /// (memory per session = RSS growth / requests).
     McpInitialize,
+    /// Every request is a legacy `initialize` followed by a `DELETE` of the session it
+    /// opened (memory kept per closed session = RSS growth / requests).
+    McpSessionChurn,
     /// `POST {url}` (`/gateway/register`): request `i` registers instance `i % per` of
     /// template `i / per` (`--instances-per-template`), pointing at `--endpoint`.
     Register,
@@ -50,6 +53,7 @@ impl Mode {
             Mode::McpLegacy => "mcp-legacy",
             Mode::McpModern => "mcp-modern",
             Mode::McpInitialize => "mcp-initialize",
+            Mode::McpSessionChurn => "mcp-session-churn",
             Mode::Register => "register",
         }
     }

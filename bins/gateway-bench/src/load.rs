@@ -304,18 +304,44 @@ async fn one(ctx: &Ctx, request: hyper::Request<Full<Bytes>>) -> Result<(), (Str
         .headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok());
-    let has_session = plan::session_id(&parts.headers).is_some();
+    let session = plan::session_id(&parts.headers);
     check::check(
         ctx.plan.expect(),
         parts.status,
         content_type,
-        has_session,
+        session.is_some(),
         &bytes,
     )
     .map_err(|kind| {
         let snippet = String::from_utf8_lossy(&bytes[..bytes.len().min(200)]).into_owned();
         (kind, snippet)
-    })
+    })?;
+    match session {
+        Some(id) if ctx.plan.closes_sessions() => close(ctx, id).await,
+        _ => Ok(()),
+    }
+}
+
+/// `DELETE`s session `id`, expecting 2xx.
+async fn close(ctx: &Ctx, id: HeaderValue) -> Result<(), (String, String)> {
+    let exchange = async {
+        let response = ctx.client.request(ctx.plan.delete(id)).await?;
+        let status = response.status();
+        response.into_body().collect().await?;
+        Ok::<_, Box<dyn std::error::Error + Send + Sync>>(status)
+    };
+    match tokio::time::timeout(ctx.timeout, exchange).await {
+        Err(_) => Err((
+            "timeout".to_owned(),
+            format!("DELETE after {:?}", ctx.timeout),
+        )),
+        Ok(Err(e)) => Err(("transport".to_owned(), error_chain(&*e))),
+        Ok(Ok(status)) if status.is_success() => Ok(()),
+        Ok(Ok(status)) => Err((
+            format!("delete_status_{}", status.as_u16()),
+            "DELETE of the session just opened".to_owned(),
+        )),
+    }
 }
 
 fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {

@@ -115,7 +115,7 @@ impl Plan {
                     Expect::Rpc { tool_call },
                 )
             }
-            Mode::McpInitialize => {
+            Mode::McpInitialize | Mode::McpSessionChurn => {
                 mcp_headers(&mut headers);
                 let (prefix, suffix) = initialize_template();
                 (
@@ -161,6 +161,24 @@ impl Plan {
     /// Whether each worker opens a legacy session first.
     pub(crate) fn needs_session(&self) -> bool {
         self.mode == Mode::McpLegacy
+    }
+
+    /// Whether each request's session is closed (`DELETE`) once opened.
+    pub(crate) fn closes_sessions(&self) -> bool {
+        self.mode == Mode::McpSessionChurn
+    }
+
+    /// `DELETE {url}` for session `id`.
+    pub(crate) fn delete(&self, id: HeaderValue) -> Request<Full<Bytes>> {
+        let mut headers = self.headers.clone();
+        headers.insert(MCP_SESSION_ID, id);
+        headers.insert(
+            MCP_PROTOCOL_VERSION,
+            HeaderValue::from_static(LEGACY_VERSION),
+        );
+        let mut request = self.build(Bytes::new(), headers);
+        *request.method_mut() = Method::DELETE;
+        request
     }
 
     /// Request number `seq` (unique over the run, warm-up included).
@@ -340,6 +358,22 @@ mod tests {
         );
         let init = body_of(p.initialize()).await;
         assert_eq!(init["params"]["protocolVersion"], LEGACY_VERSION);
+    }
+
+    #[test]
+    fn churn_deletes_the_session_it_opened() {
+        let p = plan(&[
+            "--url",
+            "http://127.0.0.1:1/mcp/echo",
+            "--mode",
+            "mcp-session-churn",
+        ]);
+        assert!(p.closes_sessions() && !p.needs_session());
+        assert_eq!(p.expect(), Expect::Initialize);
+        let delete = p.delete(HeaderValue::from_static("s-9"));
+        assert_eq!(delete.method(), Method::DELETE);
+        assert_eq!(delete.uri(), "http://127.0.0.1:1/mcp/echo");
+        assert_eq!(delete.headers()["mcp-session-id"], "s-9");
     }
 
     #[tokio::test]

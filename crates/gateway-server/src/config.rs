@@ -378,6 +378,7 @@ mod templates;
 
 pub use auth::AuthSettings;
 pub use browser::BrowserSettings;
+pub(crate) use mcp::McpLimits;
 pub use mcp::McpSettings;
 pub use templates::SeedTemplate;
 

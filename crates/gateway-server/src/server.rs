@@ -257,6 +257,8 @@ async fn mcp_state(store: &Store, settings: &Settings) -> Result<Arc<McpState>, 
         SessionSealer::new(current, previous),
         mcp.session_idle_timeout,
         mcp.session_max_age,
+        mcp.limits.max_live_sessions,
+        mcp.limits.max_closed_sessions,
     ));
     sessions.spawn_reaper(Duration::from_secs(60).min(mcp.session_idle_timeout));
     Ok(Arc::new(McpState {
@@ -265,6 +267,7 @@ async fn mcp_state(store: &Store, settings: &Settings) -> Result<Arc<McpState>, 
         keepalive: mcp.sse_keepalive,
         dedicated_counts: Default::default(),
         legacy_sse: Default::default(),
+        limits: mcp.limits,
     }))
 }
 

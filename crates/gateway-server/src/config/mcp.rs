@@ -9,6 +9,13 @@
 //! | `MCP_GATEWAY_SESSION_IDLE_TIMEOUT` | 1800 | seconds before an idle session's in-memory state is dropped |
 //! | `MCP_GATEWAY_SESSION_MAX_AGE` | 86400 | seconds a session id stays valid after `initialize` |
 //! | `MCP_GATEWAY_SSE_KEEPALIVE` | 15 | seconds between `:` keep-alive comments on SSE streams |
+//! | `MCP_GATEWAY_MAX_LIVE_SESSIONS` | 100000 | in-memory session entries per replica; beyond it the least recently used idle ones are dropped (they come back from the sealed id); 503 when none is idle |
+//! | `MCP_GATEWAY_MAX_CLOSED_SESSIONS` | 100000 | DELETEd session ids remembered per replica (a 16-byte digest each); beyond it the oldest are forgotten, and such an id works again on this replica until it expires |
+//! | `MCP_GATEWAY_MAX_DEDICATED_PER_PRINCIPAL` | 10 | dedicated upstream sessions one principal may hold on one template (auth on only) |
+//! | `MCP_GATEWAY_SSE_MAX_CONNECTIONS` | 256 | open 2024-11-05 HTTP+SSE connections per replica (503 beyond) |
+//! | `MCP_GATEWAY_SSE_MAX_CONNECTIONS_PER_PRINCIPAL` | 16 | the same, per principal (auth on only; 429 beyond) |
+//! | `MCP_GATEWAY_SSE_QUEUE_MESSAGES` | 64 | requests accepted on one HTTP+SSE connection whose answers are not yet written to its stream (429 beyond) |
+//! | `MCP_GATEWAY_SSE_QUEUE_BYTES` | 4194304 | bytes of those requests and answers (429 beyond; one message is always accepted into an empty queue) |
 
 use std::time::Duration;
 
@@ -27,6 +34,41 @@ pub struct McpSettings {
     pub(crate) session_idle_timeout: Duration,
     pub(crate) session_max_age: Duration,
     pub(crate) sse_keepalive: Duration,
+    /// Bounds on per-session and per-connection state.
+    pub(crate) limits: McpLimits,
+}
+
+/// Bounds on what the MCP endpoints keep in memory (validated; see the module table).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct McpLimits {
+    /// Live session entries per replica.
+    pub(crate) max_live_sessions: usize,
+    /// DELETEd session ids remembered per replica.
+    pub(crate) max_closed_sessions: usize,
+    /// Dedicated upstream sessions per principal and template (auth on).
+    pub(crate) max_dedicated_per_principal: usize,
+    /// Open HTTP+SSE connections per replica.
+    pub(crate) sse_max_connections: usize,
+    /// Open HTTP+SSE connections per principal (auth on).
+    pub(crate) sse_max_connections_per_principal: usize,
+    /// Unanswered or unsent messages per HTTP+SSE connection.
+    pub(crate) sse_queue_messages: usize,
+    /// Their bytes.
+    pub(crate) sse_queue_bytes: usize,
+}
+
+impl Default for McpLimits {
+    fn default() -> Self {
+        Self {
+            max_live_sessions: 100_000,
+            max_closed_sessions: 100_000,
+            max_dedicated_per_principal: 10,
+            sse_max_connections: 256,
+            sse_max_connections_per_principal: 16,
+            sse_queue_messages: 64,
+            sse_queue_bytes: 4 * 1024 * 1024,
+        }
+    }
 }
 
 impl std::fmt::Debug for McpSettings {
@@ -41,6 +83,7 @@ impl std::fmt::Debug for McpSettings {
             .field("session_idle_timeout", &self.session_idle_timeout)
             .field("session_max_age", &self.session_max_age)
             .field("sse_keepalive", &self.sse_keepalive)
+            .field("limits", &self.limits)
             .finish()
     }
 }
@@ -74,6 +117,61 @@ pub(super) fn load(env: &impl Fn(&str) -> Option<String>) -> Result<McpSettings,
             "must be 1 to 8 characters of [A-Za-z0-9_.-] (tool names must stay valid)",
         ));
     }
+    let count = |key: &str, default: usize, min: usize, max: usize| match get(key) {
+        None => Ok(default),
+        Some(v) => match v.parse::<usize>() {
+            Ok(n) if (min..=max).contains(&n) => Ok(n),
+            _ => Err(ConfigError::new(
+                key,
+                format!("{v:?} must be a whole number from {min} to {max}"),
+            )),
+        },
+    };
+    let d = McpLimits::default();
+    let limits = McpLimits {
+        max_live_sessions: count(
+            "MCP_GATEWAY_MAX_LIVE_SESSIONS",
+            d.max_live_sessions,
+            1,
+            10_000_000,
+        )?,
+        max_closed_sessions: count(
+            "MCP_GATEWAY_MAX_CLOSED_SESSIONS",
+            d.max_closed_sessions,
+            1,
+            10_000_000,
+        )?,
+        max_dedicated_per_principal: count(
+            "MCP_GATEWAY_MAX_DEDICATED_PER_PRINCIPAL",
+            d.max_dedicated_per_principal,
+            1,
+            10_000,
+        )?,
+        sse_max_connections: count(
+            "MCP_GATEWAY_SSE_MAX_CONNECTIONS",
+            d.sse_max_connections,
+            1,
+            1_000_000,
+        )?,
+        sse_max_connections_per_principal: count(
+            "MCP_GATEWAY_SSE_MAX_CONNECTIONS_PER_PRINCIPAL",
+            d.sse_max_connections_per_principal,
+            1,
+            1_000_000,
+        )?,
+        sse_queue_messages: count(
+            "MCP_GATEWAY_SSE_QUEUE_MESSAGES",
+            d.sse_queue_messages,
+            1,
+            100_000,
+        )?,
+        sse_queue_bytes: count(
+            "MCP_GATEWAY_SSE_QUEUE_BYTES",
+            d.sse_queue_bytes,
+            1024,
+            1024 * 1024 * 1024,
+        )?,
+    };
     Ok(McpSettings {
         session_key: get("MCP_GATEWAY_SESSION_KEY"),
         previous_session_keys: list_raw(get("MCP_GATEWAY_SESSION_KEYS_PREVIOUS")),
@@ -81,6 +179,7 @@ pub(super) fn load(env: &impl Fn(&str) -> Option<String>) -> Result<McpSettings,
         session_idle_timeout: secs("MCP_GATEWAY_SESSION_IDLE_TIMEOUT", 1800, 7 * 86400)?,
         session_max_age: secs("MCP_GATEWAY_SESSION_MAX_AGE", 86400, 30 * 86400)?,
         sse_keepalive: secs("MCP_GATEWAY_SSE_KEEPALIVE", 15, 3600)?,
+        limits,
     })
 }
 

@@ -217,3 +217,47 @@ fn upstream_tls_errors_name_the_key() {
         None
     );
 }
+
+#[test]
+fn mcp_limits_have_defaults_and_errors_name_the_key() {
+    let s = Settings::load_with_env(Overrides::default(), env(&[])).unwrap();
+    assert_eq!(s.mcp.limits, McpLimits::default());
+    assert_eq!(s.mcp.limits.max_dedicated_per_principal, 10);
+    let s = Settings::load_with_env(
+        Overrides::default(),
+        env(&[
+            ("MCP_GATEWAY_MAX_LIVE_SESSIONS", "5000"),
+            ("MCP_GATEWAY_MAX_CLOSED_SESSIONS", "7"),
+            ("MCP_GATEWAY_MAX_DEDICATED_PER_PRINCIPAL", "2"),
+            ("MCP_GATEWAY_SSE_MAX_CONNECTIONS", "3"),
+            ("MCP_GATEWAY_SSE_MAX_CONNECTIONS_PER_PRINCIPAL", "1"),
+            ("MCP_GATEWAY_SSE_QUEUE_MESSAGES", "8"),
+            ("MCP_GATEWAY_SSE_QUEUE_BYTES", "65536"),
+        ]),
+    )
+    .unwrap();
+    assert_eq!(
+        s.mcp.limits,
+        McpLimits {
+            max_live_sessions: 5000,
+            max_closed_sessions: 7,
+            max_dedicated_per_principal: 2,
+            sse_max_connections: 3,
+            sse_max_connections_per_principal: 1,
+            sse_queue_messages: 8,
+            sse_queue_bytes: 65536,
+        }
+    );
+    for (key, bad) in [
+        ("MCP_GATEWAY_MAX_LIVE_SESSIONS", "0"),
+        ("MCP_GATEWAY_MAX_CLOSED_SESSIONS", "many"),
+        ("MCP_GATEWAY_MAX_DEDICATED_PER_PRINCIPAL", "10001"),
+        ("MCP_GATEWAY_SSE_MAX_CONNECTIONS", "-1"),
+        ("MCP_GATEWAY_SSE_MAX_CONNECTIONS_PER_PRINCIPAL", "0"),
+        ("MCP_GATEWAY_SSE_QUEUE_MESSAGES", "1.5"),
+        ("MCP_GATEWAY_SSE_QUEUE_BYTES", "100"),
+    ] {
+        let e = Settings::load_with_env(Overrides::default(), env(&[(key, bad)])).unwrap_err();
+        assert_eq!(e.key(), key, "{e}");
+    }
+}

@@ -6,29 +6,37 @@
 //! Server-to-client requests get gateway ids (`gw-s2c-{n}`), so several upstream
 //! requests in flight never collide; the client's answer is routed back to the upstream
 //! with the upstream's own id. Messages go on the session's most recent open stream (a
-//! POST's SSE response, else the GET stream) and wait in a small buffer when none is open.
+//! POST's SSE response, else the GET stream) and wait in a small buffer when none is open
+//! or the open one is not read (at most 64 messages and 4 MiB; the oldest are dropped).
+//!
+//! Opening one takes a place under the template's `max_sessions` and, with auth on, one
+//! under the principal's own cap (`MCP_GATEWAY_MAX_DEDICATED_PER_PRINCIPAL`, per
+//! template), so one principal cannot take every place.
 
 use std::{
     collections::{HashMap, VecDeque},
     sync::{
         Arc,
-        atomic::{AtomicU64, AtomicUsize, Ordering},
+        atomic::{AtomicU64, Ordering},
     },
     time::Duration,
 };
 
 use gateway_core::{
     InstanceId,
-    jsonrpc::{Message, Notification, Outcome, Request, RequestId, Response},
+    jsonrpc::{ErrorObject, Message, Notification, Outcome, Request, RequestId, Response, code},
 };
 use gateway_transport::{CallOptions, ServerMessage, Upstream};
 use serde_json::value::RawValue;
 use tokio::{sync::mpsc, task::JoinHandle};
 
+use super::quota::{Permit, Quota};
 use crate::{error::ApiError, registry::TemplateRoute, state::AppState};
 
-/// Server messages kept while the client has no stream open.
+/// Server messages kept while the client has no stream open (or does not read it).
 const PENDING_LIMIT: usize = 64;
+/// Their bytes (the newest message is kept whatever its size).
+const PENDING_BYTES_LIMIT: usize = 4 * 1024 * 1024;
 
 /// Where a session's server-initiated messages go.
 #[derive(Default)]
@@ -36,6 +44,7 @@ pub(crate) struct Outbox {
     /// Open streams, most recent last.
     sinks: Vec<(u64, mpsc::Sender<String>)>,
     pending: VecDeque<String>,
+    pending_bytes: usize,
     next_sink: u64,
 }
 
@@ -43,12 +52,8 @@ impl Outbox {
     /// Registers an open stream; buffered messages go to it at once.
     pub(crate) fn attach(&mut self, tx: mpsc::Sender<String>) -> u64 {
         self.next_sink += 1;
-        while let Some(message) = self.pending.pop_front() {
-            if tx.try_send(message).is_err() {
-                break;
-            }
-        }
         self.sinks.push((self.next_sink, tx));
+        self.flush();
         self.next_sink
     }
 
@@ -56,44 +61,86 @@ impl Outbox {
         self.sinks.retain(|(i, _)| *i != id);
     }
 
-    fn deliver(&mut self, message: String) {
+    /// Moves waiting messages, oldest first, to the most recent open stream while it
+    /// has room.
+    fn flush(&mut self) {
         self.sinks.retain(|(_, tx)| !tx.is_closed());
-        if let Some((_, tx)) = self.sinks.last()
-            && tx.try_send(message.clone()).is_ok()
-        {
+        let Some((_, tx)) = self.sinks.last() else {
             return;
+        };
+        while let Some(message) = self.pending.pop_front() {
+            self.pending_bytes -= message.len();
+            if let Err(e) = tx.try_send(message) {
+                // Full (the client is not reading): it waits, first in line.
+                let message = e.into_inner();
+                self.pending_bytes += message.len();
+                self.pending.push_front(message);
+                break;
+            }
         }
-        if self.pending.len() == PENDING_LIMIT {
-            tracing::warn!("client has no open stream; dropping the oldest server message");
-            self.pending.pop_front();
-        }
+    }
+
+    fn deliver(&mut self, message: String) {
+        self.pending_bytes += message.len();
         self.pending.push_back(message);
+        self.flush();
+        let mut dropped = 0usize;
+        while self.pending.len() > PENDING_LIMIT
+            || (self.pending_bytes > PENDING_BYTES_LIMIT && self.pending.len() > 1)
+        {
+            if let Some(oldest) = self.pending.pop_front() {
+                self.pending_bytes -= oldest.len();
+                dropped += 1;
+            }
+        }
+        if dropped > 0 {
+            tracing::warn!(
+                dropped,
+                "client reads no stream; oldest server messages dropped"
+            );
+        }
     }
 }
 
-/// Counts dedicated sessions per template against `max_sessions`.
+/// Counts dedicated sessions per template (against `max_sessions`) and per principal
+/// and template (against `MCP_GATEWAY_MAX_DEDICATED_PER_PRINCIPAL`).
 #[derive(Default)]
-pub(crate) struct SessionCounts(parking_lot::Mutex<HashMap<Arc<str>, Arc<AtomicUsize>>>);
+pub(crate) struct SessionCounts {
+    per_template: Quota<Arc<str>>,
+    per_principal: Quota<(Arc<str>, Arc<str>)>,
+}
 
 impl SessionCounts {
-    fn reserve(&self, template: &Arc<str>, max: usize) -> Option<Slot> {
-        let counter = self.0.lock().entry(template.clone()).or_default().clone();
-        let taken = counter.fetch_add(1, Ordering::AcqRel);
-        if taken >= max {
-            counter.fetch_sub(1, Ordering::AcqRel);
-            return None;
-        }
-        Some(Slot(counter))
+    fn reserve(
+        &self,
+        template: &Arc<str>,
+        actor: Option<&str>,
+        max: usize,
+        max_per_principal: usize,
+    ) -> Result<Slot, OpenError> {
+        let own = match actor {
+            Some(actor) => Some(
+                self.per_principal
+                    .try_take((template.clone(), Arc::from(actor)), max_per_principal)
+                    .ok_or(OpenError::PrincipalFull(max_per_principal))?,
+            ),
+            None => None,
+        };
+        let total = self
+            .per_template
+            .try_take(template.clone(), max)
+            .ok_or(OpenError::Full(max))?;
+        Ok(Slot {
+            _total: total,
+            _own: own,
+        })
     }
 }
 
-/// One taken place under `max_sessions`, given back on drop.
-struct Slot(Arc<AtomicUsize>);
-
-impl Drop for Slot {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::AcqRel);
-    }
+/// One taken place under `max_sessions` and under the principal's cap, given back on drop.
+struct Slot {
+    _total: Permit<Arc<str>>,
+    _own: Option<Permit<(Arc<str>, Arc<str>)>>,
 }
 
 /// A client session's own upstream.
@@ -125,26 +172,55 @@ impl Drop for Dedicated {
 pub(crate) enum OpenError {
     /// `max_sessions` reached.
     Full(usize),
+    /// The principal holds its own maximum on this template.
+    PrincipalFull(usize),
     Api(ApiError),
+}
+
+impl OpenError {
+    /// The JSON-RPC error the client gets.
+    pub(crate) fn into_outcome(self) -> Outcome {
+        match self {
+            OpenError::Full(max) => super::dispatch::error(
+                code::UPSTREAM_UNAVAILABLE,
+                format!("this template's {max} dedicated sessions are all in use; try again later"),
+            ),
+            OpenError::PrincipalFull(max) => Outcome::Error(gateway_core::jsonrpc::to_raw(
+                &ErrorObject::new(
+                    code::UPSTREAM_UNAVAILABLE,
+                    format!(
+                        "you already hold {max} dedicated sessions on this template, the most \
+                         one principal may (MCP_GATEWAY_MAX_DEDICATED_PER_PRINCIPAL); close one \
+                         with DELETE or let it expire"
+                    ),
+                )
+                .with_data(serde_json::json!({"limit": max, "per": "principal"})),
+            )),
+            OpenError::Api(e) => super::dispatch::api_error(&e),
+        }
+    }
 }
 
 impl Dedicated {
     /// Opens an upstream for one client session on an instance of `route` (the pinned
-    /// one if it still exists, else the balancer's choice), declaring `capabilities`.
+    /// one if it still exists, else the balancer's choice), declaring `capabilities`; the
+    /// place it takes is counted against `actor` (the principal, with auth on).
     pub(crate) async fn open(
         state: &AppState,
         route: &TemplateRoute,
+        actor: Option<&str>,
         pinned: Option<&str>,
         capabilities: Option<&RawValue>,
         outbox: Arc<parking_lot::Mutex<Outbox>>,
     ) -> Result<Arc<Dedicated>, OpenError> {
         let template: Arc<str> = Arc::from(route.name.as_str());
         let max = usize::try_from(route.settings.max_sessions()).unwrap_or(usize::MAX);
-        let slot = state
-            .mcp
-            .dedicated_counts
-            .reserve(&template, max)
-            .ok_or(OpenError::Full(max))?;
+        let slot = state.mcp.dedicated_counts.reserve(
+            &template,
+            actor,
+            max,
+            state.mcp.limits.max_dedicated_per_principal,
+        )?;
         let handle = pinned
             .and_then(|p| route.instances.iter().find(|h| h.instance.id.as_str() == p))
             .or_else(|| route.balancer.select().next().map(|e| e.value()))
@@ -268,5 +344,57 @@ impl Dedicated {
                 super::dispatch::error(gateway_core::jsonrpc::code::UPSTREAM_FAILED, e.to_string())
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_outbox_keeps_a_bounded_backlog_when_nobody_reads() {
+        let mut outbox = Outbox::default();
+        for n in 0..200 {
+            outbox.deliver(format!("m{n}"));
+        }
+        assert_eq!(outbox.pending.len(), PENDING_LIMIT);
+        assert_eq!(outbox.pending.front().map(String::as_str), Some("m136"));
+        // Large messages: bounded in bytes too, the newest kept.
+        let big = "x".repeat(PENDING_BYTES_LIMIT / 3);
+        for _ in 0..10 {
+            outbox.deliver(big.clone());
+        }
+        assert!(outbox.pending_bytes <= PENDING_BYTES_LIMIT);
+        assert_eq!(
+            outbox.pending_bytes,
+            outbox.pending.iter().map(String::len).sum::<usize>()
+        );
+        let huge = "y".repeat(PENDING_BYTES_LIMIT * 2);
+        outbox.deliver(huge);
+        assert_eq!(outbox.pending.len(), 1, "only the newest, however large");
+    }
+
+    #[test]
+    fn a_stream_that_is_not_read_leaves_the_rest_pending() {
+        let mut outbox = Outbox::default();
+        for n in 0..5 {
+            outbox.deliver(format!("m{n}"));
+        }
+        let (tx, mut rx) = mpsc::channel(2);
+        outbox.attach(tx);
+        assert_eq!(outbox.pending.len(), 3, "the stream took two");
+        assert_eq!(rx.try_recv().ok().as_deref(), Some("m0"));
+        // Room for one: the oldest waiting message takes it, and order is kept.
+        outbox.deliver("m5".to_owned());
+        assert_eq!(
+            outbox
+                .pending
+                .iter()
+                .map(String::as_str)
+                .collect::<Vec<_>>(),
+            ["m3", "m4", "m5"]
+        );
+        assert_eq!(rx.try_recv().ok().as_deref(), Some("m1"));
+        assert_eq!(rx.try_recv().ok().as_deref(), Some("m2"));
     }
 }

@@ -9,13 +9,15 @@
 //! | POST request with a session id | 200 JSON or SSE; 404 for an unknown, expired or closed session |
 //! | POST 2026-07-28 request (no session) | 200; 400 + −32020 / −32022 for bad headers or versions |
 //! | POST call, read, prompt or completion without `mcp:call` | 403 + `insufficient_scope` challenge |
+//! | POST `initialize` or any session request on a `dedicated` template without `mcp:call` | 403 + `insufficient_scope` challenge |
+//! | POST `initialize` when every live session entry is busy and the cap is reached | 503 + `Retry-After` |
 //! | POST notification or response | 202, empty |
 //! | GET with a session id | SSE stream of list_changed / resource updates (ends at shutdown); 409 if one is open |
 //! | DELETE with a session id | 200, session closed |
 //! | GET / DELETE without a session id | 405 (2026-07-28 has neither) |
 //! | bad `Origin`/`Host` | 403 · bad `Accept` | 406 · non-JSON body | 415 |
 
-use std::{collections::HashMap, sync::Arc, time::Instant};
+use std::sync::Arc;
 
 use axum::{
     body::Bytes,
@@ -34,12 +36,14 @@ use gateway_core::{
 use tokio::sync::mpsc;
 
 use super::{
-    dedicated::{Dedicated, OpenError},
+    dedicated::Dedicated,
     describe,
     dispatch::{self, Ctx, Scope},
     era,
     names::Namespace,
-    session::{Claims, Live},
+    notify::notification_forwarders,
+    refusal::{Refusal, http_error, overloaded, rpc_http},
+    session::{Claims, Live, SessionError},
     stream::{AbortOnDrop, sse_response},
 };
 use crate::{
@@ -122,47 +126,6 @@ pub(crate) async fn delete_aggregate(
     headers: HeaderMap,
 ) -> Response {
     delete(state, None, caller, headers)
-}
-
-/// A request refused before it reaches dispatch: an HTTP status with a JSON-RPC error.
-struct Refusal {
-    status: StatusCode,
-    code: i32,
-    message: String,
-}
-
-impl Refusal {
-    fn new(status: StatusCode, code: i32, message: impl Into<String>) -> Self {
-        Self {
-            status,
-            code,
-            message: message.into(),
-        }
-    }
-}
-
-impl IntoResponse for Refusal {
-    fn into_response(self) -> Response {
-        http_error(self.status, self.code, self.message)
-    }
-}
-
-/// An HTTP error with a JSON-RPC error body (`id: null`).
-fn http_error(status: StatusCode, code: i32, message: impl Into<String>) -> Response {
-    rpc_http(status, None, &ErrorObject::new(code, message))
-}
-
-fn rpc_http(status: StatusCode, id: Option<RequestId>, error: &ErrorObject) -> Response {
-    let body = Message::from(RpcResponse::error(id, error)).to_vec();
-    (
-        status,
-        [(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        )],
-        body,
-    )
-        .into_response()
 }
 
 fn accepted() -> Response {
@@ -270,12 +233,13 @@ fn open_session(
         .mcp
         .sessions
         .open(id, template_of(scope), caller.map(|c| c.0.actor()))
-        .map_err(|e| {
-            Refusal::new(
+        .map_err(|e| match e {
+            SessionError::Overloaded(_) => Refusal::overloaded(&e),
+            e => Refusal::new(
                 StatusCode::NOT_FOUND,
                 -32001,
                 format!("Session not found: {e}"),
-            )
+            ),
         })
 }
 
@@ -371,7 +335,24 @@ async fn post(
     if let Some(scope) =
         dispatch::missing_scope(ctx.principal.as_deref(), &Method::parse(&request.method))
     {
-        return insufficient_scope(&ctx, &meta, uri.path(), request, scope);
+        let error = dispatch::scope_error(&request.method, scope);
+        return insufficient_scope(&ctx, &meta, uri.path(), request, scope, error);
+    }
+    let initializing = request.method == Method::Initialize.as_str();
+    let dedicated = dedicated_route(&state, &ctx.scope);
+    if let Some(route) = &dedicated
+        && (session.is_some() || initializing)
+        && let Some(scope) = dispatch::missing_scope(ctx.principal.as_deref(), &Method::ToolsCall)
+    {
+        // A dedicated session runs an upstream (a process, for stdio) of its own: a
+        // read-only principal must not be able to take those places.
+        let mut error = dispatch::scope_error(&request.method, scope);
+        error.message = format!(
+            "`{}` needs the {scope} scope: template `{}` gives each session its own \
+             upstream (session_mode dedicated)",
+            request.method, route.name
+        );
+        return insufficient_scope(&ctx, &meta, uri.path(), request, scope, error);
     }
 
     if let Some(id) = session {
@@ -383,13 +364,14 @@ async fn post(
             return http_error(StatusCode::BAD_REQUEST, -32000, message);
         }
         let mut ctx = ctx;
-        if let Some(route) = dedicated_route(&state, &ctx.scope) {
+        if let Some(route) = dedicated {
             let opened = live
                 .dedicated
                 .get_or_try_init(|| {
                     Dedicated::open(
                         &state,
                         &route,
+                        live.claims.actor.as_deref(),
                         live.claims.pinned.as_deref(),
                         live.claims.capabilities.as_deref(),
                         live.outbox.clone(),
@@ -398,13 +380,13 @@ async fn post(
                 .await;
             match opened {
                 Ok(dedicated) => ctx.dedicated = Some(dedicated.clone()),
-                Err(e) => return json_reply(request.id, &request.method, open_error(e), false),
+                Err(e) => return json_reply(request.id, &request.method, e.into_outcome(), false),
             }
         }
         return answer(ctx, request, Some(live), false, accept.sse).await;
     }
-    if request.method == Method::Initialize.as_str() {
-        return initialize(ctx, request).await;
+    if initializing {
+        return initialize(ctx, request, dedicated).await;
     }
     match era::meta_version(&request) {
         Some(version) => match era::check_modern(&headers, &request, &version) {
@@ -429,6 +411,7 @@ fn insufficient_scope(
     path: &str,
     request: Request,
     scope: gateway_core::Scope,
+    error: ErrorObject,
 ) -> Response {
     let actor = ctx.principal.as_ref().map(|p| p.actor());
     let target = format!("POST {path} {}", request.method);
@@ -438,7 +421,6 @@ fn insufficient_scope(
         Some(target),
         gateway_auth::Outcome::Denied,
     ));
-    let error = dispatch::scope_error(&request.method, scope);
     let mut response = rpc_http(StatusCode::FORBIDDEN, Some(request.id), &error);
     // The challenge as the REST facade writes it (one definition of its realm).
     let rest = ApiError::from(gateway_auth::Error::MissingScope(scope)).into_response();
@@ -477,8 +459,9 @@ fn client_notification(live: &Live, notification: &Notification) {
 }
 
 /// `initialize`: negotiates the version, issues a sealed session id and presents the
-/// server (the upstream's own description on `/mcp/{template}`).
-async fn initialize(ctx: Ctx, request: Request) -> Response {
+/// server (the upstream's own description on `/mcp/{template}`). On a `dedicated`
+/// template (`route`) the session's upstream opens first, counted against the principal.
+async fn initialize(ctx: Ctx, request: Request, route: Option<Arc<TemplateRoute>>) -> Response {
     #[derive(serde::Deserialize)]
     struct InitParams<'a> {
         #[serde(rename = "protocolVersion", borrow)]
@@ -500,21 +483,34 @@ async fn initialize(ctx: Ctx, request: Request) -> Response {
     );
     let outbox = Arc::default();
     let mut ctx = ctx;
-    if let Some(route) = dedicated_route(&ctx.state, &ctx.scope) {
-        match Dedicated::open(&ctx.state, &route, None, capabilities, Arc::clone(&outbox)).await {
+    if let Some(route) = route {
+        let opened = Dedicated::open(
+            &ctx.state,
+            &route,
+            ctx.principal.as_ref().map(|p| p.actor()),
+            None,
+            capabilities,
+            Arc::clone(&outbox),
+        )
+        .await;
+        match opened {
             Ok(dedicated) => {
                 claims.pinned = Some(dedicated.instance.to_string());
                 ctx.dedicated = Some(dedicated);
             }
-            Err(e) => return json_reply(request.id, &request.method, open_error(e), false),
+            Err(e) => return json_reply(request.id, &request.method, e.into_outcome(), false),
         }
     }
     let result = describe::initialize_result(&ctx, version).await;
-    let (session_id, _) = ctx
+    let issued = ctx
         .state
         .mcp
         .sessions
         .issue(claims, outbox, ctx.dedicated.clone());
+    let session_id = match issued {
+        Ok((session_id, _)) => session_id,
+        Err(e) => return overloaded(request.id, &e),
+    };
     let body = Message::from(RpcResponse::result(request.id, result)).to_vec();
     let mut response = (
         [(
@@ -631,16 +627,6 @@ fn dedicated_route(state: &AppState, scope: &Scope) -> Option<Arc<TemplateRoute>
         .cloned()
 }
 
-fn open_error(e: OpenError) -> Outcome {
-    match e {
-        OpenError::Full(max) => dispatch::error(
-            code::UPSTREAM_UNAVAILABLE,
-            format!("this template's {max} dedicated sessions are all in use; try again later"),
-        ),
-        OpenError::Api(e) => dispatch::api_error(&e),
-    }
-}
-
 /// Dispatches, racing a client `notifications/cancelled` within a session.
 async fn run(ctx: &Ctx, request: Request, live: Option<Arc<Live>>) -> Outcome {
     let Some(live) = live else {
@@ -738,101 +724,6 @@ async fn get(
     )
 }
 
-/// One task per upstream instance in scope, forwarding `list_changed` (once per burst:
-/// every instance of a template announces the same change) and resource updates.
-fn notification_forwarders(
-    state: &AppState,
-    scope: &Scope,
-    tx: mpsc::Sender<String>,
-) -> Vec<tokio::task::JoinHandle<()>> {
-    let table = state.registry.snapshot();
-    let templates: Vec<Arc<str>> = match scope {
-        Scope::Template(t) => vec![t.clone()],
-        Scope::Aggregate(ns) => ns.templates.clone(),
-    };
-    let namespace = match scope {
-        Scope::Aggregate(ns) => Some(ns.clone()),
-        Scope::Template(_) => None,
-    };
-    let last_sent = Arc::new(parking_lot::Mutex::new(HashMap::<String, Instant>::new()));
-    let mut tasks = Vec::new();
-    for template in templates {
-        let Some(route) = table.get(&template) else {
-            continue;
-        };
-        for handle in &route.instances {
-            let mut rx = handle.upstream.subscribe();
-            let (tx, last_sent, namespace, template) = (
-                tx.clone(),
-                last_sent.clone(),
-                namespace.clone(),
-                template.clone(),
-            );
-            tasks.push(tokio::spawn(async move {
-                loop {
-                    let message = match rx.recv().await {
-                        Ok(gateway_transport::ServerMessage::Notification(n)) => n,
-                        Ok(_) => continue,
-                        Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
-                        Err(_) => return,
-                    };
-                    let Some(text) =
-                        downstream_notification(message, &template, namespace.as_ref(), &last_sent)
-                    else {
-                        continue;
-                    };
-                    if tx.send(text).await.is_err() {
-                        return;
-                    }
-                }
-            }));
-        }
-    }
-    tasks
-}
-
-/// Window in which repeated `list_changed` notifications collapse into one.
-const LIST_CHANGED_WINDOW: std::time::Duration = std::time::Duration::from_millis(250);
-
-fn downstream_notification(
-    n: Notification,
-    template: &str,
-    namespace: Option<&Namespace>,
-    last_sent: &parking_lot::Mutex<HashMap<String, Instant>>,
-) -> Option<String> {
-    if n.method.ends_with("/list_changed") {
-        let now = Instant::now();
-        let mut last = last_sent.lock();
-        if last
-            .get(&n.method)
-            .is_some_and(|t| now.duration_since(*t) < LIST_CHANGED_WINDOW)
-        {
-            return None;
-        }
-        last.insert(n.method.clone(), now);
-        return String::from_utf8(Message::from(n).to_vec()).ok();
-    }
-    if n.method == "notifications/resources/updated" {
-        let n = match namespace {
-            Some(ns) => {
-                let mut params = n
-                    .params
-                    .as_deref()
-                    .and_then(|p| gateway_core::mcp::RawObject::parse(p).ok())?;
-                let uri: String = serde_json::from_str(params.get("uri")?.get()).ok()?;
-                params.insert_value("uri", &ns.outer_uri(template, &uri));
-                Notification {
-                    method: n.method,
-                    params: Some(params.to_raw()),
-                }
-            }
-            None => n,
-        };
-        return String::from_utf8(Message::from(n).to_vec()).ok();
-    }
-    None
-}
-
 /// DELETE: ends the session.
 fn delete(
     state: AppState,
@@ -847,9 +738,9 @@ fn delete(
     let Some(id) = session_header(&headers) else {
         return method_not_allowed();
     };
-    if let Err(refusal) = open_session(&state, id, &scope, caller.as_ref()) {
-        return refusal.into_response();
+    match open_session(&state, id, &scope, caller.as_ref()) {
+        Ok(live) => state.mcp.sessions.close(id, live.claims.issued),
+        Err(refusal) => return refusal.into_response(),
     }
-    state.mcp.sessions.close(id);
     StatusCode::OK.into_response()
 }

@@ -5,8 +5,18 @@
 //! The path of a request, file by file: [`endpoint`] (HTTP checks, era, session, JSON or
 //! SSE) -> [`session`] (sealed ids) -> [`dispatch`] (what the gateway answers itself, what
 //! goes to which template) -> `crate::relay` (instance choice, health, retries) ->
-//! [`fanout`] (aggregated lists) with [`names`] (prefixes) -> [`stream`] (SSE).
+//! [`fanout`] (aggregated lists) with [`names`] (prefixes) -> [`stream`] (SSE). Beside
+//! it: [`notify`] (a shared session's GET stream), [`dedicated`] (a session's own
+//! upstream), [`legacy_sse`] (the 2024-11-05 transport), [`refusal`] (error replies).
+//!
+//! What a client can make the gateway hold is bounded (settings in `config/mcp.rs`):
+//! live and closed sessions ([`session`], [`closed`]), dedicated upstreams per template
+//! and per principal, HTTP+SSE connections per replica and per principal ([`quota`]), and
+//! what each HTTP+SSE connection or dedicated session buffers for a client that does not
+//! read ([`backlog`], [`dedicated`]).
 
+mod backlog;
+mod closed;
 mod dedicated;
 mod describe;
 mod dispatch;
@@ -15,6 +25,9 @@ mod era;
 mod fanout;
 mod legacy_sse;
 mod names;
+mod notify;
+mod quota;
+mod refusal;
 mod session;
 mod stream;
 
@@ -26,7 +39,7 @@ use axum::{
 };
 pub(crate) use session::Sessions;
 
-use crate::state::AppState;
+use crate::{config::McpLimits, state::AppState};
 
 /// What the MCP endpoints share.
 pub(crate) struct McpState {
@@ -37,6 +50,8 @@ pub(crate) struct McpState {
     pub(crate) dedicated_counts: dedicated::SessionCounts,
     /// Open 2024-11-05 HTTP+SSE connections.
     pub(crate) legacy_sse: legacy_sse::Connections,
+    /// Caps on sessions, connections and queues.
+    pub(crate) limits: McpLimits,
 }
 
 /// `/mcp` and `/mcp/{template}`: POST, GET, DELETE; the 2024-11-05 HTTP+SSE pair

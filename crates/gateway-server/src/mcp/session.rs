@@ -6,6 +6,11 @@
 //! Each replica keeps a small in-memory entry per live session (the fast path: no
 //! decryption per request; in-flight requests for cancellation; the GET stream), dropped
 //! after the idle timeout. A dropped entry comes back from the sealed id on next use.
+//! Entries are capped (`MCP_GATEWAY_MAX_LIVE_SESSIONS`): past the cap the least recently
+//! used idle entries are dropped early (shared-mode entries before dedicated ones, whose
+//! upstream closes with them); when every entry is busy (a request in flight or a GET
+//! stream open) a new one is refused ([`SessionError::Overloaded`]). Ids closed with
+//! DELETE are remembered in bounded memory ([`ClosedIds`]).
 
 use std::{
     collections::HashMap,
@@ -22,7 +27,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use tokio::sync::oneshot;
 
-use super::dedicated::{Dedicated, Outbox};
+use super::{
+    closed::ClosedIds,
+    dedicated::{Dedicated, Outbox},
+};
 
 /// Largest client `capabilities` object kept in a session id; larger ones are dropped
 /// (the id must stay a reasonable header).
@@ -88,12 +96,17 @@ pub(crate) enum SessionError {
     WrongEndpoint,
     #[error("session belongs to another principal")]
     WrongPrincipal,
+    /// Every live entry is busy and the cap is reached (answered 503).
+    #[error("this replica holds its maximum of {0} live sessions and all of them are busy")]
+    Overloaded(usize),
 }
 
 /// One live session on this replica.
 pub(crate) struct Live {
     pub(crate) claims: Claims,
-    last_seen: AtomicU64,
+    /// Unix milliseconds of the last use (milliseconds, so that eviction past the cap
+    /// tells apart entries used within one second).
+    last_seen_ms: AtomicU64,
     /// Requests in flight, by the client's JSON-RPC id (JSON text): a
     /// `notifications/cancelled` fires the sender, which drops the upstream call.
     in_flight: parking_lot::Mutex<HashMap<String, oneshot::Sender<()>>>,
@@ -113,7 +126,7 @@ impl Live {
     ) -> Self {
         Self {
             claims,
-            last_seen: AtomicU64::new(unix_now()),
+            last_seen_ms: AtomicU64::new(unix_now_ms()),
             in_flight: parking_lot::Mutex::new(HashMap::new()),
             stream_open: AtomicBool::new(false),
             outbox,
@@ -122,7 +135,16 @@ impl Live {
     }
 
     fn touch(&self) {
-        self.last_seen.store(unix_now(), Ordering::Relaxed);
+        self.last_seen_ms.store(unix_now_ms(), Ordering::Relaxed);
+    }
+
+    fn last_seen_ms(&self) -> u64 {
+        self.last_seen_ms.load(Ordering::Relaxed)
+    }
+
+    /// A request in flight or a GET stream open: the entry must stay.
+    fn is_busy(&self) -> bool {
+        !self.in_flight.lock().is_empty() || self.stream_open.load(Ordering::Relaxed)
     }
 
     /// Registers a request that `cancel` can stop; the guard unregisters it.
@@ -163,18 +185,27 @@ impl Drop for InFlight {
 pub(crate) struct Sessions {
     sealer: SessionSealer,
     live: parking_lot::Mutex<HashMap<Arc<str>, Arc<Live>>>,
+    /// Most live entries kept.
+    max_live: usize,
     /// Ids closed with DELETE on this replica, until they would have expired anyway.
-    closed: parking_lot::Mutex<HashMap<Arc<str>, u64>>,
+    closed: ClosedIds,
     idle_timeout: Duration,
     max_age: Duration,
 }
 
 impl Sessions {
-    pub(crate) fn new(sealer: SessionSealer, idle_timeout: Duration, max_age: Duration) -> Self {
+    pub(crate) fn new(
+        sealer: SessionSealer,
+        idle_timeout: Duration,
+        max_age: Duration,
+        max_live: usize,
+        max_closed: usize,
+    ) -> Self {
         Self {
             sealer,
             live: parking_lot::Mutex::new(HashMap::new()),
-            closed: parking_lot::Mutex::new(HashMap::new()),
+            max_live: max_live.max(1),
+            closed: ClosedIds::new(max_closed),
             idle_timeout,
             max_age,
         }
@@ -187,13 +218,36 @@ impl Sessions {
         claims: Claims,
         outbox: Arc<parking_lot::Mutex<Outbox>>,
         dedicated: Option<Arc<Dedicated>>,
-    ) -> (Arc<str>, Arc<Live>) {
+    ) -> Result<(Arc<str>, Arc<Live>), SessionError> {
         // Serialising plain data into a Vec cannot fail.
         let plain = serde_json::to_vec(&claims).unwrap_or_default();
         let id: Arc<str> = Arc::from(self.sealer.seal(&plain));
         let live = Arc::new(Live::new(claims, outbox, dedicated));
-        self.live.lock().insert(id.clone(), live.clone());
-        (id, live)
+        self.insert(id.clone(), live.clone())?;
+        Ok((id, live))
+    }
+
+    /// Keeps `live` under `id`, making room past the cap.
+    fn insert(&self, id: Arc<str>, live: Arc<Live>) -> Result<(), SessionError> {
+        let mut entries = self.live.lock();
+        let mut evicted = Vec::new();
+        if entries.len() >= self.max_live && !entries.contains_key(&id) {
+            evicted = evict_idle(&mut entries, (self.max_live / 64).max(1));
+            if evicted.is_empty() {
+                return Err(SessionError::Overloaded(self.max_live));
+            }
+        }
+        entries.insert(id, live);
+        drop(entries);
+        if !evicted.is_empty() {
+            tracing::debug!(
+                evicted = evicted.len(),
+                "live MCP sessions at their cap: least recently used idle entries dropped"
+            );
+        }
+        // Dropped outside the lock: a dedicated upstream closes with its entry.
+        drop(evicted);
+        Ok(())
     }
 
     /// The live session for `id`, opening the sealed id when this replica has not seen
@@ -208,7 +262,7 @@ impl Sessions {
         let live = match found {
             Some(live) => live,
             None => {
-                if self.closed.lock().contains_key(id) {
+                if self.closed.contains(id, unix_now()) {
                     return Err(SessionError::Closed);
                 }
                 let plain = self.sealer.open(id).map_err(|_| SessionError::Invalid)?;
@@ -218,7 +272,7 @@ impl Sessions {
                     return Err(SessionError::Invalid);
                 }
                 let live = Arc::new(Live::new(claims, Arc::default(), None));
-                self.live.lock().insert(Arc::from(id), live.clone());
+                self.insert(Arc::from(id), live.clone())?;
                 live
             }
         };
@@ -239,14 +293,14 @@ impl Sessions {
 
     /// Ends a session on this replica (DELETE). Other replicas still accept the id until
     /// it expires: sessions are stateless by design (see the module docs).
-    pub(crate) fn close(&self, id: &str) {
-        let expires = unix_now() + self.max_age.as_secs();
+    pub(crate) fn close(&self, id: &str, issued: u64) {
+        let expires = issued.saturating_add(self.max_age.as_secs());
         if let Some(live) = self.live.lock().remove(id) {
             for (_, tx) in live.in_flight.lock().drain() {
                 let _ = tx.send(());
             }
         }
-        self.closed.lock().insert(Arc::from(id), expires);
+        self.closed.insert(id, expires);
     }
 
     /// Closes the dedicated upstreams of the live sessions (shutdown), so their stdio
@@ -264,17 +318,14 @@ impl Sessions {
     /// Drops idle entries and forgotten closures; returns how many sessions were dropped.
     pub(crate) fn reap(&self) -> usize {
         let now = unix_now();
-        let idle = self.idle_timeout.as_secs();
+        let now_ms = unix_now_ms();
+        let idle = u64::try_from(self.idle_timeout.as_millis()).unwrap_or(u64::MAX);
         let mut live = self.live.lock();
         let before = live.len();
-        live.retain(|_, s| {
-            now.saturating_sub(s.last_seen.load(Ordering::Relaxed)) <= idle
-                || !s.in_flight.lock().is_empty()
-                || s.stream_open.load(Ordering::Relaxed)
-        });
+        live.retain(|_, s| now_ms.saturating_sub(s.last_seen_ms()) <= idle || s.is_busy());
         let reaped = before - live.len();
         drop(live);
-        self.closed.lock().retain(|_, expires| *expires > now);
+        self.closed.purge(now);
         reaped
     }
 
@@ -299,8 +350,45 @@ impl Sessions {
     }
 }
 
+/// Removes up to `n` idle entries, least recently used first (entries without a
+/// dedicated upstream before those with one); returns them so the caller drops them
+/// outside the lock.
+fn evict_idle(entries: &mut HashMap<Arc<str>, Arc<Live>>, n: usize) -> Vec<Arc<Live>> {
+    let mut idle: Vec<(bool, u64, Arc<str>)> = entries
+        .iter()
+        .filter(|(_, live)| !live.is_busy())
+        .map(|(id, live)| {
+            (
+                live.dedicated.initialized(),
+                live.last_seen_ms(),
+                id.clone(),
+            )
+        })
+        .collect();
+    let n = n.min(idle.len());
+    if n == 0 {
+        return Vec::new();
+    }
+    if n < idle.len() {
+        idle.select_nth_unstable_by_key(n - 1, |(dedicated, seen, _)| (*dedicated, *seen));
+    }
+    idle.truncate(n);
+    idle.into_iter()
+        .filter_map(|(_, _, id)| entries.remove(&id))
+        .collect()
+}
+
 fn unix_now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
 }
+
+fn unix_now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+#[cfg(test)]
+mod tests;
