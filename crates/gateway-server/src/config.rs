@@ -31,6 +31,14 @@ pub struct Overrides {
     /// `--shutdown-grace SECONDS` (else `MCP_GATEWAY_SHUTDOWN_GRACE`, the file's
     /// `shutdown_grace`, or 30).
     pub shutdown_grace: Option<u64>,
+    /// `--tls-cert FILE` (else `MCP_GATEWAY_TLS_CERT`, the file's `tls_cert`).
+    pub tls_cert: Option<PathBuf>,
+    /// `--tls-key FILE` (else `MCP_GATEWAY_TLS_KEY`, the file's `tls_key`).
+    pub tls_key: Option<PathBuf>,
+    /// `--tls-client-ca FILE` (else `MCP_GATEWAY_TLS_CLIENT_CA`, the file's `tls_client_ca`).
+    pub tls_client_ca: Option<PathBuf>,
+    /// `--behind-tls-proxy`: a proxy terminates TLS (no plain-HTTP warning).
+    pub behind_tls_proxy: bool,
 }
 
 /// A configuration value that cannot be used. `Display` names the key.
@@ -83,6 +91,18 @@ struct ConfigFile {
     rate_limit_user: Option<u32>,
     rate_limit_admin: Option<u32>,
     shutdown_grace: Option<u64>,
+    // Listener (config/listen.rs).
+    tls_cert: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
+    tls_client_ca: Option<PathBuf>,
+    behind_tls_proxy: Option<bool>,
+    header_read_timeout: Option<u64>,
+    keepalive_idle_timeout: Option<u64>,
+    body_chunk_timeout: Option<u64>,
+    body_read_timeout: Option<u64>,
+    max_connections: Option<u64>,
+    http2_keepalive_interval: Option<u64>,
+    http2_keepalive_timeout: Option<u64>,
     #[serde(default)]
     templates: BTreeMap<String, TemplateFile>,
 }
@@ -132,6 +152,8 @@ pub struct Settings {
     pub mcp: McpSettings,
     /// How long shutdown lets in-flight requests finish before cutting them off.
     pub shutdown_grace: Duration,
+    /// TLS, connection timeouts and the connection cap.
+    pub listen: ListenSettings,
 }
 
 impl Settings {
@@ -323,6 +345,28 @@ impl Settings {
         let auth = auth::load(auth_file, overrides.auth, overrides.insecure_no_auth, &env)?;
         let mcp = mcp::load(&host, &env)?;
         let shutdown_grace = shutdown::load(overrides.shutdown_grace, file.shutdown_grace, &env)?;
+        let listen = listen::load(
+            listen::ListenFile {
+                tls_cert: file.tls_cert,
+                tls_key: file.tls_key,
+                tls_client_ca: file.tls_client_ca,
+                behind_tls_proxy: file.behind_tls_proxy,
+                header_read_timeout: file.header_read_timeout,
+                keepalive_idle_timeout: file.keepalive_idle_timeout,
+                body_chunk_timeout: file.body_chunk_timeout,
+                body_read_timeout: file.body_read_timeout,
+                max_connections: file.max_connections,
+                http2_keepalive_interval: file.http2_keepalive_interval,
+                http2_keepalive_timeout: file.http2_keepalive_timeout,
+            },
+            listen::ListenFlags {
+                tls_cert: overrides.tls_cert,
+                tls_key: overrides.tls_key,
+                tls_client_ca: overrides.tls_client_ca,
+                behind_tls_proxy: overrides.behind_tls_proxy,
+            },
+            &env,
+        )?;
         Ok(Settings {
             host,
             port,
@@ -335,6 +379,7 @@ impl Settings {
             auth,
             mcp,
             shutdown_grace,
+            listen,
         })
     }
 
@@ -388,10 +433,13 @@ fn read_file(path: &PathBuf) -> Result<ConfigFile, ConfigError> {
 }
 
 mod auth;
+mod listen;
 mod mcp;
 mod shutdown;
 
 pub use auth::AuthSettings;
+pub use listen::ListenSettings;
+pub(crate) use listen::{ConnLimits, TlsFiles};
 pub use mcp::McpSettings;
 
 #[cfg(test)]

@@ -24,6 +24,7 @@ mod auth;
 mod config;
 mod drain;
 mod error;
+mod listen;
 mod mcp;
 mod offline;
 mod openapi;
@@ -35,7 +36,9 @@ mod router;
 mod server;
 mod state;
 
-pub use config::{AuthSettings, ConfigError, McpSettings, Overrides, SeedTemplate, Settings};
+pub use config::{
+    AuthSettings, ConfigError, ListenSettings, McpSettings, Overrides, SeedTemplate, Settings,
+};
 pub use offline::{OfflineError, create_user};
 pub use server::{Error, Server, shutdown_signal};
 

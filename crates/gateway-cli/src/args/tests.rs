@@ -59,6 +59,10 @@ fn start_with_every_flag() {
             auth: false,
             insecure_no_auth: false,
             shutdown_grace: Some(5),
+            tls_cert: None,
+            tls_key: None,
+            tls_client_ca: None,
+            behind_tls_proxy: false,
         }
     );
 }

@@ -171,7 +171,7 @@ pub(super) fn load(
     })
 }
 
-fn boolean(key: &str, value: &str) -> Result<bool, ConfigError> {
+pub(super) fn boolean(key: &str, value: &str) -> Result<bool, ConfigError> {
     match value.trim().to_ascii_lowercase().as_str() {
         "1" | "true" | "yes" | "on" => Ok(true),
         "0" | "false" | "no" | "off" => Ok(false),
