@@ -154,6 +154,10 @@ pub(crate) struct ClientArgs {
         value_name = "KEY"
     )]
     pub(crate) api_key: Option<String>,
+    /// PEM file of CA certificates to trust besides the system's, for a gateway serving
+    /// HTTPS with a certificate from a private CA.
+    #[arg(long, env = "MCP_GATEWAY_CA_BUNDLE", value_name = "FILE")]
+    pub(crate) ca_bundle: Option<PathBuf>,
 }
 
 /// `mcpp gateway register`.

@@ -130,6 +130,7 @@ fn register_http() {
             json: false,
             token: None,
             api_key: None,
+            ca_bundle: None,
         }
     );
 }
@@ -176,6 +177,7 @@ fn register_stdio_with_every_flag() {
             json: true,
             token: None,
             api_key: None,
+            ca_bundle: None,
         }
     );
     assert_eq!(
@@ -342,6 +344,7 @@ fn status() {
             json: true,
             token: None,
             api_key: None,
+            ca_bundle: None,
         }
     );
     assert_eq!(
