@@ -201,6 +201,35 @@ async fn no_connection_timeouts_or_cap_an_idle_keep_alive_connection_is_closed()
 }
 
 #[tokio::test]
+async fn no_connection_timeouts_or_cap_an_idle_http2_connection_gets_goaway() {
+    let gw = gateway(&[
+        ("MCP_GATEWAY_HEADER_READ_TIMEOUT", "1"),
+        ("MCP_GATEWAY_KEEPALIVE_IDLE_TIMEOUT", "2"),
+    ])
+    .await;
+    // HTTP/2 with prior knowledge: the preface and an empty SETTINGS frame, then nothing.
+    let mut conn = Raw::connect(gw.addr).await;
+    conn.send(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00")
+        .await;
+    assert!(
+        conn.closed_within(GUARD).await,
+        "an idle HTTP/2 connection stays open"
+    );
+    // Frames: 3-byte length, type, flags, 4-byte stream id, payload.
+    let mut frames = Vec::new();
+    let mut rest = conn.buf.as_slice();
+    while rest.len() >= 9 {
+        let length = usize::from(rest[0]) << 16 | usize::from(rest[1]) << 8 | usize::from(rest[2]);
+        frames.push(rest[3]);
+        rest = &rest[(9 + length).min(rest.len())..];
+    }
+    assert!(
+        frames.contains(&0x7),
+        "told to go away (GOAWAY) before the close: frame types {frames:?}"
+    );
+}
+
+#[tokio::test]
 async fn no_connection_timeouts_or_cap_a_slow_body_to_login_is_cut() {
     init_tracing();
     let gw = AuthGateway::builder(GATEWAY)
@@ -369,6 +398,23 @@ async fn no_connection_timeouts_or_cap_streams_and_long_calls_outlive_every_time
                 &json!({"name": "sleep_ms", "arguments": {"ms": 4000}}),
             )
             .await
+        })
+    };
+    // The same over HTTP/2 (cleartext, prior knowledge): its stream runs in its own task.
+    let h2_call = {
+        let url = format!("{}/mcp/echo/tools/call", gw.base_url());
+        tokio::spawn(async move {
+            let response = reqwest::Client::builder()
+                .http2_prior_knowledge()
+                .build()
+                .unwrap()
+                .post(url)
+                .json(&json!({"name": "sleep_ms", "arguments": {"ms": 4000}}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.version(), reqwest::Version::HTTP_2);
+            (response.status(), response.json::<Value>().await.unwrap())
         })
     };
 
