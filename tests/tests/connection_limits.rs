@@ -429,6 +429,9 @@ async fn no_connection_timeouts_or_cap_streams_and_long_calls_outlive_every_time
         reply.expect_status(200)["content"][0]["text"],
         "slept 4000ms"
     );
+    let (status, body) = h2_call.await.unwrap();
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["content"][0]["text"], "slept 4000ms");
     // Both streams, idle for as long, are still open: the legacy one carries an answer.
     let posted = reqwest::Client::new()
         .post(format!("{}{endpoint}", gw.base_url()))
