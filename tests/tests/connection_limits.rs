@@ -304,6 +304,66 @@ async fn no_connection_timeouts_or_cap_a_slow_body_to_login_is_cut() {
 }
 
 #[tokio::test]
+async fn no_connection_timeouts_or_cap_a_client_that_stops_reading_is_cut() {
+    let gw = gateway(&[
+        ("MCP_GATEWAY_SEND_TIMEOUT", "1"),
+        ("MCP_GATEWAY_KEEPALIVE_IDLE_TIMEOUT", "600"),
+    ])
+    .await;
+    let echo = EchoHttp::spawn(ECHO, 0, "e1").await;
+    let registered = gw
+        .client()
+        .send(
+            "POST",
+            "/gateway/register",
+            gateway_e2e::auth::Cred::None,
+            Some(&json!({"template_name": "echo", "endpoint": echo.url()})),
+        )
+        .await;
+    assert_eq!(registered.status, 201, "{}", registered.text);
+    // A small receive window, and an answer far larger than every socket buffer on the
+    // way (the echo of a 10 MB message).
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let mut stream = socket
+        .connect(SocketAddr::from(([127, 0, 0, 1], gw.addr.port())))
+        .await
+        .unwrap();
+    let body =
+        json!({"name": "echo", "arguments": {"message": "x".repeat(10_000_000)}}).to_string();
+    let head = format!(
+        "POST /mcp/echo/tools/call HTTP/1.1\r\nHost: 127.0.0.1:{}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        gw.addr.port(),
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(body.as_bytes()).await.unwrap();
+    // The client stops reading (the scenario, not a synchronisation).
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let mut received = Vec::new();
+    tokio::time::timeout(GUARD, stream.read_to_end(&mut received))
+        .await
+        .expect("the connection of a client that stopped reading stays open")
+        .ok();
+    let text = String::from_utf8_lossy(&received);
+    let (head, answer) = text.split_once("\r\n\r\n").expect("the answer began");
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    let length: usize = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length: "))
+        .expect("content-length")
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(
+        answer.len() < length,
+        "cut mid-answer: {} of {length} bytes",
+        answer.len()
+    );
+}
+
+#[tokio::test]
 async fn no_connection_timeouts_or_cap_the_connection_past_the_cap_waits_for_a_free_slot() {
     let gw = gateway(&[
         ("MCP_GATEWAY_MAX_CONNECTIONS", "2"),

@@ -11,12 +11,14 @@
 //! | | `MCP_GATEWAY_KEEPALIVE_IDLE_TIMEOUT` | `keepalive_idle_timeout` | 75 (1 to 86400) | a connection with nothing in flight is closed after this long without a new request |
 //! | | `MCP_GATEWAY_BODY_CHUNK_TIMEOUT` | `body_chunk_timeout` | 30 (1 to 3600) | longest wait for the next piece of a request body |
 //! | | `MCP_GATEWAY_BODY_READ_TIMEOUT` | `body_read_timeout` | 120 (1 to 86400) | longest time to receive a whole request body |
+//! | | `MCP_GATEWAY_SEND_TIMEOUT` | `send_timeout` | 60 (1 to 3600) | a client that reads nothing of a pending response (or stream) for this long is disconnected |
 //! | | `MCP_GATEWAY_MAX_CONNECTIONS` | `max_connections` | 10000 (1 to 1000000) | open client connections; more wait in the listen backlog |
 //! | | `MCP_GATEWAY_HTTP2_KEEPALIVE_INTERVAL` | `http2_keepalive_interval` | 30 (0 = off, to 3600) | HTTP/2 PING interval on open connections |
 //! | | `MCP_GATEWAY_HTTP2_KEEPALIVE_TIMEOUT` | `http2_keepalive_timeout` | 20 (1 to 3600) | an unanswered PING closes the connection after this long |
 //!
-//! None of the timeouts applies to a response: an SSE stream or a long tool call stays
-//! open for as long as it needs once its request has been read. When the open-files limit
+//! No timeout limits how long a response takes: an SSE stream or a long tool call stays
+//! open for as long as it needs once its request has been read; only a client that stops
+//! reading what is sent to it is cut (`send_timeout`). When the open-files limit
 //! (`ulimit -n`) is too small for the default cap, the cap is lowered at start to fit it
 //! (an explicit cap is kept, with a warning).
 
@@ -39,6 +41,7 @@ pub(crate) struct ConnLimits {
     pub(crate) keepalive_idle_timeout: Duration,
     pub(crate) body_chunk_timeout: Duration,
     pub(crate) body_read_timeout: Duration,
+    pub(crate) send_timeout: Duration,
     pub(crate) max_connections: usize,
     /// Whether `max_connections` was set (else it may be lowered to fit `ulimit -n`).
     pub(crate) max_connections_explicit: bool,
@@ -53,6 +56,7 @@ impl Default for ConnLimits {
             keepalive_idle_timeout: Duration::from_secs(75),
             body_chunk_timeout: Duration::from_secs(30),
             body_read_timeout: Duration::from_secs(120),
+            send_timeout: Duration::from_secs(60),
             max_connections: 10_000,
             max_connections_explicit: false,
             http2_keepalive_interval: Some(Duration::from_secs(30)),
@@ -80,6 +84,7 @@ pub(super) struct ListenFile {
     pub(super) keepalive_idle_timeout: Option<u64>,
     pub(super) body_chunk_timeout: Option<u64>,
     pub(super) body_read_timeout: Option<u64>,
+    pub(super) send_timeout: Option<u64>,
     pub(super) max_connections: Option<u64>,
     pub(super) http2_keepalive_interval: Option<u64>,
     pub(super) http2_keepalive_timeout: Option<u64>,
@@ -182,6 +187,13 @@ pub(super) fn load(
             base.body_read_timeout,
             86_400,
         )?,
+        send_timeout: secs(
+            "MCP_GATEWAY_SEND_TIMEOUT",
+            "send_timeout",
+            file.send_timeout,
+            base.send_timeout,
+            3600,
+        )?,
         // At most 1,000,000, so it fits any usize.
         max_connections: usize::try_from(max_connections).unwrap_or(usize::MAX),
         max_connections_explicit,
@@ -271,6 +283,7 @@ mod tests {
         assert_eq!(s.limits.keepalive_idle_timeout, Duration::from_secs(75));
         assert_eq!(s.limits.body_chunk_timeout, Duration::from_secs(30));
         assert_eq!(s.limits.body_read_timeout, Duration::from_secs(120));
+        assert_eq!(s.limits.send_timeout, Duration::from_secs(60));
         assert_eq!(s.limits.max_connections, 10_000);
         assert!(!s.limits.max_connections_explicit);
         assert_eq!(
@@ -296,6 +309,7 @@ mod tests {
                 ("MCP_GATEWAY_KEEPALIVE_IDLE_TIMEOUT", "60"),
                 ("MCP_GATEWAY_BODY_CHUNK_TIMEOUT", " 2 "),
                 ("MCP_GATEWAY_BODY_READ_TIMEOUT", "3"),
+                ("MCP_GATEWAY_SEND_TIMEOUT", "4"),
             ]),
         )
         .unwrap();
@@ -304,6 +318,7 @@ mod tests {
         assert_eq!(l.keepalive_idle_timeout, Duration::from_secs(60));
         assert_eq!(l.body_chunk_timeout, Duration::from_secs(2));
         assert_eq!(l.body_read_timeout, Duration::from_secs(3));
+        assert_eq!(l.send_timeout, Duration::from_secs(4));
         assert_eq!((l.max_connections, l.max_connections_explicit), (7, true));
         assert_eq!(l.http2_keepalive_interval, None, "0 turns pings off");
     }

@@ -1,10 +1,12 @@
 //! What one connection is doing, for its watchdog: reading a request head, serving
-//! requests (nothing to time: a response may stream for as long as it needs), or idle.
-//! [`Watched`] wraps the connection's IO and notes the first byte of each request head;
+//! requests (not timed: a response may stream for as long as it needs), or idle; and
+//! whether the client has stopped reading. [`Watched`] wraps the connection's IO, notes
+//! the first byte of each request head and when a write starts to wait for the client;
 //! [`Activity::enter`] counts a request until its response body is done.
 //!
 //! | state | deadline |
 //! |---|---|
+//! | a write waiting for the client to read (any state) | since then + send timeout |
 //! | a request in flight (HTTP/1 or 2) | none |
 //! | HTTP/1, bytes of a request head arrived (or just accepted) | that moment + header-read timeout |
 //! | HTTP/1 idle, HTTP/2 without open streams | last request done + keep-alive idle timeout |
@@ -35,6 +37,8 @@ pub(super) enum Expiry {
     HeaderRead,
     /// Nothing in flight and no new request for the keep-alive idle timeout.
     Idle,
+    /// The client read nothing of what was sent to it for the send timeout.
+    Send,
 }
 
 impl Expiry {
@@ -42,6 +46,7 @@ impl Expiry {
         match self {
             Expiry::HeaderRead => "header_read_timeout",
             Expiry::Idle => "keepalive_idle_timeout",
+            Expiry::Send => "send_timeout",
         }
     }
 }
@@ -53,6 +58,8 @@ pub(super) struct Activity {
     in_flight: AtomicUsize,
     idle_since: AtomicU64,
     head_since: AtomicU64,
+    /// Since when a write has been waiting for the client (0: none is).
+    blocked_since: AtomicU64,
     h2: AtomicBool,
     wake: Notify,
 }
@@ -66,6 +73,7 @@ impl Activity {
             in_flight: AtomicUsize::new(0),
             idle_since: AtomicU64::new(1),
             head_since: AtomicU64::new(1),
+            blocked_since: AtomicU64::new(0),
             h2: AtomicBool::new(false),
             wake: Notify::new(),
         })
@@ -91,6 +99,20 @@ impl Activity {
         }
     }
 
+    /// A write (or flush) returned: `Pending` means the client is not reading.
+    fn on_write<T>(&self, polled: &Poll<T>) {
+        let blocked = self.blocked_since.load(Ordering::Relaxed) != 0;
+        match (polled.is_pending(), blocked) {
+            (true, false) => {
+                self.blocked_since.store(self.now(), Ordering::Relaxed);
+                self.wake.notify_one();
+            }
+            // No wake-up needed: the watchdog re-checks when its deadline comes.
+            (false, true) => self.blocked_since.store(0, Ordering::Relaxed),
+            _ => {}
+        }
+    }
+
     /// A request was dispatched; it counts until the guard (kept with its response
     /// body) drops.
     pub(super) fn enter(self: &Arc<Self>) -> InFlight {
@@ -107,8 +129,17 @@ impl Activity {
     }
 
     /// When the connection must close if nothing changes, and why; `None` while a
-    /// request is in flight.
+    /// request is in flight and the client reads what it is sent.
     fn deadline(&self, limits: &ConnLimits) -> Option<(Instant, Expiry)> {
+        let blocked = self.blocked_since.load(Ordering::Relaxed);
+        let send = (blocked != 0).then(|| (self.at(blocked) + limits.send_timeout, Expiry::Send));
+        match (send, self.request_deadline(limits)) {
+            (Some(send), Some(other)) => Some(if send.0 <= other.0 { send } else { other }),
+            (send, other) => send.or(other),
+        }
+    }
+
+    fn request_deadline(&self, limits: &ConnLimits) -> Option<(Instant, Expiry)> {
         if self.in_flight.load(Ordering::Acquire) > 0 {
             return None;
         }
@@ -220,11 +251,17 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for Watched<T> {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().inner).poll_write(cx, buf)
+        let this = self.get_mut();
+        let polled = Pin::new(&mut this.inner).poll_write(cx, buf);
+        this.activity.on_write(&polled);
+        polled
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().inner).poll_flush(cx)
+        let this = self.get_mut();
+        let polled = Pin::new(&mut this.inner).poll_flush(cx);
+        this.activity.on_write(&polled);
+        polled
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -236,7 +273,10 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for Watched<T> {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().inner).poll_write_vectored(cx, bufs)
+        let this = self.get_mut();
+        let polled = Pin::new(&mut this.inner).poll_write_vectored(cx, bufs);
+        this.activity.on_write(&polled);
+        polled
     }
 
     fn is_write_vectored(&self) -> bool {
@@ -310,6 +350,28 @@ mod tests {
         let (after, why) = watchdog.await.unwrap();
         assert_eq!(why, Expiry::Idle);
         assert_eq!(after, Duration::from_secs(3610), "idle counts from the end");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_client_that_stops_reading_is_cut_even_mid_response() {
+        let activity = Activity::new();
+        let _request = activity.enter();
+        let watchdog = {
+            let activity = activity.clone();
+            tokio::spawn(async move { fires_after(&activity).await })
+        };
+        tokio::time::sleep(Duration::from_secs(100)).await;
+        activity.on_write(&Poll::<()>::Pending);
+        tokio::time::sleep(Duration::from_secs(30)).await;
+        // Writes went through again: the clock stops.
+        activity.on_write(&Poll::Ready(()));
+        tokio::time::sleep(Duration::from_secs(100)).await;
+        assert!(!watchdog.is_finished());
+        activity.on_write(&Poll::<()>::Pending);
+        activity.on_write(&Poll::<()>::Pending);
+        let (after, why) = watchdog.await.unwrap();
+        assert_eq!(why, Expiry::Send);
+        assert_eq!(after, Duration::from_secs(230 + 60));
     }
 
     #[tokio::test(start_paused = true)]
