@@ -401,6 +401,47 @@ mod tests {
     }
 
     #[test]
+    fn the_file_keys_and_the_flags_reach_the_settings() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("gw.json");
+        std::fs::write(
+            &path,
+            r#"{"header_read_timeout": 5, "keepalive_idle_timeout": 6, "body_chunk_timeout": 7,
+                "body_read_timeout": 8, "send_timeout": 9, "max_connections": 10,
+                "http2_keepalive_interval": 11, "http2_keepalive_timeout": 12,
+                "tls_cert": "c.pem", "tls_key": "k.pem", "behind_tls_proxy": true}"#,
+        )
+        .unwrap();
+        let overrides = crate::config::Overrides {
+            config_file: Some(path),
+            tls_key: Some("flag.key".into()),
+            ..Default::default()
+        };
+        let s = crate::config::Settings::load_with_env(overrides, |_| None)
+            .unwrap()
+            .listen;
+        let secs = Duration::from_secs;
+        let l = &s.limits;
+        assert_eq!(
+            (
+                l.header_read_timeout,
+                l.keepalive_idle_timeout,
+                l.body_chunk_timeout
+            ),
+            (secs(5), secs(6), secs(7))
+        );
+        assert_eq!((l.body_read_timeout, l.send_timeout), (secs(8), secs(9)));
+        assert_eq!((l.max_connections, l.max_connections_explicit), (10, true));
+        assert_eq!(
+            (l.http2_keepalive_interval, l.http2_keepalive_timeout),
+            (Some(secs(11)), secs(12))
+        );
+        let tls = s.tls.unwrap();
+        assert_eq!((tls.cert, tls.key), ("c.pem".into(), "flag.key".into()));
+        assert!(s.behind_tls_proxy);
+    }
+
+    #[test]
     fn behind_tls_proxy_from_flag_env_or_file() {
         let on = |flag: bool, pairs: &[(&str, &str)], file: Option<bool>| {
             let f = ListenFile {
