@@ -23,7 +23,7 @@ use tokio::{
     sync::Mutex,
 };
 
-use crate::{TempDb, gateway::parse_banner, http::Reply};
+use crate::{TempDb, gateway::parse_listening, http::Reply};
 
 /// The JWT secret the auth suites configure (so they can forge tokens).
 pub const JWT_SECRET: &str = "e2e-jwt-secret-0123456789-abcdefghijklmnopqrstuvwxyz";
@@ -126,15 +126,15 @@ impl AuthGatewayBuilder {
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
         let addr = tokio::time::timeout(START_TIMEOUT, async {
             while let Some(line) = lines.next_line().await.unwrap() {
-                if let Some(addr) = parse_banner(&line) {
-                    return Some(addr);
+                if let Some(listening) = parse_listening(&line) {
+                    return Some(listening);
                 }
             }
             None
         })
         .await
         .expect("the gateway printed no banner in time");
-        let Some(addr) = addr else {
+        let Some((scheme, addr)) = addr else {
             let status = child.wait().await.unwrap();
             return Err((
                 status.code(),
@@ -145,6 +145,7 @@ impl AuthGatewayBuilder {
         Ok(AuthGateway {
             child: Some(child),
             addr,
+            scheme,
             db,
             stderr_path,
         })
@@ -156,6 +157,8 @@ pub struct AuthGateway {
     child: Option<Child>,
     /// The bound address.
     pub addr: SocketAddr,
+    /// `http`, or `https` when the gateway serves TLS.
+    pub scheme: &'static str,
     db: TempDb,
     stderr_path: PathBuf,
 }
@@ -174,9 +177,9 @@ impl AuthGateway {
         }
     }
 
-    /// `http://127.0.0.1:PORT`.
+    /// `http://127.0.0.1:PORT` (`https` when the gateway serves TLS).
     pub fn base_url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.addr.port())
+        format!("{}://127.0.0.1:{}", self.scheme, self.addr.port())
     }
 
     /// The database directory.

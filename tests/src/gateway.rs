@@ -127,7 +127,7 @@ impl GatewayBuilder {
         self
     }
 
-    /// Spawns the gateway and waits for `mcp-gateway listening on http://ADDR`.
+    /// Spawns the gateway and waits for `mcp-gateway listening on http(s)://ADDR`.
     pub async fn start(self) -> TestGateway {
         crate::install_crypto_provider();
         let db = self.db.unwrap_or_default();
@@ -163,8 +163,8 @@ impl GatewayBuilder {
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
         let addr = tokio::time::timeout(START_TIMEOUT, async {
             while let Some(line) = lines.next_line().await.unwrap() {
-                if let Some(addr) = parse_banner(&line) {
-                    return Some(addr);
+                if let Some(listening) = parse_listening(&line) {
+                    return Some(listening);
                 }
                 eprintln!("[gateway stdout] {line}");
             }
@@ -172,7 +172,7 @@ impl GatewayBuilder {
         })
         .await
         .unwrap_or_else(|_| panic!("the gateway printed no banner within {START_TIMEOUT:?}"));
-        let Some(addr) = addr else {
+        let Some((scheme, addr)) = addr else {
             let status = child.wait().await.unwrap();
             panic!("the gateway exited before listening: {status}");
         };
@@ -185,17 +185,26 @@ impl GatewayBuilder {
         TestGateway {
             child: Some(child),
             addr,
+            scheme,
             db,
         }
     }
 }
 
-/// `mcp-gateway listening on http://127.0.0.1:PORT` → the address.
+/// `mcp-gateway listening on http://127.0.0.1:PORT` (or `https://`) → the address.
 pub fn parse_banner(line: &str) -> Option<SocketAddr> {
-    let rest = line
-        .trim()
-        .strip_prefix("mcp-gateway listening on http://")?;
-    rest.trim_end_matches('/').parse().ok()
+    parse_listening(line).map(|(_, addr)| addr)
+}
+
+/// `mcp-gateway listening on SCHEME://ADDR` → the scheme (`http` or `https`) and address.
+pub fn parse_listening(line: &str) -> Option<(&'static str, SocketAddr)> {
+    let url = line.trim().strip_prefix("mcp-gateway listening on ")?;
+    let (scheme, rest) = match url.split_once("://")? {
+        ("http", rest) => ("http", rest),
+        ("https", rest) => ("https", rest),
+        _ => return None,
+    };
+    Some((scheme, rest.trim_end_matches('/').parse().ok()?))
 }
 
 /// A running gateway process.
@@ -203,6 +212,8 @@ pub struct TestGateway {
     child: Option<Child>,
     /// The bound address.
     pub addr: SocketAddr,
+    /// `http`, or `https` when the gateway serves TLS.
+    pub scheme: &'static str,
     db: TempDb,
 }
 
@@ -226,9 +237,10 @@ impl TestGateway {
         Self::builder(program).start().await
     }
 
-    /// `http://127.0.0.1:PORT` (loopback even when bound to all interfaces).
+    /// `http://127.0.0.1:PORT` (loopback even when bound to all interfaces; `https`
+    /// when the gateway serves TLS).
     pub fn base_url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.addr.port())
+        format!("{}://127.0.0.1:{}", self.scheme, self.addr.port())
     }
 
     /// The port.

@@ -111,6 +111,22 @@ pub(crate) struct StartArgs {
     /// cut off (else MCP_GATEWAY_SHUTDOWN_GRACE, the config file, or 30).
     #[arg(long, value_name = "SECONDS")]
     pub(crate) shutdown_grace: Option<u64>,
+    /// Serve HTTPS with this PEM certificate chain (leaf first), re-read when the file
+    /// changes; needs --tls-key (else MCP_GATEWAY_TLS_CERT, the config file's `tls_cert`).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) tls_cert: Option<PathBuf>,
+    /// The certificate's PEM private key (else MCP_GATEWAY_TLS_KEY, the config file's
+    /// `tls_key`).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) tls_key: Option<PathBuf>,
+    /// Require client certificates signed by a CA in this PEM bundle (mTLS) (else
+    /// MCP_GATEWAY_TLS_CLIENT_CA, the config file's `tls_client_ca`).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) tls_client_ca: Option<PathBuf>,
+    /// A reverse proxy terminates TLS in front of the gateway: do not warn about plain
+    /// HTTP on a non-loopback address (else MCP_GATEWAY_BEHIND_TLS_PROXY).
+    #[arg(long)]
+    pub(crate) behind_tls_proxy: bool,
 }
 
 /// Where the gateway is, and how to print its answer (every client verb).
@@ -138,6 +154,10 @@ pub(crate) struct ClientArgs {
         value_name = "KEY"
     )]
     pub(crate) api_key: Option<String>,
+    /// PEM file of CA certificates to trust besides the system's, for a gateway serving
+    /// HTTPS with a certificate from a private CA.
+    #[arg(long, env = "MCP_GATEWAY_CA_BUNDLE", value_name = "FILE")]
+    pub(crate) ca_bundle: Option<PathBuf>,
 }
 
 /// `mcpp gateway register`.

@@ -1,7 +1,7 @@
 //! [`GatewayClient`] and its builder: base URL, credentials, timeouts, and the one
 //! request path every API call goes through.
 
-use std::{fmt, time::Duration};
+use std::{fmt, path::PathBuf, time::Duration};
 
 use reqwest::{
     Method, Url,
@@ -51,6 +51,7 @@ pub struct GatewayClientBuilder {
     timeout: Option<Duration>,
     connect_timeout: Duration,
     user_agent: String,
+    ca_bundle: Option<PathBuf>,
 }
 
 /// A response the caller reads itself (see [`GatewayClient::send`]).
@@ -74,6 +75,7 @@ impl GatewayClient {
             timeout: Some(DEFAULT_TIMEOUT),
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             user_agent: concat!("mcp-gateway-client/", env!("CARGO_PKG_VERSION")).to_owned(),
+            ca_bundle: None,
         }
     }
 
@@ -237,10 +239,19 @@ impl GatewayClientBuilder {
         self
     }
 
+    /// Also trusts the CA certificates in this PEM file (besides the system's), for a
+    /// gateway whose HTTPS certificate comes from a private CA. Read by
+    /// [`build`](Self::build).
+    pub fn ca_bundle(mut self, path: impl Into<PathBuf>) -> Self {
+        self.ca_bundle = Some(path.into());
+        self
+    }
+
     /// Builds the client.
     ///
     /// Fails if the base URL is not an `http`/`https` URL without query or fragment, if a
-    /// credential is not a valid header value, or if no rustls crypto provider is
+    /// credential is not a valid header value, if the CA bundle cannot be read or holds
+    /// no certificate, or if no rustls crypto provider is
     /// installed for the process (the SDK does not pick one; call
     /// `rustls::crypto::ring::default_provider().install_default()` first).
     pub fn build(self) -> Result<GatewayClient> {
@@ -269,6 +280,9 @@ impl GatewayClientBuilder {
         if let Some(timeout) = self.timeout {
             http = http.timeout(timeout);
         }
+        if let Some(path) = &self.ca_bundle {
+            http = http.tls_certs_merge(read_ca_bundle(path)?);
+        }
         let http = http
             .build()
             .map_err(|e| Error::builder("cannot create the HTTP client", Some(Box::new(e))))?;
@@ -289,8 +303,33 @@ impl fmt::Debug for GatewayClientBuilder {
             .field("timeout", &self.timeout)
             .field("connect_timeout", &self.connect_timeout)
             .field("user_agent", &self.user_agent)
+            .field("ca_bundle", &self.ca_bundle)
             .finish()
     }
+}
+
+/// The certificates of a PEM CA bundle; an error names the file.
+fn read_ca_bundle(path: &std::path::Path) -> Result<Vec<reqwest::Certificate>> {
+    let shown = path.display();
+    let pem = std::fs::read(path).map_err(|e| {
+        Error::builder(
+            format!("cannot read the CA bundle {shown}"),
+            Some(Box::new(e)),
+        )
+    })?;
+    let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
+        Error::builder(
+            format!("the CA bundle {shown} is not valid PEM"),
+            Some(Box::new(e)),
+        )
+    })?;
+    if certs.is_empty() {
+        return Err(Error::builder(
+            format!("the CA bundle {shown} holds no certificate"),
+            None,
+        ));
+    }
+    Ok(certs)
 }
 
 fn parse_base(raw: &str) -> Result<Url> {

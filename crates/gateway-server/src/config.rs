@@ -28,6 +28,14 @@ pub struct Overrides {
     /// `--shutdown-grace SECONDS` (else `MCP_GATEWAY_SHUTDOWN_GRACE`, the file's
     /// `shutdown_grace`, or 30).
     pub shutdown_grace: Option<u64>,
+    /// `--tls-cert FILE` (else `MCP_GATEWAY_TLS_CERT`, the file's `tls_cert`).
+    pub tls_cert: Option<PathBuf>,
+    /// `--tls-key FILE` (else `MCP_GATEWAY_TLS_KEY`, the file's `tls_key`).
+    pub tls_key: Option<PathBuf>,
+    /// `--tls-client-ca FILE` (else `MCP_GATEWAY_TLS_CLIENT_CA`, the file's `tls_client_ca`).
+    pub tls_client_ca: Option<PathBuf>,
+    /// `--behind-tls-proxy`: a proxy terminates TLS (no plain-HTTP warning).
+    pub behind_tls_proxy: bool,
 }
 
 /// A configuration value that cannot be used. `Display` names the key.
@@ -81,6 +89,19 @@ struct ConfigFile {
     rate_limit_user: Option<u32>,
     rate_limit_admin: Option<u32>,
     shutdown_grace: Option<u64>,
+    // Listener (config/listen.rs).
+    tls_cert: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
+    tls_client_ca: Option<PathBuf>,
+    behind_tls_proxy: Option<bool>,
+    header_read_timeout: Option<u64>,
+    keepalive_idle_timeout: Option<u64>,
+    body_chunk_timeout: Option<u64>,
+    body_read_timeout: Option<u64>,
+    send_timeout: Option<u64>,
+    max_connections: Option<u64>,
+    http2_keepalive_interval: Option<u64>,
+    http2_keepalive_timeout: Option<u64>,
     #[serde(default)]
     templates: BTreeMap<String, templates::TemplateFile>,
 }
@@ -112,6 +133,8 @@ pub struct Settings {
     pub browser: BrowserSettings,
     /// How long shutdown lets in-flight requests finish before cutting them off.
     pub shutdown_grace: Duration,
+    /// TLS, connection timeouts and the connection cap.
+    pub listen: ListenSettings,
 }
 
 impl Settings {
@@ -284,6 +307,29 @@ impl Settings {
         let mcp = mcp::load(&env)?;
         let browser = browser::load(&host, &env)?;
         let shutdown_grace = shutdown::load(overrides.shutdown_grace, file.shutdown_grace, &env)?;
+        let listen = listen::load(
+            listen::ListenFile {
+                tls_cert: file.tls_cert,
+                tls_key: file.tls_key,
+                tls_client_ca: file.tls_client_ca,
+                behind_tls_proxy: file.behind_tls_proxy,
+                header_read_timeout: file.header_read_timeout,
+                keepalive_idle_timeout: file.keepalive_idle_timeout,
+                body_chunk_timeout: file.body_chunk_timeout,
+                body_read_timeout: file.body_read_timeout,
+                send_timeout: file.send_timeout,
+                max_connections: file.max_connections,
+                http2_keepalive_interval: file.http2_keepalive_interval,
+                http2_keepalive_timeout: file.http2_keepalive_timeout,
+            },
+            listen::ListenFlags {
+                tls_cert: overrides.tls_cert,
+                tls_key: overrides.tls_key,
+                tls_client_ca: overrides.tls_client_ca,
+                behind_tls_proxy: overrides.behind_tls_proxy,
+            },
+            &env,
+        )?;
         Ok(Settings {
             host,
             port,
@@ -297,6 +343,7 @@ impl Settings {
             mcp,
             browser,
             shutdown_grace,
+            listen,
         })
     }
 
@@ -372,12 +419,15 @@ fn read_file(path: &PathBuf) -> Result<ConfigFile, ConfigError> {
 
 mod auth;
 mod browser;
+mod listen;
 mod mcp;
 mod shutdown;
 mod templates;
 
 pub use auth::AuthSettings;
 pub use browser::BrowserSettings;
+pub use listen::ListenSettings;
+pub(crate) use listen::{ConnLimits, TlsFiles};
 pub(crate) use mcp::McpLimits;
 pub use mcp::McpSettings;
 pub use templates::SeedTemplate;

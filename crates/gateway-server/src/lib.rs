@@ -25,6 +25,7 @@ mod browser;
 mod config;
 mod drain;
 mod error;
+mod listen;
 mod mcp;
 mod media;
 mod offline;
@@ -38,7 +39,8 @@ mod server;
 mod state;
 
 pub use config::{
-    AuthSettings, BrowserSettings, ConfigError, McpSettings, Overrides, SeedTemplate, Settings,
+    AuthSettings, BrowserSettings, ConfigError, ListenSettings, McpSettings, Overrides,
+    SeedTemplate, Settings,
 };
 pub use offline::{OfflineError, create_user, register as register_offline};
 pub use server::{Error, Server, shutdown_signal};

@@ -4,7 +4,6 @@ use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 
 use gateway_auth::{SessionKey, SessionSealer};
 
-use axum::serve::ListenerExt as _;
 use gateway_store::Store;
 use gateway_transport::Connector;
 use tokio::net::TcpListener;
@@ -14,6 +13,7 @@ use crate::{
     config::Settings,
     drain::{Drain, Phase},
     error::ApiError,
+    listen::Listener,
     mcp::{McpState, Sessions},
     registry::Registry,
     router,
@@ -56,6 +56,9 @@ pub enum Error {
         /// The configured host.
         host: String,
     },
+    /// A TLS certificate, key or client CA file is missing or unusable.
+    #[error("TLS: {0}")]
+    Tls(String),
     /// The MCP session key is not usable.
     #[error("MCP session key: {0}")]
     SessionKey(String),
@@ -66,7 +69,7 @@ pub enum Error {
 
 /// A bound, ready-to-serve gateway.
 pub struct Server {
-    listener: TcpListener,
+    listener: Listener,
     state: AppState,
     /// How long shutdown waits for in-flight requests before cutting them off.
     shutdown_grace: Duration,
@@ -87,6 +90,7 @@ impl Server {
                 host: settings.host.clone(),
             });
         }
+        warn_if_clear_text(&settings);
         let backend = backend_of(&settings.database_url);
         let database = |source| Error::Database { backend, source };
         let store = Store::connect(&settings.database_url)
@@ -113,6 +117,8 @@ impl Server {
         let listener = TcpListener::bind(&addr)
             .await
             .map_err(|source| Error::Bind { addr, source })?;
+        let listener =
+            Listener::new(listener, &settings.listen).map_err(|e| Error::Tls(e.to_string()))?;
         tracing::info!(
             database = backend,
             auth = access.is_enabled(),
@@ -143,6 +149,11 @@ impl Server {
     /// router's; the registry's upstreams live as long as this server value.
     pub fn router(&self) -> axum::Router {
         router::app(self.state.clone())
+    }
+
+    /// `https` when serving TLS, else `http`.
+    pub fn scheme(&self) -> &'static str {
+        self.listener.scheme()
     }
 
     /// The bound address (useful with port 0).
@@ -180,19 +191,8 @@ impl Server {
                 );
             }
         };
-        // The peer address feeds login throttling and the audit log.
-        // No Nagle delay: replies and SSE events go out as soon as they are written.
-        let listener = self.listener.tap_io(|tcp| {
-            if let Err(e) = tcp.set_nodelay(true) {
-                tracing::debug!(error = %e, "cannot set TCP_NODELAY");
-            }
-        });
-        let serving = axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(signalled)
-        .into_future();
+        // Stops accepting at the signal; resolves once every connection is closed.
+        let serving = self.listener.serve(app, signalled);
         tokio::pin!(serving);
         let deadline = {
             let draining = drain.reached(Phase::Draining);
@@ -202,7 +202,7 @@ impl Server {
             }
         };
         let result = tokio::select! {
-            result = &mut serving => result.map_err(Error::Serve),
+            () = &mut serving => Ok(()),
             () = deadline => {
                 let open = drain.cut();
                 tracing::warn!(
@@ -213,7 +213,7 @@ impl Server {
                 // Cut requests answer at once; give their connections a moment to send
                 // that and close, then stop waiting for good.
                 match tokio::time::timeout(CUT_LINGER, &mut serving).await {
-                    Ok(result) => result.map_err(Error::Serve),
+                    Ok(()) => Ok(()),
                     Err(_) => {
                         tracing::warn!("connections still open after the cut; leaving them");
                         Ok(())
@@ -273,6 +273,22 @@ async fn mcp_state(store: &Store, settings: &Settings) -> Result<Arc<McpState>, 
 
 /// The name of the generated session key in the database's secrets table.
 const SESSION_KEY_SECRET: &str = "mcp_session_key";
+
+/// Warns when credentials would cross the network in clear text: a non-loopback bind
+/// with authentication, without TLS, and not declared to be behind a TLS proxy.
+fn warn_if_clear_text(settings: &Settings) {
+    let listen = &settings.listen;
+    if settings.auth.enabled
+        && listen.tls.is_none()
+        && !listen.behind_tls_proxy
+        && !crate::config::is_loopback(&settings.host)
+    {
+        tracing::warn!(
+            host = %settings.host,
+            "listening on a non-loopback address with authentication but without TLS:              passwords, JWTs and API keys travel in clear text and can be read or replayed              by anyone on the network path; set --tls-cert and --tls-key, or pass              --behind-tls-proxy (MCP_GATEWAY_BEHIND_TLS_PROXY=1) if a proxy terminates TLS"
+        );
+    }
+}
 
 /// Tells the operator about the first admin. A generated password goes to stderr once,
 /// never to the log.

@@ -59,6 +59,10 @@ fn start_with_every_flag() {
             auth: false,
             insecure_no_auth: false,
             shutdown_grace: Some(5),
+            tls_cert: None,
+            tls_key: None,
+            tls_client_ca: None,
+            behind_tls_proxy: false,
         }
     );
 }
@@ -126,6 +130,7 @@ fn register_http() {
             json: false,
             token: None,
             api_key: None,
+            ca_bundle: None,
         }
     );
 }
@@ -172,6 +177,7 @@ fn register_stdio_with_every_flag() {
             json: true,
             token: None,
             api_key: None,
+            ca_bundle: None,
         }
     );
     assert_eq!(
@@ -338,6 +344,7 @@ fn status() {
             json: true,
             token: None,
             api_key: None,
+            ca_bundle: None,
         }
     );
     assert_eq!(

@@ -55,9 +55,9 @@ pub(crate) fn spawn() -> anyhow::Result<()> {
 
     let deadline = Instant::now() + STARTUP_WAIT;
     loop {
-        if let Some(addr) = listening_address(&log_path, start_of_run) {
+        if let Some(url) = listening_url(&log_path, start_of_run) {
             println!("mcp-gateway started in the background (pid {pid})");
-            println!("listening on http://{addr}");
+            println!("listening on {url}");
             println!("log: {}", log_path.display());
             return Ok(());
         }
@@ -104,8 +104,8 @@ fn child_args(args: impl IntoIterator<Item = OsString>) -> Vec<OsString> {
         .collect()
 }
 
-/// The address in the child's "listening" line, if it was written after `offset`.
-fn listening_address(log: &Path, offset: u64) -> Option<String> {
+/// The URL in the child's "listening" line, if it was written after `offset`.
+fn listening_url(log: &Path, offset: u64) -> Option<String> {
     find_line(log, offset, LISTENING)
 }
 
@@ -189,17 +189,17 @@ mod tests {
     fn finds_the_listening_line_written_after_the_offset() {
         let dir = tempfile::tempdir().unwrap();
         let log = dir.path().join("gateway.log");
-        let old = format!("{LISTENING}127.0.0.1:1111\n");
+        let old = format!("{LISTENING}http://127.0.0.1:1111\n");
         fs::write(&log, &old).unwrap();
-        assert_eq!(listening_address(&log, old.len() as u64), None);
+        assert_eq!(listening_url(&log, old.len() as u64), None);
         fs::write(
             &log,
-            format!("{old}INFO starting\n{LISTENING}127.0.0.1:2222\n"),
+            format!("{old}INFO starting\n{LISTENING}https://127.0.0.1:2222\n"),
         )
         .unwrap();
         assert_eq!(
-            listening_address(&log, old.len() as u64).as_deref(),
-            Some("127.0.0.1:2222")
+            listening_url(&log, old.len() as u64).as_deref(),
+            Some("https://127.0.0.1:2222")
         );
         assert_eq!(logged_error(&log, 0), None);
         fs::write(&log, format!("{old}error: cannot listen on x: in use\n")).unwrap();

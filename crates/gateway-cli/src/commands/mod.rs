@@ -50,6 +50,9 @@ fn block_on(verb: impl Future<Output = anyhow::Result<()>>) -> anyhow::Result<()
 /// `--api-key`, `--token` or the stored login token (in that order), if any.
 fn connect(args: &ClientArgs) -> anyhow::Result<GatewayClient> {
     let mut builder = GatewayClient::builder(&args.gateway_url);
+    if let Some(path) = &args.ca_bundle {
+        builder = builder.ca_bundle(path);
+    }
     match (&args.api_key, &args.token) {
         (Some(key), _) => builder = builder.api_key(key),
         (None, Some(token)) => builder = builder.bearer_token(token),

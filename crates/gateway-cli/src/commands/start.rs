@@ -12,9 +12,9 @@ use super::background;
 use crate::args::StartArgs;
 
 /// The first line the server prints on stdout once it accepts connections, followed by
-/// the address (`mcp-gateway listening on http://127.0.0.1:8080`). Scripts and
-/// `--background` wait for it.
-pub(crate) const LISTENING: &str = "mcp-gateway listening on http://";
+/// its URL (`mcp-gateway listening on http://127.0.0.1:8080`, `https://` with TLS).
+/// Scripts and `--background` wait for it.
+pub(crate) const LISTENING: &str = "mcp-gateway listening on ";
 
 /// Runs the gateway until a shutdown signal.
 pub(crate) fn run(args: StartArgs) -> anyhow::Result<()> {
@@ -48,6 +48,10 @@ pub(crate) fn overrides(args: &StartArgs) -> Overrides {
         auth: args.auth.then_some(true),
         insecure_no_auth: args.insecure_no_auth,
         shutdown_grace: args.shutdown_grace,
+        tls_cert: args.tls_cert.clone(),
+        tls_key: args.tls_key.clone(),
+        tls_client_ca: args.tls_client_ca.clone(),
+        behind_tls_proxy: args.behind_tls_proxy,
     }
 }
 
@@ -60,9 +64,14 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
         e => anyhow!("{e}"),
     })?;
     let mut stdout = std::io::stdout().lock();
-    writeln!(stdout, "{LISTENING}{}", server.local_addr())
-        .and_then(|()| stdout.flush())
-        .map_err(|e| anyhow!("cannot write to stdout: {e}"))?;
+    writeln!(
+        stdout,
+        "{LISTENING}{}://{}",
+        server.scheme(),
+        server.local_addr()
+    )
+    .and_then(|()| stdout.flush())
+    .map_err(|e| anyhow!("cannot write to stdout: {e}"))?;
     drop(stdout);
     server
         .serve(shutdown_signal())
@@ -113,6 +122,10 @@ mod tests {
             auth: true,
             insecure_no_auth: true,
             shutdown_grace: Some(5),
+            tls_cert: Some(PathBuf::from("cert.pem")),
+            tls_key: Some(PathBuf::from("key.pem")),
+            tls_client_ca: Some(PathBuf::from("ca.pem")),
+            behind_tls_proxy: true,
         };
         let o = overrides(&args);
         assert_eq!(o.host.as_deref(), Some("0.0.0.0"));
@@ -122,9 +135,15 @@ mod tests {
         assert_eq!(o.log_level.as_deref(), Some("debug"));
         assert_eq!((o.auth, o.insecure_no_auth), (Some(true), true));
         assert_eq!(o.shutdown_grace, Some(5));
+        assert_eq!(o.tls_cert, Some(PathBuf::from("cert.pem")));
+        assert_eq!(o.tls_key, Some(PathBuf::from("key.pem")));
+        assert_eq!(o.tls_client_ca, Some(PathBuf::from("ca.pem")));
+        assert!(o.behind_tls_proxy);
         let none = overrides(&StartArgs::default());
         assert!(none.host.is_none() && none.port.is_none() && none.config_file.is_none());
         assert!(none.database_url.is_none() && none.log_level.is_none());
         assert!(none.shutdown_grace.is_none());
+        assert!(none.tls_cert.is_none() && none.tls_key.is_none() && none.tls_client_ca.is_none());
+        assert!(!none.behind_tls_proxy);
     }
 }

@@ -126,3 +126,34 @@ fn public_types_are_send_and_sync() {
     assert_send(&client.register(&crate::RegisterInstance::default()));
     assert_send(&client.call_tool("t", "n", serde_json::Value::Null));
 }
+
+#[test]
+fn a_ca_bundle_that_cannot_be_used_is_a_builder_error_naming_the_file() {
+    install_crypto();
+    let dir = std::env::temp_dir().join(format!("gw-client-ca-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let build = |path: &std::path::Path| {
+        GatewayClient::builder("https://gw.example")
+            .ca_bundle(path)
+            .build()
+            .unwrap_err()
+    };
+    let missing = dir.join("missing.pem");
+    let err = build(&missing);
+    assert!(err.is_builder(), "{err}");
+    assert!(err.to_string().contains("missing.pem"), "{err}");
+    let empty = dir.join("empty.pem");
+    std::fs::write(&empty, "no certificates here\n").unwrap();
+    let err = build(&empty);
+    assert!(err.to_string().contains("empty.pem"), "{err}");
+    assert!(err.to_string().contains("no certificate"), "{err}");
+    let broken = dir.join("broken.pem");
+    std::fs::write(
+        &broken,
+        "-----BEGIN CERTIFICATE-----\n!!!\n-----END CERTIFICATE-----\n",
+    )
+    .unwrap();
+    let err = build(&broken);
+    assert!(err.to_string().contains("broken.pem"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
