@@ -61,6 +61,17 @@ struct Refused {
     body: Value,
 }
 
+impl Refused {
+    /// Asserts the status, `Retry-After: 5` and a JSON-RPC message naming `setting`.
+    #[track_caller]
+    fn expect(&self, status: u16, setting: &str) {
+        assert_eq!(self.status, status, "{self:?}");
+        assert_eq!(header_of(&self.head, "retry-after"), Some("5"));
+        let message = self.body["error"]["message"].as_str().unwrap();
+        assert!(message.contains(setting), "{self:?}");
+    }
+}
+
 impl RawSse {
     /// `GET /mcp/echo/sse` to the gateway on `port`, with an API key if given.
     async fn open(port: u16, key: Option<&str>) -> Result<RawSse, Refused> {
@@ -294,30 +305,14 @@ async fn item3_legacy_sse_connections_are_capped_per_principal_and_per_replica()
         .await
         .err()
         .expect("a third for one principal is refused");
-    assert_eq!(refused.status, 429, "{refused:?}");
-    assert_eq!(header_of(&refused.head, "retry-after"), Some("5"));
-    assert!(
-        refused.body["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("MCP_GATEWAY_SSE_MAX_CONNECTIONS_PER_PRINCIPAL"),
-        "{refused:?}"
-    );
+    refused.expect(429, "MCP_GATEWAY_SSE_MAX_CONNECTIONS_PER_PRINCIPAL");
     // Another principal gets the replica's last place, and then the replica is full.
     let _b1 = RawSse::open(port, Some(&bob)).await.unwrap();
     let refused = RawSse::open(port, Some(&bob))
         .await
         .err()
         .expect("the replica is full");
-    assert_eq!(refused.status, 503, "{refused:?}");
-    assert_eq!(header_of(&refused.head, "retry-after"), Some("5"));
-    assert!(
-        refused.body["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("MCP_GATEWAY_SSE_MAX_CONNECTIONS"),
-        "{refused:?}"
-    );
+    refused.expect(503, "MCP_GATEWAY_SSE_MAX_CONNECTIONS");
     // A closed connection gives its places back.
     drop(a1);
     let bob = &bob;

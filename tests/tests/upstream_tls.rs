@@ -243,6 +243,17 @@ async fn wait_for_log(gw: &AuthGateway, needle: &str) {
     .await;
 }
 
+/// Registers `upstream` as instance `id` of `template` (auth off), asserting 201.
+async fn register(c: &Client, template: &str, id: &str, upstream: &TlsUpstream) {
+    c.post(
+        "/gateway/register",
+        Cred::None,
+        &json!({"template_name": template, "instance_id": id, "endpoint": upstream.url()}),
+    )
+    .await
+    .expect_status(201);
+}
+
 // === tests ===
 
 #[tokio::test]
@@ -253,13 +264,7 @@ async fn a_private_ca_upstream_works_only_when_its_ca_bundle_is_set() {
     let c = gw.client();
     let none = Cred::None;
     for (template, id) in [("secure", "s1"), ("plain", "p1")] {
-        c.post(
-            "/gateway/register",
-            none,
-            &json!({"template_name": template, "instance_id": id, "endpoint": upstream.url()}),
-        )
-        .await
-        .expect_status(201);
+        register(&c, template, id, &upstream).await;
     }
 
     // The system's roots do not know the private CA: the handshake fails, the log says why.
@@ -380,13 +385,7 @@ async fn an_mtls_upstream_accepts_the_template_client_certificate_only() {
     let c = gw.client();
     let none = Cred::None;
     for (template, id) in [("mtls", "m1"), ("anonymous", "a1")] {
-        c.post(
-            "/gateway/register",
-            none,
-            &json!({"template_name": template, "instance_id": id, "endpoint": upstream.url()}),
-        )
-        .await
-        .expect_status(201);
+        register(&c, template, id, &upstream).await;
         put_tls(&c, none, template, json!({"ca_bundle": pki.path("ca.pem")}))
             .await
             .expect_status(200);

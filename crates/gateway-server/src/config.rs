@@ -417,6 +417,16 @@ fn read_file(path: &PathBuf) -> Result<ConfigFile, ConfigError> {
     Ok(parsed)
 }
 
+/// A fixed environment for tests: `vars` and nothing else.
+#[cfg(test)]
+pub(crate) fn test_env(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> + use<> {
+    let vars: std::collections::HashMap<String, String> = vars
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    move |k| vars.get(k).cloned()
+}
+
 mod auth;
 mod browser;
 mod listen;

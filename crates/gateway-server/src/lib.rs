@@ -37,6 +37,8 @@ mod rest;
 mod router;
 mod server;
 mod state;
+#[cfg(test)]
+mod test_util;
 
 pub use config::{
     AuthSettings, BrowserSettings, ConfigError, ListenSettings, McpSettings, Overrides,

@@ -150,13 +150,7 @@ fn rate_headers(headers: &mut HeaderMap, decision: &Decision) {
 mod tests {
     use super::*;
 
-    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
-        let mut h = HeaderMap::new();
-        for (k, v) in pairs {
-            h.insert(*k, HeaderValue::from_str(v).unwrap());
-        }
-        h
-    }
+    use crate::test_util::headers;
 
     #[test]
     fn reads_both_credential_headers() {

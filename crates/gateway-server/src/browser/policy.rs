@@ -130,13 +130,7 @@ fn strip_port(authority: &str) -> &str {
 mod tests {
     use super::*;
 
-    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
-        let mut h = HeaderMap::new();
-        for (k, v) in pairs {
-            h.insert(*k, HeaderValue::from_str(v).unwrap());
-        }
-        h
-    }
+    use crate::test_util::headers;
 
     fn local() -> OriginPolicy {
         OriginPolicy {

@@ -197,17 +197,10 @@ fn number(key: &str, var: &impl Fn(&str) -> Option<String>) -> Result<Option<u64
 
 #[cfg(test)]
 mod tests {
-    use std::collections::HashMap;
 
     use super::*;
 
-    fn env(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let vars: HashMap<String, String> = vars
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect();
-        move |k| vars.get(k).cloned()
-    }
+    use crate::config::test_env as env;
 
     #[test]
     fn off_by_default_and_flags_win() {

@@ -104,17 +104,10 @@ fn is_origin(value: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::HashMap;
 
     use super::*;
 
-    fn env(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let vars: HashMap<String, String> = vars
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect();
-        move |k| vars.get(k).cloned()
-    }
+    use crate::config::test_env as env;
 
     #[test]
     fn defaults_depend_on_the_bind_address() {

@@ -1,14 +1,6 @@
-use std::collections::HashMap;
-
 use super::*;
 
-fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-    let map: HashMap<String, String> = pairs
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect();
-    move |k| map.get(k).cloned()
-}
+use crate::config::test_env as env;
 
 fn write(json: &str) -> tempfile_path::TempPath {
     tempfile_path::write(json)
