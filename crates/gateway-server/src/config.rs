@@ -81,6 +81,8 @@ struct ConfigFile {
     rate_limit_user: Option<u32>,
     rate_limit_admin: Option<u32>,
     shutdown_grace: Option<u64>,
+    public_url: Option<String>,
+    oauth_issuers: Option<Vec<oauth::IssuerFile>>,
     #[serde(default)]
     templates: BTreeMap<String, templates::TemplateFile>,
 }
@@ -280,7 +282,15 @@ impl Settings {
             rate_limit_user: file.rate_limit_user,
             rate_limit_admin: file.rate_limit_admin,
         };
-        let auth = auth::load(auth_file, overrides.auth, overrides.insecure_no_auth, &env)?;
+        let mut auth = auth::load(auth_file, overrides.auth, overrides.insecure_no_auth, &env)?;
+        auth.oauth = oauth::load(
+            file.public_url,
+            file.oauth_issuers,
+            auth.enabled,
+            &host,
+            &auth.config.issuer,
+            &env,
+        )?;
         let mcp = mcp::load(&env)?;
         let browser = browser::load(&host, &env)?;
         let shutdown_grace = shutdown::load(overrides.shutdown_grace, file.shutdown_grace, &env)?;
@@ -373,12 +383,14 @@ fn read_file(path: &PathBuf) -> Result<ConfigFile, ConfigError> {
 mod auth;
 mod browser;
 mod mcp;
+mod oauth;
 mod shutdown;
 mod templates;
 
 pub use auth::AuthSettings;
 pub use browser::BrowserSettings;
 pub use mcp::McpSettings;
+pub use oauth::OAuthSettings;
 pub use templates::SeedTemplate;
 
 #[cfg(test)]

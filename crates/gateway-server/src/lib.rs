@@ -38,7 +38,8 @@ mod server;
 mod state;
 
 pub use config::{
-    AuthSettings, BrowserSettings, ConfigError, McpSettings, Overrides, SeedTemplate, Settings,
+    AuthSettings, BrowserSettings, ConfigError, McpSettings, OAuthSettings, Overrides,
+    SeedTemplate, Settings,
 };
 pub use offline::{OfflineError, create_user, register as register_offline};
 pub use server::{Error, Server, shutdown_signal};
