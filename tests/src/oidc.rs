@@ -13,7 +13,13 @@ use tokio::{
     process::{Child, Command},
 };
 
-use crate::{deps_dir, require};
+use crate::{
+    EchoHttp, Reply,
+    auth::{ADMIN_PASSWORD, AuthGateway, Client, Cred},
+    deps_dir, init_tracing,
+    mcp::McpHttp,
+    require,
+};
 
 /// The client credentials clients of the provider script.
 pub const SERVICE: (&str, &str) = ("gw-service", "gw-service-secret");
@@ -261,34 +267,58 @@ impl Browser {
     }
 
     /// Opens `url` and follows redirects, signing in as `login` (any password) and
-    /// granting consent on the way, until a redirect leads to `stop_at` (a prefix):
-    /// returns that URL without visiting it.
+    /// submitting the forms on the way (consent, device-code confirmation), until a
+    /// redirect leads to `stop_at` (a prefix): returns that URL without visiting it.
     pub async fn sign_in(&mut self, url: &str, login: &str, stop_at: &str) -> String {
-        let mut next = url.to_owned();
-        for _ in 0..20 {
-            if next.starts_with(stop_at) {
-                return next;
-            }
-            let (status, location, page) = self.get(&next).await;
+        match self.browse(url, login, stop_at).await {
+            Landing::Redirect(url) => url,
+            Landing::Page(page) => panic!("no redirect to {stop_at}, ended on: {page}"),
+        }
+    }
+
+    /// Like [`Browser::sign_in`], for flows that end on a page (the device grant's
+    /// "signed in" page): returns that page.
+    pub async fn complete(&mut self, url: &str, login: &str) -> String {
+        match self.browse(url, login, "\u{0}never").await {
+            Landing::Page(page) => page,
+            Landing::Redirect(url) => panic!("unexpected redirect to {url}"),
+        }
+    }
+
+    async fn browse(&mut self, url: &str, login: &str, stop_at: &str) -> Landing {
+        let mut at = url.to_owned();
+        let mut reply = self.get(&at).await;
+        for _ in 0..30 {
+            let (status, location, page) = reply;
             if let Some(location) = location {
-                next = resolve(&next, &location);
+                at = resolve(&at, &location);
+                if at.starts_with(stop_at) {
+                    return Landing::Redirect(at);
+                }
+                reply = self.get(&at).await;
                 continue;
             }
-            assert_eq!(status, 200, "{next}: {page}");
-            let action = attribute(&page, "<form", "action")
-                .unwrap_or_else(|| panic!("no form at {next}: {page}"));
-            let prompt = attribute(&page, "name=\"prompt\"", "value").unwrap_or_default();
-            let fields: Vec<(&str, &str)> = match prompt.as_str() {
-                "login" => vec![("prompt", "login"), ("login", login), ("password", "any")],
-                "consent" => vec![("prompt", "consent")],
-                other => panic!("unexpected page {other:?} at {next}: {page}"),
+            assert_eq!(status, 200, "{at}: {page}");
+            let Some(markup) = first_form(&page) else {
+                return Landing::Page(page);
             };
-            let action = resolve(&next, &action);
-            let (status, location, page) = self.post(&action, &form(&fields)).await;
-            let location = location.unwrap_or_else(|| panic!("{action} answered {status}: {page}"));
-            next = resolve(&action, &location);
+            let action = resolve(
+                &at,
+                &attribute(markup, "<form", "action").unwrap_or_default(),
+            );
+            let mut fields = hidden_inputs(markup);
+            if fields.iter().any(|(k, v)| k == "prompt" && v == "login") {
+                fields.push(("login".to_owned(), login.to_owned()));
+                fields.push(("password".to_owned(), "any".to_owned()));
+            }
+            let pairs: Vec<(&str, &str)> = fields
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
+            reply = self.post(&action, &form(&pairs)).await;
+            at = action;
         }
-        panic!("too many redirects from {url}");
+        panic!("too many steps from {url}");
     }
 
     /// `GET url` → (status, Location, body).
@@ -340,6 +370,37 @@ impl Default for Browser {
     fn default() -> Self {
         Self::new()
     }
+}
+
+/// Where [`Browser::browse`] ended.
+enum Landing {
+    Redirect(String),
+    Page(String),
+}
+
+/// The first `<form ...>...</form>` of `page`.
+fn first_form(page: &str) -> Option<&str> {
+    let start = page.find("<form")?;
+    let end = start + page[start..].find("</form>")?;
+    Some(&page[start..end])
+}
+
+/// The `name`/`value` of the hidden inputs of `form`.
+fn hidden_inputs(form: &str) -> Vec<(String, String)> {
+    form.split("<input")
+        .skip(1)
+        .filter_map(|rest| {
+            let tag = &rest[..rest.find('>')?];
+            if !tag.contains("type=\"hidden\"") {
+                return None;
+            }
+            let value = |name: &str| {
+                let v = tag.split(&format!("{name}=\"")).nth(1)?;
+                Some(v.split('"').next()?.replace("&amp;", "&"))
+            };
+            Some((value("name")?, value("value").unwrap_or_default()))
+        })
+        .collect()
 }
 
 /// `reference` (a Location or form action) resolved against `base`.
@@ -397,4 +458,96 @@ pub fn header_of(token: &str) -> Value {
 fn part(token: &str, index: usize) -> Value {
     let encoded = token.split('.').nth(index).unwrap();
     serde_json::from_slice(&URL_SAFE_NO_PAD.decode(encoded).unwrap()).unwrap()
+}
+
+/// A gateway trusting the provider (issuer name `test`, keys refreshed every 2 s,
+/// `groups: gateway-admins` → admin), with templates `alpha` and `beta` on an echo
+/// fixture; `admin` is a local admin's JWT.
+pub struct OAuthEnv {
+    pub provider: OidcProvider,
+    pub gw: AuthGateway,
+    pub c: Client,
+    pub admin: String,
+    _echo: EchoHttp,
+}
+
+impl OAuthEnv {
+    /// Starts the provider, an echo fixture (`echo`, the echo-fixture binary) and the
+    /// gateway (`gateway`), with `overrides` on top of the issuer settings above (`null`
+    /// removes a key); `None` when the provider is not installed.
+    pub async fn start(gateway: &str, echo: &str, overrides: Value) -> Option<OAuthEnv> {
+        init_tracing();
+        let provider = OidcProvider::start().await?;
+        let mut issuer = json!({
+            "issuer": provider.issuer, "name": "test", "jwks_refresh": 2, "jwks_min_refetch": 1,
+            "role_claim": "groups", "role_map": {"gateway-admins": "admin"}
+        });
+        for (k, v) in overrides.as_object().unwrap() {
+            if v.is_null() {
+                issuer.as_object_mut().unwrap().remove(k);
+            } else {
+                issuer[k] = v.clone();
+            }
+        }
+        let echo = EchoHttp::spawn(echo, 0, "echo").await;
+        let gw = AuthGateway::builder(gateway)
+            .env("MCP_GATEWAY_OAUTH_ISSUERS", json!([issuer]).to_string())
+            .start()
+            .await;
+        let c = gw.client();
+        let admin = c.login("admin", ADMIN_PASSWORD).await;
+        for template in ["alpha", "beta"] {
+            c.post(
+                "/gateway/register",
+                Cred::Bearer(&admin),
+                &json!({"template_name": template, "endpoint": echo.url()}),
+            )
+            .await
+            .expect_status(201);
+        }
+        Some(OAuthEnv {
+            provider,
+            gw,
+            c,
+            admin,
+            _echo: echo,
+        })
+    }
+
+    /// The gateway's resource identifier (its URL: no public URL is configured).
+    pub fn resource(&self) -> String {
+        self.gw.base_url()
+    }
+
+    /// The metadata URL a challenge for `endpoint` (`""`, `/mcp`, `/mcp/alpha`) names.
+    pub fn metadata_url(&self, endpoint: &str) -> String {
+        format!(
+            "{}/.well-known/oauth-protected-resource{endpoint}",
+            self.gw.base_url()
+        )
+    }
+
+    /// A client credentials token of `gw-service` for the gateway.
+    pub async fn service_token(&self, scope: &str) -> String {
+        self.provider
+            .client_credentials(SERVICE, &self.resource(), scope)
+            .await
+    }
+
+    /// `POST /mcp/{template}/tools/call` of `echo` with `token`.
+    pub async fn call_echo(&self, template: &str, token: &str) -> Reply {
+        self.c
+            .post(
+                &format!("/mcp/{template}/tools/call"),
+                Cred::Bearer(token),
+                &json!({"name": "echo", "arguments": {"message": "hi"}}),
+            )
+            .await
+    }
+
+    /// An MCP client of `path` sending `token`.
+    pub fn mcp(&self, path: &str, token: &str) -> McpHttp {
+        McpHttp::new(format!("{}{path}", self.gw.base_url()))
+            .with_header("authorization", &format!("Bearer {token}"))
+    }
 }

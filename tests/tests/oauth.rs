@@ -4,17 +4,16 @@
 //! REST and the MCP endpoints; forged, stale and misdirected tokens get 401 with the RFC
 //! 9728 challenge; key rotation is picked up; the protected resource metadata is served;
 //! the gateway's own tokens and API keys keep working; claims map to roles and templates;
-//! an unreachable provider fails closed for its tokens only.
+//! an unreachable provider fails closed for its tokens only. (Clients: `oauth_clients.rs`.)
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::time::Duration;
 
 use gateway_e2e::{
-    EchoHttp, Reply,
-    auth::{ADMIN_PASSWORD, AuthGateway, Client, Cred, JWT_SECRET, forge_jwt},
+    Reply,
+    auth::{ADMIN_PASSWORD, AuthGateway, Cred, JWT_SECRET, forge_jwt},
     init_tracing,
-    mcp::McpHttp,
-    oidc::{ADMIN_SERVICE, OidcProvider, SERVICE, claims_of, form, header_of},
+    oidc::{ADMIN_SERVICE, OAuthEnv, OidcProvider, SERVICE, claims_of, form, header_of},
     wait_until,
 };
 use serde_json::{Value, json};
@@ -23,93 +22,6 @@ const GATEWAY: &str = env!("CARGO_BIN_EXE_gw-server-e2e");
 const ECHO: &str = env!("CARGO_BIN_EXE_echo-fixture");
 const LEGACY: &str = "2025-06-18";
 const MCP_SCOPES: &str = "mcp:read mcp:call";
-
-/// A gateway trusting the provider (issuer name `test`, keys refreshed every 2 s), with
-/// templates `alpha` and `beta` on an echo fixture; `admin` is a local admin's JWT.
-struct Env {
-    provider: OidcProvider,
-    gw: AuthGateway,
-    c: Client,
-    admin: String,
-    _echo: EchoHttp,
-}
-
-/// `issuer` settings on top of the defaults of [`Env`] (`null` removes a key).
-async fn setup(overrides: Value) -> Option<Env> {
-    init_tracing();
-    let provider = OidcProvider::start().await?;
-    let mut issuer = json!({
-        "issuer": provider.issuer, "name": "test", "jwks_refresh": 2, "jwks_min_refetch": 1,
-        "role_claim": "groups", "role_map": {"gateway-admins": "admin"}
-    });
-    for (k, v) in overrides.as_object().unwrap() {
-        if v.is_null() {
-            issuer.as_object_mut().unwrap().remove(k);
-        } else {
-            issuer[k] = v.clone();
-        }
-    }
-    let echo = EchoHttp::spawn(ECHO, 0, "echo").await;
-    let gw = AuthGateway::builder(GATEWAY)
-        .env("MCP_GATEWAY_OAUTH_ISSUERS", json!([issuer]).to_string())
-        .start()
-        .await;
-    let c = gw.client();
-    let admin = c.login("admin", ADMIN_PASSWORD).await;
-    for template in ["alpha", "beta"] {
-        c.post(
-            "/gateway/register",
-            Cred::Bearer(&admin),
-            &json!({"template_name": template, "endpoint": echo.url()}),
-        )
-        .await
-        .expect_status(201);
-    }
-    Some(Env {
-        provider,
-        gw,
-        c,
-        admin,
-        _echo: echo,
-    })
-}
-
-impl Env {
-    /// The gateway's resource identifier (its URL: no public URL is configured).
-    fn resource(&self) -> String {
-        self.gw.base_url()
-    }
-
-    /// The metadata URL a challenge for `endpoint` (`""`, `/mcp`, `/mcp/alpha`) names.
-    fn metadata_url(&self, endpoint: &str) -> String {
-        format!(
-            "{}/.well-known/oauth-protected-resource{endpoint}",
-            self.gw.base_url()
-        )
-    }
-
-    /// A client credentials token of `gw-service` for the gateway.
-    async fn service_token(&self, scope: &str) -> String {
-        self.provider
-            .client_credentials(SERVICE, &self.resource(), scope)
-            .await
-    }
-
-    async fn call_echo(&self, template: &str, token: &str) -> Reply {
-        self.c
-            .post(
-                &format!("/mcp/{template}/tools/call"),
-                Cred::Bearer(token),
-                &json!({"name": "echo", "arguments": {"message": "hi"}}),
-            )
-            .await
-    }
-
-    fn mcp(&self, path: &str, token: &str) -> McpHttp {
-        McpHttp::new(format!("{}{path}", self.gw.base_url()))
-            .with_header("authorization", &format!("Bearer {token}"))
-    }
-}
 
 /// Asserts a 401 whose challenge names `metadata`, the scopes to request (`""`: none)
 /// and `invalid_token` when `invalid`.
@@ -148,7 +60,7 @@ fn now() -> u64 {
 
 #[tokio::test]
 async fn client_credentials_tokens_reach_tools_through_rest_and_mcp() {
-    let Some(env) = setup(json!({})).await else {
+    let Some(env) = OAuthEnv::start(GATEWAY, ECHO, json!({})).await else {
         return;
     };
     let token = env.service_token(MCP_SCOPES).await;
@@ -270,7 +182,7 @@ async fn client_credentials_tokens_reach_tools_through_rest_and_mcp() {
 
 #[tokio::test]
 async fn a_missing_scope_gets_an_insufficient_scope_challenge() {
-    let Some(env) = setup(json!({})).await else {
+    let Some(env) = OAuthEnv::start(GATEWAY, ECHO, json!({})).await else {
         return;
     };
     let read_only = env.service_token("mcp:read").await;
@@ -315,7 +227,7 @@ async fn a_missing_scope_gets_an_insufficient_scope_challenge() {
 
 #[tokio::test]
 async fn the_authorization_code_flow_with_pkce_gives_a_user_token() {
-    let Some(env) = setup(json!({})).await else {
+    let Some(env) = OAuthEnv::start(GATEWAY, ECHO, json!({})).await else {
         return;
     };
     // The test is the browser: authorization request, login form, consent form, and the
@@ -372,7 +284,7 @@ async fn the_authorization_code_flow_with_pkce_gives_a_user_token() {
 
 #[tokio::test]
 async fn invalid_tokens_get_401_with_the_resource_metadata_challenge() {
-    let Some(env) = setup(json!({})).await else {
+    let Some(env) = OAuthEnv::start(GATEWAY, ECHO, json!({})).await else {
         return;
     };
     let iss = env.provider.issuer.clone();
@@ -492,7 +404,7 @@ fn base64_url(text: &str) -> String {
 
 #[tokio::test]
 async fn a_key_rotation_is_picked_up() {
-    let Some(env) = setup(json!({})).await else {
+    let Some(env) = OAuthEnv::start(GATEWAY, ECHO, json!({})).await else {
         return;
     };
     let old = env.service_token(MCP_SCOPES).await;
@@ -535,7 +447,7 @@ async fn a_key_rotation_is_picked_up() {
 
 #[tokio::test]
 async fn protected_resource_metadata_is_served() {
-    let Some(env) = setup(json!({})).await else {
+    let Some(env) = OAuthEnv::start(GATEWAY, ECHO, json!({})).await else {
         return;
     };
     for (endpoint, scopes, name) in [
@@ -633,7 +545,7 @@ async fn without_issuers_there_is_no_metadata_and_challenges_are_unchanged() {
 
 #[tokio::test]
 async fn the_gateways_own_tokens_and_keys_work_beside_the_provider() {
-    let Some(env) = setup(json!({})).await else {
+    let Some(env) = OAuthEnv::start(GATEWAY, ECHO, json!({})).await else {
         return;
     };
     // Local JWT (from the setup's login) and an API key.
@@ -732,7 +644,12 @@ async fn an_unreachable_provider_fails_closed_for_its_tokens_only() {
 
 #[tokio::test]
 async fn roles_and_templates_come_from_claims() {
-    let Some(env) = setup(json!({"default_role": "none", "templates_claim": "templates"})).await
+    let Some(env) = OAuthEnv::start(
+        GATEWAY,
+        ECHO,
+        json!({"default_role": "none", "templates_claim": "templates"}),
+    )
+    .await
     else {
         return;
     };
@@ -769,75 +686,4 @@ async fn roles_and_templates_come_from_claims() {
         .get("/auth/users", Cred::Bearer(token))
         .await
         .expect_status(200);
-}
-
-#[tokio::test]
-async fn the_python_sdk_discovers_everything_and_calls_a_tool() {
-    let Some(python) = gateway_e2e::venv_python() else {
-        return;
-    };
-    let Some(env) = setup(json!({})).await else {
-        return;
-    };
-    let url = format!("{}/mcp/alpha", env.gw.base_url());
-    let script = gateway_e2e::repo_root().join("tests/python/oauth_client.py");
-    let out = gateway_e2e::run(
-        &python,
-        [
-            script.display().to_string(),
-            url.clone(),
-            "bob".into(),
-            "echo".into(),
-            r#"{"message": "hi"}"#.into(),
-        ],
-        &[("PYTHONDONTWRITEBYTECODE", "1")],
-        Duration::from_secs(90),
-    )
-    .await;
-    let stdout = out.expect_success();
-    let r: Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
-    let what = format!("{r}\n{}", out.stderr);
-    assert_eq!(r["content"], json!(["hi"]), "{what}");
-    assert_eq!(r["is_error"], false, "{what}");
-    assert!(
-        r["tools"].as_array().unwrap().contains(&json!("echo")),
-        "{what}"
-    );
-    // The token: for bob, from the provider, naming the endpoint (RFC 8707), with the
-    // scopes of the challenge, for a client the SDK registered itself.
-    let claims = &r["claims"];
-    assert_eq!(claims["sub"], "bob", "{what}");
-    assert_eq!(claims["iss"], env.provider.issuer, "{what}");
-    assert_eq!(claims["aud"], url, "{what}");
-    let scope = claims["scope"].as_str().unwrap();
-    assert!(
-        scope.contains("mcp:read") && scope.contains("mcp:call"),
-        "{what}"
-    );
-    assert!(!["gw-public", "gw-service"].contains(&claims["client_id"].as_str().unwrap()));
-    // Discovery went through the challenge's metadata URL, then the provider's metadata
-    // and registration, before the first authenticated request.
-    let requests: Vec<&str> = r["requests"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_str().unwrap())
-        .collect();
-    let position = |needle: &str| {
-        requests
-            .iter()
-            .position(|r| r.contains(needle))
-            .unwrap_or_else(|| panic!("{needle} not requested: {requests:#?}"))
-    };
-    let metadata = position(&format!(
-        "GET {}/.well-known/oauth-protected-resource/mcp/alpha",
-        env.gw.base_url()
-    ));
-    let provider = position(&format!("GET {}/.well-known/", env.provider.issuer));
-    let registration = position(&format!("POST {}/reg", env.provider.issuer));
-    let token = position(&format!("POST {}/token", env.provider.issuer));
-    assert!(
-        metadata < provider && provider < registration && registration < token,
-        "{requests:#?}"
-    );
 }
