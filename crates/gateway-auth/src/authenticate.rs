@@ -214,11 +214,6 @@ impl Authenticator {
         result
     }
 
-    /// Whether external issuers are configured.
-    pub fn has_external_issuers(&self) -> bool {
-        self.external.is_some()
-    }
-
     /// Before a cache miss reaches the database: refuses a client that sent too many
     /// invalid credentials recently (so garbage keys cannot hammer the database). Cache
     /// hits skip this: they cost no database work.
@@ -392,8 +387,9 @@ impl Authenticator {
         Ok(())
     }
 
-    /// Every 5 s: writes key usage and prunes caches and throttles. Ends when the
-    /// authenticator is dropped.
+    /// Every 5 s: writes key usage and prunes caches and throttles. Also starts one task
+    /// per external issuer that loads its signing keys now and refreshes them (see
+    /// [`crate::oidc`]). All end when the authenticator is dropped.
     pub fn spawn_maintenance(self: &Arc<Self>) -> JoinHandle<()> {
         if let Some(external) = &self.external {
             // They end when the issuers are dropped with this authenticator.
