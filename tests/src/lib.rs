@@ -10,6 +10,7 @@ pub mod auth;
 pub mod gateway;
 pub mod http;
 pub mod mcp;
+pub mod oidc;
 mod process;
 pub mod rpc;
 

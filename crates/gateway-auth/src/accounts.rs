@@ -41,6 +41,9 @@ const MAX_RATE_LIMIT: u32 = 10_000_000;
 /// Why a key cannot create keys (the 403's detail).
 const KEYS_CANNOT_CREATE_KEYS: &str = "API keys cannot create API keys; log in with a password \
      (mcpp gateway login) to create keys";
+/// Why an identity provider's user cannot create a key for itself.
+const EXTERNAL_USERS_OWN_NO_KEYS: &str = "API keys belong to local users: a user signed in \
+     through an identity provider has none (an admin may name a local `owner`)";
 /// Why a key cannot revoke its siblings.
 const KEYS_REVOKE_ONLY_THEMSELVES: &str = "an API key can revoke only itself; log in with a \
      password (mcpp gateway login) to revoke other keys";
@@ -199,7 +202,7 @@ impl Authenticator {
 
     /// One user (admins: anyone; others: themselves).
     pub async fn get_user(&self, actor: &Principal, name: &str) -> Result<UserRecord> {
-        if !actor.has(Scope::Admin) && actor.username().as_str() != name {
+        if !actor.has(Scope::Admin) && actor.username() != name {
             return Err(Error::MissingScope(Scope::Admin));
         }
         self.store
@@ -297,11 +300,12 @@ impl Authenticator {
         if name.is_empty() || name.len() > 128 || name.chars().any(char::is_control) {
             return Err(Error::invalid("name", "must be 1-128 printable characters"));
         }
-        let owner_name = request
-            .owner
-            .as_deref()
-            .unwrap_or(actor.username().as_str());
-        if owner_name != actor.username().as_str() {
+        let owner_name = match (request.owner.as_deref(), actor.local_user()) {
+            (Some(owner), _) => owner,
+            (None, Some(own)) => own.as_str(),
+            (None, None) => return Err(Error::Forbidden(EXTERNAL_USERS_OWN_NO_KEYS)),
+        };
+        if Some(owner_name) != actor.local_user().map(Username::as_str) {
             actor.require(Scope::Admin)?;
         }
         let owner = self
@@ -400,14 +404,19 @@ impl Authenticator {
         actor: &Principal,
         owner: Option<&str>,
     ) -> Result<Vec<ApiKeyRecord>> {
+        let own = actor.local_user();
         let owner = match owner {
-            Some(name) if name != actor.username().as_str() => {
+            Some(name) if Some(name) != own.map(Username::as_str) => {
                 actor.require(Scope::Admin)?;
                 Some(Username::parse(name).map_err(|e| Error::invalid("owner", e.to_string()))?)
             }
-            Some(_) => Some(actor.username().clone()),
+            Some(_) => own.cloned(),
             None if actor.has(Scope::Admin) => None,
-            None => Some(actor.username().clone()),
+            // An identity provider's user owns no keys.
+            None => match own {
+                Some(own) => Some(own.clone()),
+                None => return Ok(Vec::new()),
+            },
         };
         Ok(self.store.list_api_keys(owner.as_ref()).await?)
     }
@@ -423,7 +432,7 @@ impl Authenticator {
         };
         let key = self.store.get_api_key(id).await?.ok_or_else(not_found)?;
         let is_admin = actor.has(Scope::Admin);
-        if key.owner != *actor.username() && !is_admin {
+        if actor.local_user() != Some(&key.owner) && !is_admin {
             return Err(not_found());
         }
         if actor.key_id().is_some_and(|own| own != key.id) && !is_admin {

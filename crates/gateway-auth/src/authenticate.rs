@@ -28,6 +28,7 @@ use crate::{
     error::{Error, Result},
     hashing::HashingGate,
     jwt::JwtKeys,
+    oidc::{ExternalIssuers, Rejection},
     password,
     secret::{random_bytes, unhex32},
     throttle::{LoginThrottle, Throttle, ThrottlePolicy, address_key},
@@ -88,6 +89,8 @@ pub struct Authenticator {
     bad_credentials: Throttle<IpAddr>,
     /// Bounds concurrent and queued bcrypt work (logins, password changes).
     pub(crate) hashing: HashingGate,
+    /// Trusted external issuers of access tokens, if configured.
+    pub(crate) external: Option<Arc<ExternalIssuers>>,
 }
 
 impl std::fmt::Debug for Authenticator {
@@ -113,6 +116,10 @@ impl Authenticator {
             config.token_ttl,
         )?;
         let hasher = KeyHasher::new(&stored_secret(&store, KEY_HASH_SECRET).await?);
+        let external = match &config.oauth {
+            Some(oauth) => Some(Arc::new(ExternalIssuers::new(oauth)?)),
+            None => None,
+        };
         Ok(Authenticator {
             store,
             config,
@@ -124,6 +131,7 @@ impl Authenticator {
             logins: LoginThrottle::new(),
             bad_credentials: Throttle::new(ThrottlePolicy::BAD_CREDENTIALS),
             hashing: HashingGate::for_this_host(),
+            external,
         })
     }
 
@@ -147,12 +155,57 @@ impl Authenticator {
         credential: Credential<'_>,
         client: Option<IpAddr>,
     ) -> Result<Arc<Principal>> {
-        let result = match credential {
-            Credential::ApiKey(key) => self.authenticate_key(key, client).await,
-            Credential::Bearer(value) if value.starts_with(api_key::PREFIX) => {
+        self.authenticate_at(credential, client, None).await
+    }
+
+    /// [`Authenticator::authenticate`] for a request to `resource_path`: the path of the
+    /// MCP endpoint the request is for (`/mcp` or `/mcp/{template}`), if any. An external
+    /// issuer's token is accepted when its `aud` names the gateway's resource identifier,
+    /// one of the issuer's configured audiences, or this endpoint's own resource
+    /// identifier (the resource identifier followed by `resource_path`, as the endpoint's
+    /// protected resource metadata advertises it).
+    ///
+    /// Also fails with [`Error::Forbidden`] for an external user whose token maps to no
+    /// role when the issuer has no default role. An issuer whose keys cannot be loaded
+    /// has its tokens refused ([`Error::InvalidCredentials`], logged), without counting
+    /// against the client.
+    pub async fn authenticate_at(
+        &self,
+        credential: Credential<'_>,
+        client: Option<IpAddr>,
+        resource_path: Option<&str>,
+    ) -> Result<Arc<Principal>> {
+        let external = match (&self.external, credential) {
+            (Some(external), Credential::Bearer(token)) => {
+                external.route(token).map(|index| (external, index, token))
+            }
+            _ => None,
+        };
+        let result = match (credential, external) {
+            (_, Some((external, index, token))) => {
+                let gate = || match client {
+                    Some(ip) => self.bad_credentials.check(&address_key(ip), Instant::now()),
+                    None => Ok(()),
+                };
+                match external.verify(index, token, resource_path, gate).await {
+                    Ok(principal) => Ok(principal),
+                    Err(Rejection::Invalid(reason)) => {
+                        tracing::debug!(reason, "external token rejected");
+                        Err(Error::InvalidCredentials)
+                    }
+                    Err(Rejection::Throttled(retry_after)) => Err(Error::Throttled { retry_after }),
+                    Err(Rejection::NoRole) => Err(Error::Forbidden(
+                        "your identity provider account has no role on this gateway",
+                    )),
+                    // Not the client's fault: refused, but not counted against it.
+                    Err(Rejection::Unavailable) => return Err(Error::InvalidCredentials),
+                }
+            }
+            (Credential::ApiKey(key), None) => self.authenticate_key(key, client).await,
+            (Credential::Bearer(value), None) if value.starts_with(api_key::PREFIX) => {
                 self.authenticate_key(value, client).await
             }
-            Credential::Bearer(token) => self.authenticate_jwt(token, client).await,
+            (Credential::Bearer(token), None) => self.authenticate_jwt(token, client).await,
         };
         if let (Err(Error::InvalidCredentials), Some(ip)) = (&result, client) {
             self.bad_credentials
@@ -334,9 +387,14 @@ impl Authenticator {
         Ok(())
     }
 
-    /// Every 5 s: writes key usage and prunes caches and throttles. Ends when the
-    /// authenticator is dropped.
+    /// Every 5 s: writes key usage and prunes caches and throttles. Also starts one task
+    /// per external issuer that loads its signing keys now and refreshes them (see
+    /// [`crate::oidc`]). All end when the authenticator is dropped.
     pub fn spawn_maintenance(self: &Arc<Self>) -> JoinHandle<()> {
+        if let Some(external) = &self.external {
+            // They end when the issuers are dropped with this authenticator.
+            drop(external.spawn_refresh());
+        }
         let weak: Weak<Self> = Arc::downgrade(self);
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(MAINTENANCE_EVERY);
@@ -363,6 +421,9 @@ impl Authenticator {
             .retain(|_, c| now.duration_since(c.fetched) < ttl);
         self.logins.prune(now);
         self.bad_credentials.prune(now);
+        if let Some(external) = &self.external {
+            external.prune();
+        }
     }
 }
 

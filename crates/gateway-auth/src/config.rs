@@ -4,7 +4,7 @@ use std::{num::NonZeroU32, time::Duration};
 
 use gateway_core::Role;
 
-use crate::{Secret, password::DEFAULT_COST};
+use crate::{Secret, oidc::OAuthConfig, password::DEFAULT_COST};
 
 /// How authentication behaves. The server builds this from its configuration.
 #[derive(Debug, Clone)]
@@ -28,6 +28,9 @@ pub struct AuthConfig {
     pub rate_limits: RoleLimits,
     /// Password of the `admin` user created on first start (else one is generated).
     pub admin_password: Option<Secret>,
+    /// Access tokens of external identity providers (`None`: only the gateway's own
+    /// tokens and API keys).
+    pub oauth: Option<OAuthConfig>,
 }
 
 impl Default for AuthConfig {
@@ -41,6 +44,7 @@ impl Default for AuthConfig {
             cache_ttl: Duration::from_secs(5),
             rate_limits: RoleLimits::default(),
             admin_password: None,
+            oauth: None,
         }
     }
 }

@@ -111,12 +111,13 @@ impl JwtKeys {
 }
 
 /// Why a token was rejected, as a fixed word (error texts could quote token parts).
-fn rejection(e: &jsonwebtoken::errors::Error) -> &'static str {
+pub(crate) fn rejection(e: &jsonwebtoken::errors::Error) -> &'static str {
     use jsonwebtoken::errors::ErrorKind;
     match e.kind() {
         ErrorKind::InvalidSignature => "signature",
         ErrorKind::InvalidAlgorithm | ErrorKind::InvalidAlgorithmName => "algorithm",
         ErrorKind::ExpiredSignature => "expired",
+        ErrorKind::ImmatureSignature => "not yet valid",
         ErrorKind::InvalidAudience => "audience",
         ErrorKind::InvalidIssuer => "issuer",
         ErrorKind::MissingRequiredClaim(_) => "missing claim",

@@ -46,6 +46,10 @@
 //! # Ok(()) }
 //! ```
 //!
+//! Access tokens of external identity providers (OAuth 2.1 resource server, RFC 8707
+//! audiences, keys from the issuer's JWKS) work side by side with the gateway's own
+//! tokens and keys: see [`oidc`].
+//!
 //! Main types: [`Authenticator`] (authentication, logins, users and keys), [`Principal`],
 //! [`RateLimiter`] / [`MemoryRateLimiter`], [`Auditor`], [`EndpointAllowlist`],
 //! [`TrustedProxies`], [`Error`].
@@ -62,6 +66,7 @@ mod jwt;
 pub use jwt::MIN_SECRET_LEN as MIN_JWT_SECRET_LEN;
 pub use login::IssuedToken;
 mod login;
+pub mod oidc;
 pub mod password;
 mod principal;
 mod rate_limit;

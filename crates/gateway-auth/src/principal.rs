@@ -8,16 +8,24 @@ use gateway_store::{ApiKeyRecord, UserRecord};
 use crate::error::{Error, Result};
 
 /// Who is calling: a user (with a JWT) or one of its API keys, with the effective
-/// scopes and templates (a key's are intersected with its owner's current ones).
+/// scopes and templates (a key's are intersected with its owner's current ones), or a
+/// user of an external identity provider (an OAuth access token of a trusted issuer:
+/// no local account).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Principal {
-    username: Username,
+    /// `alice`, or `ISSUER:SUBJECT` for an identity provider's user.
+    name: Arc<str>,
+    /// The local account (a key's owner); `None` for an identity provider's user.
+    user: Option<Username>,
+    /// The issuer's short name, for an identity provider's user.
+    issuer: Option<Arc<str>>,
     role: Role,
     scopes: Scopes,
     templates: TemplateAccess,
     key_id: Option<Arc<str>>,
     rate_limit: Option<NonZeroU32>,
-    /// `user:NAME` or `key:ID`: the audit actor and the rate-limit key.
+    /// `user:NAME`, `key:ID` or `oidc:ISSUER:SUBJECT`: the audit actor and the
+    /// rate-limit key.
     actor: Arc<str>,
 }
 
@@ -25,7 +33,9 @@ impl Principal {
     /// A user acting with its own role.
     pub fn user(user: &UserRecord) -> Principal {
         Principal {
-            username: user.username.clone(),
+            name: user.username.as_str().into(),
+            user: Some(user.username.clone()),
+            issuer: None,
             role: user.role,
             scopes: user.role.scopes(),
             templates: user.templates.clone(),
@@ -38,7 +48,9 @@ impl Principal {
     /// `key` of `owner`: its scopes and templates within the owner's.
     pub fn api_key(key: &ApiKeyRecord, owner: &UserRecord) -> Principal {
         Principal {
-            username: owner.username.clone(),
+            name: owner.username.as_str().into(),
+            user: Some(owner.username.clone()),
+            issuer: None,
             role: owner.role,
             scopes: key.scopes.intersect(owner.role.scopes()),
             templates: key.templates.intersect(&owner.templates),
@@ -48,9 +60,42 @@ impl Principal {
         }
     }
 
-    /// The user (a key's owner).
-    pub fn username(&self) -> &Username {
-        &self.username
+    /// A user of the identity provider `issuer` (its short name), identified there as
+    /// `subject`: named `ISSUER:SUBJECT` (no local user name has a `:`, so the two never
+    /// clash), audited as `oidc:ISSUER:SUBJECT`, rate-limited by role.
+    pub fn external(
+        issuer: &str,
+        subject: &str,
+        role: Role,
+        scopes: Scopes,
+        templates: TemplateAccess,
+    ) -> Principal {
+        Principal {
+            name: format!("{issuer}:{subject}").into(),
+            user: None,
+            issuer: Some(issuer.into()),
+            role,
+            scopes,
+            templates,
+            key_id: None,
+            rate_limit: None,
+            actor: format!("oidc:{issuer}:{subject}").into(),
+        }
+    }
+
+    /// The user name: a local user (a key's owner), or `ISSUER:SUBJECT`.
+    pub fn username(&self) -> &str {
+        &self.name
+    }
+
+    /// The local account, `None` for an identity provider's user.
+    pub fn local_user(&self) -> Option<&Username> {
+        self.user.as_ref()
+    }
+
+    /// The identity provider's short name, for its users.
+    pub fn issuer(&self) -> Option<&str> {
+        self.issuer.as_deref()
     }
 
     /// The user's role.
@@ -155,5 +200,22 @@ mod tests {
         assert!(admin.has(Scope::Admin) && admin.allows_template("anything"));
         assert_eq!(admin.actor(), "user:alice");
         assert_eq!(admin.key_id(), None);
+        assert_eq!(admin.local_user().map(Username::as_str), Some("alice"));
+    }
+
+    #[test]
+    fn external_users_have_no_account() {
+        let p = Principal::external(
+            "corp",
+            "alice@example.org",
+            Role::User,
+            Scopes::of([Scope::McpRead]),
+            TemplateAccess::All,
+        );
+        assert_eq!(p.username(), "corp:alice@example.org");
+        assert_eq!(p.actor(), "oidc:corp:alice@example.org");
+        assert_eq!((p.local_user(), p.issuer()), (None, Some("corp")));
+        assert!(p.has(Scope::McpRead) && !p.has(Scope::McpCall));
+        assert!(Username::parse(p.username()).is_err(), "never a local name");
     }
 }

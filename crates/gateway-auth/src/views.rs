@@ -39,6 +39,8 @@ pub fn me(principal: &Principal) -> Me {
     Me {
         kind: if principal.key_id().is_some() {
             "api_key"
+        } else if principal.issuer().is_some() {
+            "oauth"
         } else {
             "user"
         }

@@ -52,8 +52,9 @@ pub(crate) enum GatewayCommand {
     CreateUser(CreateUserArgs),
     /// Create an API key (printed once: store it).
     CreateApiKey(CreateApiKeyArgs),
-    /// Log in and store the token for the other commands
-    /// ($XDG_CONFIG_HOME/mcp-gateway/token, readable only by you).
+    /// Log in (with a password, or through an identity provider with --oidc) and store
+    /// the token for the other commands ($XDG_CONFIG_HOME/mcp-gateway/token, readable
+    /// only by you).
     Login(LoginArgs),
     /// Forget the stored token.
     Logout(LogoutArgs),
@@ -282,11 +283,33 @@ pub(crate) struct CreateApiKeyArgs {
 /// `mcpp gateway login`.
 #[derive(Debug, Clone, PartialEq, Args)]
 pub(crate) struct LoginArgs {
-    /// User name.
-    pub(crate) username: String,
+    /// User name (a gateway account; not with --oidc).
+    #[arg(required_unless_present = "oidc", conflicts_with = "oidc")]
+    pub(crate) username: Option<String>,
     /// Password (prompted for when omitted; read from stdin when it is not a terminal).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "oidc")]
     pub(crate) password: Option<String>,
+    /// Log in through this identity provider (an OAuth 2.1 / OpenID Connect issuer the
+    /// gateway trusts) instead: authorization code with PKCE and a loopback redirect, or
+    /// with --device the device authorization grant.
+    #[arg(long, value_name = "ISSUER")]
+    pub(crate) oidc: Option<String>,
+    /// The OAuth client registered at the issuer for mcpp: a public client allowed the
+    /// redirect http://127.0.0.1/callback (any port) or the device grant.
+    #[arg(
+        long = "client-id",
+        value_name = "ID",
+        default_value = "mcpp",
+        env = "MCP_GATEWAY_OIDC_CLIENT_ID"
+    )]
+    pub(crate) oidc_client_id: String,
+    /// With --oidc: show a URL and a code to enter on any device (RFC 8628) instead of
+    /// receiving the browser's redirect here.
+    #[arg(long, requires = "oidc")]
+    pub(crate) device: bool,
+    /// With --oidc: only print the login URL, do not try to open a browser.
+    #[arg(long, requires = "oidc")]
+    pub(crate) no_browser: bool,
     #[command(flatten)]
     pub(crate) client: ClientArgs,
 }

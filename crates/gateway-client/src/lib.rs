@@ -37,11 +37,13 @@
 //! Main types: [`GatewayClient`] (built by [`GatewayClientBuilder`]) and [`Error`]. The
 //! request and response DTOs are the ones the server uses, re-exported from
 //! `gateway_core::api`; free-form bodies (statistics, the registry, MCP results) are
-//! [`serde_json::Value`].
+//! [`serde_json::Value`]. [`oauth`] logs in through the gateway's identity provider
+//! (OAuth 2.1 authorization code + PKCE, device authorization, refresh).
 
 mod api;
 mod client;
 mod error;
+pub mod oauth;
 
 pub use api::AuditQuery;
 pub use client::{GatewayClient, GatewayClientBuilder};

@@ -102,6 +102,8 @@ struct ConfigFile {
     max_connections: Option<u64>,
     http2_keepalive_interval: Option<u64>,
     http2_keepalive_timeout: Option<u64>,
+    public_url: Option<String>,
+    oauth_issuers: Option<Vec<oauth::IssuerFile>>,
     #[serde(default)]
     templates: BTreeMap<String, templates::TemplateFile>,
 }
@@ -303,7 +305,15 @@ impl Settings {
             rate_limit_user: file.rate_limit_user,
             rate_limit_admin: file.rate_limit_admin,
         };
-        let auth = auth::load(auth_file, overrides.auth, overrides.insecure_no_auth, &env)?;
+        let mut auth = auth::load(auth_file, overrides.auth, overrides.insecure_no_auth, &env)?;
+        auth.oauth = oauth::load(
+            file.public_url,
+            file.oauth_issuers,
+            auth.enabled,
+            &host,
+            &auth.config.issuer,
+            &env,
+        )?;
         let mcp = mcp::load(&env)?;
         let browser = browser::load(&host, &env)?;
         let shutdown_grace = shutdown::load(overrides.shutdown_grace, file.shutdown_grace, &env)?;
@@ -431,6 +441,7 @@ mod auth;
 mod browser;
 mod listen;
 mod mcp;
+mod oauth;
 mod shutdown;
 mod templates;
 
@@ -440,6 +451,7 @@ pub use listen::ListenSettings;
 pub(crate) use listen::{ConnLimits, TlsFiles};
 pub(crate) use mcp::McpLimits;
 pub use mcp::McpSettings;
+pub use oauth::OAuthSettings;
 pub use templates::SeedTemplate;
 
 #[cfg(test)]

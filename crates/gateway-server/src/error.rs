@@ -248,22 +248,21 @@ fn auth_status(e: &gateway_auth::Error) -> (StatusCode, &'static str) {
     }
 }
 
-/// `WWW-Authenticate` on 401 and on a missing scope (RFC 6750), `Retry-After` on 429.
+/// `WWW-Authenticate` on 401 and on a missing scope (RFC 6750, with the protected
+/// resource metadata URL when OAuth issuers are configured: see `auth::challenge`),
+/// `Retry-After` on 429.
 fn auth_headers(error: &ApiError, headers: &mut axum::http::HeaderMap) {
+    use crate::auth::challenge::{self, Kind};
     let challenge = match error {
-        ApiError::Unauthenticated { invalid: false } => {
-            Some("Bearer realm=\"mcp-gateway\"".to_owned())
-        }
+        ApiError::Unauthenticated { invalid: false } => Some(Kind::Missing),
         ApiError::Unauthenticated { invalid: true }
-        | ApiError::Auth(gateway_auth::Error::InvalidCredentials) => {
-            Some("Bearer realm=\"mcp-gateway\", error=\"invalid_token\"".to_owned())
+        | ApiError::Auth(gateway_auth::Error::InvalidCredentials) => Some(Kind::Invalid),
+        ApiError::Auth(gateway_auth::Error::MissingScope(scope)) => {
+            Some(Kind::Insufficient(*scope))
         }
-        ApiError::Auth(gateway_auth::Error::MissingScope(scope)) => Some(format!(
-            "Bearer realm=\"mcp-gateway\", error=\"insufficient_scope\", scope=\"{scope}\""
-        )),
         _ => None,
     };
-    if let Some(value) = challenge.and_then(|c| HeaderValue::from_str(&c).ok()) {
+    if let Some(value) = challenge.and_then(challenge::header) {
         headers.insert(header::WWW_AUTHENTICATE, value);
     }
     let wait = match error {

@@ -41,8 +41,8 @@ mod state;
 mod test_util;
 
 pub use config::{
-    AuthSettings, BrowserSettings, ConfigError, ListenSettings, McpSettings, Overrides,
-    SeedTemplate, Settings,
+    AuthSettings, BrowserSettings, ConfigError, ListenSettings, McpSettings, OAuthSettings,
+    Overrides, SeedTemplate, Settings,
 };
 pub use offline::{OfflineError, create_user, register as register_offline};
 pub use server::{Error, Server, shutdown_signal};

@@ -97,10 +97,27 @@ impl Server {
             .await
             .map_err(database)?;
         store.migrate().await.map_err(database)?;
+        // Bound before authentication is set up: with OAuth issuers and no public URL,
+        // the resource identifier is the listener's own address.
+        let addr = format!("{}:{}", settings.host, settings.port);
+        let listener = TcpListener::bind(&addr)
+            .await
+            .map_err(|source| Error::Bind { addr, source })?;
         let (access, bootstrap) = match settings.auth.enabled {
-            true => Access::open(&store, &settings.auth)
-                .await
-                .map_err(Error::Auth)?,
+            true => {
+                let bound = listener.local_addr().map_err(|source| Error::Bind {
+                    addr: settings.host.clone(),
+                    source,
+                })?;
+                let scheme = match settings.listen.tls {
+                    Some(_) => "https",
+                    None => "http",
+                };
+                let oauth = settings.auth.oauth.config(scheme, &settings.host, bound);
+                Access::open(&store, &settings.auth, oauth)
+                    .await
+                    .map_err(Error::Auth)?
+            }
             false => (Access::disabled(&settings.auth), None),
         };
         let mcp = mcp_state(&store, &settings).await?;
@@ -113,10 +130,6 @@ impl Server {
             .seed(settings.seed.clone())
             .await
             .map_err(|e| Error::Registry(e.to_string()))?;
-        let addr = format!("{}:{}", settings.host, settings.port);
-        let listener = TcpListener::bind(&addr)
-            .await
-            .map_err(|source| Error::Bind { addr, source })?;
         let listener =
             Listener::new(listener, &settings.listen).map_err(|e| Error::Tls(e.to_string()))?;
         tracing::info!(

@@ -48,6 +48,49 @@ pub(crate) fn store_token(token: &str) -> anyhow::Result<PathBuf> {
     Ok(path)
 }
 
+/// What `login --oidc` keeps to refresh its token (next to the token, same protection).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub(crate) struct OidcSession {
+    pub(crate) issuer: String,
+    pub(crate) token_endpoint: String,
+    pub(crate) client_id: String,
+    /// The gateway's resource identifier (RFC 8707), sent again with each refresh.
+    pub(crate) resource: String,
+    pub(crate) refresh_token: Option<String>,
+    /// Unix seconds when the access token expires, if the issuer said.
+    pub(crate) expires_at: Option<u64>,
+}
+
+fn session_path() -> anyhow::Result<PathBuf> {
+    Ok(token_path()?.with_file_name("oidc-session.json"))
+}
+
+/// Stores the session of an identity-provider login.
+pub(crate) fn store_session(session: &OidcSession) -> anyhow::Result<()> {
+    let text = serde_json::to_string_pretty(session)?;
+    write_private(&session_path()?, &text)
+}
+
+/// The stored identity-provider session, if the stored token came from one.
+pub(crate) fn stored_session() -> anyhow::Result<Option<OidcSession>> {
+    let path = session_path()?;
+    match fs::read_to_string(&path) {
+        Ok(text) => Ok(serde_json::from_str(&text).ok()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(anyhow!("cannot read {}: {e}", path.display())),
+    }
+}
+
+/// Forgets the identity-provider session (a password login or a logout).
+pub(crate) fn remove_session() -> anyhow::Result<()> {
+    let path = session_path()?;
+    match fs::remove_file(&path) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(anyhow!("cannot remove {}: {e}", path.display())),
+    }
+}
+
 fn write_private(path: &Path, content: &str) -> anyhow::Result<()> {
     let dir = path
         .parent()
@@ -64,7 +107,11 @@ fn write_private(path: &Path, content: &str) -> anyhow::Result<()> {
         .with_context(|| format!("cannot create {}", dir.display()))?;
     // Written next to the target and renamed over it: never a partly written token, and
     // the file is private from its first byte.
-    let temp = dir.join(".token.tmp");
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let temp = dir.join(format!(".{name}.tmp"));
     let _ = fs::remove_file(&temp);
     let mut options = fs::OpenOptions::new();
     options.write(true).create_new(true);

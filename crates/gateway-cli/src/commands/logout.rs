@@ -5,6 +5,7 @@ use crate::args::LogoutArgs;
 
 /// Removes the token file.
 pub(crate) fn run(_args: LogoutArgs) -> anyhow::Result<()> {
+    super::credentials::remove_session()?;
     match super::credentials::remove_token()? {
         Some(path) => println!("logged out (removed {})", path.display()),
         None => println!("not logged in"),

@@ -11,6 +11,7 @@ mod list_api_keys;
 mod list_users;
 mod login;
 mod logout;
+mod oidc_login;
 mod register;
 mod revoke_api_key;
 pub(crate) mod start;
@@ -29,7 +30,8 @@ pub(crate) fn run(command: Command) -> anyhow::Result<()> {
         Command::Gateway(GatewayCommand::Status(args)) => block_on(status::run(args)),
         Command::Gateway(GatewayCommand::CreateUser(args)) => block_on(create_user::run(args)),
         Command::Gateway(GatewayCommand::CreateApiKey(args)) => block_on(create_api_key::run(args)),
-        Command::Gateway(GatewayCommand::Login(args)) => block_on(login::run(args)),
+        // Logging in needs no stored token, so it does not refresh one.
+        Command::Gateway(GatewayCommand::Login(args)) => runtime()?.block_on(login::run(args)),
         Command::Gateway(GatewayCommand::Logout(args)) => logout::run(args),
         Command::Gateway(GatewayCommand::ListUsers(args)) => block_on(list_users::run(args)),
         Command::Gateway(GatewayCommand::ListApiKeys(args)) => block_on(list_api_keys::run(args)),
@@ -37,13 +39,20 @@ pub(crate) fn run(command: Command) -> anyhow::Result<()> {
     }
 }
 
-/// Runs a client verb on a single-threaded runtime (one request at a time).
+/// Runs a client verb on a single-threaded runtime (one request at a time), after
+/// refreshing a stored identity-provider token that is about to expire.
 fn block_on(verb: impl Future<Output = anyhow::Result<()>>) -> anyhow::Result<()> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
+    runtime()?.block_on(async {
+        oidc_login::refresh_stored_token().await;
+        verb.await
+    })
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| anyhow::anyhow!("cannot start the async runtime: {e}"))?;
-    runtime.block_on(verb)
+        .map_err(|e| anyhow::anyhow!("cannot start the async runtime: {e}"))
 }
 
 /// A client for the gateway named by `--gateway-url`, sending the credentials of

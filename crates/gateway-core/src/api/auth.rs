@@ -212,7 +212,8 @@ impl fmt::Debug for CreatedApiKey {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Me {
-    /// `user` (a JWT) or `api_key`.
+    /// `user` (a JWT), `api_key`, or `oauth` (an identity provider's access token;
+    /// `username` is then `ISSUER:SUBJECT`).
     pub kind: String,
     /// The user (the key's owner for a key).
     pub username: String,

@@ -2,12 +2,14 @@
 
 use std::{num::NonZeroU32, sync::Arc};
 
+use gateway_auth::oidc::OAuthConfig;
 use gateway_auth::{
     AuditEvent, Auditor, Authenticator, BootstrapAdmin, EndpointAllowlist, MemoryRateLimiter,
     Principal, Quota, RateLimiter, TrustedProxies,
 };
 use gateway_store::Store;
 
+use super::discovery::Discovery;
 use crate::config::AuthSettings;
 
 /// Authentication state shared by all requests (in `AppState`).
@@ -20,6 +22,8 @@ pub(crate) struct Access {
     pub(crate) endpoint_allowlist: Option<EndpointAllowlist>,
     /// Whose `X-Forwarded-For` names the client.
     pub(crate) trusted_proxies: TrustedProxies,
+    /// Protected resource metadata and challenges, when external issuers are trusted.
+    pub(crate) discovery: Option<Arc<Discovery>>,
 }
 
 /// What start-up did about the first admin.
@@ -35,6 +39,7 @@ impl Access {
             allow_stdio_registration: settings.allow_stdio_registration,
             endpoint_allowlist: settings.endpoint_allowlist.clone(),
             trusted_proxies: settings.trusted_proxies.clone(),
+            discovery: None,
         }
     }
 
@@ -43,15 +48,21 @@ impl Access {
     pub(crate) async fn open(
         store: &Store,
         settings: &AuthSettings,
+        oauth: Option<OAuthConfig>,
     ) -> Result<(Access, Bootstrap), gateway_auth::Error> {
-        let authenticator =
-            Arc::new(Authenticator::open(store.clone(), settings.config.clone()).await?);
+        let discovery = oauth.as_ref().map(|o| Arc::new(Discovery::new(o)));
+        let config = gateway_auth::AuthConfig {
+            oauth,
+            ..settings.config.clone()
+        };
+        let authenticator = Arc::new(Authenticator::open(store.clone(), config).await?);
         let bootstrap = authenticator.bootstrap_admin().await?;
         authenticator.spawn_maintenance();
         let (auditor, _writer) = Auditor::spawn(store.clone());
         let access = Access {
             authenticator: Some(authenticator),
             auditor: Some(auditor),
+            discovery,
             ..Access::disabled(settings)
         };
         Ok((access, bootstrap))

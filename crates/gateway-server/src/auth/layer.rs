@@ -9,6 +9,8 @@ use axum::{
 use gateway_auth::{Credential, Decision, Outcome};
 
 use super::{
+    challenge,
+    discovery::Discovery,
     extract::{Caller, ClientAddr, RequestMeta},
     policy,
 };
@@ -35,19 +37,54 @@ pub(crate) async fn authorize(
     ) {
         request.extensions_mut().insert(client);
     }
+    if access.authenticator.is_none() || policy::is_public(request.uri().path()) {
+        return next.run(request).await;
+    }
+    let matched = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(MatchedPath::as_str);
+    let requirement = policy::requirement(request.method(), matched);
+    match &access.discovery {
+        // Challenges written while serving this request point at its metadata.
+        Some(discovery) => {
+            let is_mcp = matches!(matched, Some("/mcp" | "/mcp/{template}"));
+            let needs = challenge::needs(is_mcp, requirement.scope);
+            let context = challenge::Context::new(discovery.clone(), request.uri().clone(), needs);
+            context
+                .scope(check(&state, requirement, request, next))
+                .await
+        }
+        None => check(&state, requirement, request, next).await,
+    }
+}
+
+/// Authenticates, authorizes `requirement`, rate-limits and audits a non-public request.
+async fn check(
+    state: &AppState,
+    requirement: policy::Requirement,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let access = &state.access;
     let Some(authenticator) = &access.authenticator else {
         return next.run(request).await;
     };
-    if policy::is_public(request.uri().path()) {
-        return next.run(request).await;
-    }
     let meta = RequestMeta::of(request.extensions(), request.headers());
     let credential = match credential(request.headers()) {
         Ok(Some(c)) => c,
         Ok(None) => return ApiError::Unauthenticated { invalid: false }.into_response(),
         Err(()) => return ApiError::Unauthenticated { invalid: true }.into_response(),
     };
-    let principal = match authenticator.authenticate(credential, meta.client).await {
+    // RFC 8707: an external token may name the MCP endpoint it is for.
+    let resource_path = access
+        .discovery
+        .as_ref()
+        .and_then(|_| Discovery::endpoint_of(request.uri().path()));
+    let authenticated = authenticator
+        .authenticate_at(credential, meta.client, resource_path)
+        .await;
+    let principal = match authenticated {
         Ok(p) => p,
         Err(e) if e.is_unauthenticated() => {
             access.audit(meta.event(
@@ -60,11 +97,6 @@ pub(crate) async fn authorize(
         }
         Err(e) => return ApiError::from(e).into_response(),
     };
-    let matched = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map(MatchedPath::as_str);
-    let requirement = policy::requirement(request.method(), matched);
     let denial = if let Some(scope) = requirement.scope.filter(|s| !principal.has(*s)) {
         Some(ApiError::from(gateway_auth::Error::MissingScope(scope)))
     } else if requirement.template {

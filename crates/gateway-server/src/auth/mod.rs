@@ -7,6 +7,9 @@
 //!    [`Principal`](gateway_auth::Principal) through `gateway_auth::Authenticator` (cached:
 //!    no database or bcrypt per request), the route's scope and template allowlist are
 //!    checked (`policy`), and the principal's rate limit is applied.
+//!    With external OAuth issuers (`discovery`), tokens are checked against the MCP
+//!    endpoint of the request too (RFC 8707 audiences), the protected resource metadata
+//!    is served, and every challenge points at it (`challenge`).
 //! 2. Handlers read the principal with [`Caller`] (`/auth/*`) or `Option<Caller>`
 //!    (registration, where `registration` adds the stdio and SSRF rules).
 //!
@@ -16,6 +19,8 @@
 //! JSON-RPC requests and the transports never see inbound headers.
 
 mod access;
+pub(crate) mod challenge;
+mod discovery;
 mod extract;
 mod layer;
 mod login;

@@ -15,7 +15,7 @@
 //! | any other route | `admin` (deny by default until a route is listed here) | no |
 //!
 //! Public, with or without authentication: `/gateway/health`, `/openapi.json`, `/docs`,
-//! `/redoc` (and their assets), `/auth/login`.
+//! `/redoc` (and their assets), `/auth/login`, `/.well-known/oauth-protected-resource[/...]`.
 
 use std::borrow::Cow;
 
@@ -50,6 +50,8 @@ pub(crate) fn is_public(path: &str) -> bool {
         "/gateway/health" | "/openapi.json" | "/docs" | "/redoc" | "/auth/login"
     ) || path.starts_with("/docs/")
         || path.starts_with("/redoc/")
+        || path == super::discovery::WELL_KNOWN
+        || path.starts_with("/.well-known/oauth-protected-resource/")
 }
 
 /// The requirement of `method` on the route `matched` (`None`: no route matched).
@@ -193,6 +195,8 @@ mod tests {
             "/docs/index.css",
             "/redoc",
             "/auth/login",
+            "/.well-known/oauth-protected-resource",
+            "/.well-known/oauth-protected-resource/mcp/fs",
         ] {
             assert!(is_public(p), "{p}");
         }
@@ -202,6 +206,7 @@ mod tests {
             "/auth/login/x",
             "/docsx",
             "/mcp/x/health",
+            "/.well-known/oauth-protected-resourcex",
         ] {
             assert!(!is_public(p), "{p}");
         }

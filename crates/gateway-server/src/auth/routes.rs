@@ -5,7 +5,7 @@ use axum::{
     routing::{get, post},
 };
 
-use super::login;
+use super::{discovery, login};
 use crate::{
     admin::{api_keys, audit, users},
     state::AppState,
@@ -26,6 +26,7 @@ pub(crate) fn routes() -> Router<AppState> {
             axum::routing::delete(api_keys::revoke),
         )
         .route("/auth/audit", get(audit::list))
+        .merge(discovery::routes())
 }
 
 /// Bearer JWTs and API keys, as OpenAPI security schemes.

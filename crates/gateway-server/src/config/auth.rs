@@ -13,6 +13,7 @@
 //! | | `MCP_GATEWAY_RATE_LIMIT_USER` / `_ADMIN` (per minute) | `rate_limit_user` / `rate_limit_admin` | 1200 / 6000 |
 //! | | `MCP_GATEWAY_ADMIN_PASSWORD` | — | generated and printed once |
 //! | | `MCP_GATEWAY_BCRYPT_COST` | — | 12 (lower only in debug builds) |
+//! | | `MCP_GATEWAY_PUBLIC_URL`, `MCP_GATEWAY_OAUTH_ISSUERS` | `public_url`, `oauth_issuers` | see `config/oauth.rs` |
 
 use std::{num::NonZeroU32, time::Duration};
 
@@ -38,6 +39,8 @@ pub struct AuthSettings {
     pub trusted_proxies: TrustedProxies,
     /// Tokens, hashing, caching and rate limits.
     pub config: AuthConfig,
+    /// External identity providers whose access tokens are accepted (see `oauth`).
+    pub oauth: super::OAuthSettings,
 }
 
 /// The authentication keys of the configuration file.
@@ -174,6 +177,8 @@ pub(super) fn load(
             )?,
         },
         admin_password: var("MCP_GATEWAY_ADMIN_PASSWORD").map(Secret::new),
+        // Settled once the listener is bound (the resource identifier may be its address).
+        oauth: None,
     };
     Ok(AuthSettings {
         enabled,
@@ -182,6 +187,7 @@ pub(super) fn load(
         endpoint_allowlist,
         trusted_proxies,
         config,
+        oauth: super::OAuthSettings::default(),
     })
 }
 
