@@ -395,3 +395,76 @@ async fn a_valid_credential_works_in_both_eras_and_stays_at_the_gateway() {
         "a credential reached the upstream"
     );
 }
+
+/// The MCP authorization flow sends its first request without a token, reads the 401,
+/// and sends the next one with a token on the same connection: the 401 must leave that
+/// connection usable even when the body arrives after the headers.
+#[tokio::test]
+async fn a_401_leaves_the_connection_usable_for_the_retry_with_a_token() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let env = setup().await;
+    let mut socket = tokio::net::TcpStream::connect(env.gw.addr).await.unwrap();
+    let body = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": LEGACY, "capabilities": {},
+        "clientInfo": {"name": "raw", "version": "0"}}})
+    .to_string();
+    let head = |auth: &str| {
+        format!(
+            "POST /mcp/alpha HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n\
+             Accept: application/json, text/event-stream\r\n{auth}Content-Length: {}\r\n\r\n",
+            body.len()
+        )
+    };
+    // Headers first; the body only after the gateway has had time to answer.
+    socket.write_all(head("").as_bytes()).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    socket.write_all(body.as_bytes()).await.unwrap();
+    let first = read_response(&mut socket).await;
+    assert!(first.starts_with("HTTP/1.1 401"), "{first}");
+    assert!(
+        !first.to_ascii_lowercase().contains("connection: close"),
+        "{first}"
+    );
+    // The retry, with the admin's token, on the same connection.
+    let auth = format!("Authorization: Bearer {}\r\n", env.admin);
+    socket
+        .write_all(format!("{}{body}", head(&auth)).as_bytes())
+        .await
+        .unwrap();
+    let second = read_response(&mut socket).await;
+    assert!(second.starts_with("HTTP/1.1 200"), "{second}");
+
+    async fn read_response(socket: &mut tokio::net::TcpStream) -> String {
+        let mut buf = Vec::new();
+        let mut chunk = [0u8; 8192];
+        loop {
+            let n = tokio::time::timeout(Duration::from_secs(10), socket.read(&mut chunk))
+                .await
+                .expect("no answer within 10 s")
+                .unwrap();
+            assert!(
+                n > 0,
+                "the gateway closed the connection after: {}",
+                String::from_utf8_lossy(&buf)
+            );
+            buf.extend_from_slice(&chunk[..n]);
+            let text = String::from_utf8_lossy(&buf);
+            if let Some(end) = text.find("\r\n\r\n") {
+                let length = text[..end].lines().find_map(|l| {
+                    let (k, v) = l.split_once(':')?;
+                    k.eq_ignore_ascii_case("content-length")
+                        .then(|| v.trim().parse::<usize>().ok())
+                        .flatten()
+                });
+                match length {
+                    Some(length) if buf.len() >= end + 4 + length => return text.into_owned(),
+                    // An SSE answer: the head and the first event are enough.
+                    None if text.contains("event: message") || text.contains("\"result\"") => {
+                        return text.into_owned();
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+}

@@ -73,8 +73,14 @@ async fn check(
     let meta = RequestMeta::of(request.extensions(), request.headers());
     let credential = match credential(request.headers()) {
         Ok(Some(c)) => c,
-        Ok(None) => return ApiError::Unauthenticated { invalid: false }.into_response(),
-        Err(()) => return ApiError::Unauthenticated { invalid: true }.into_response(),
+        Ok(None) => {
+            let refusal = ApiError::Unauthenticated { invalid: false }.into_response();
+            return refuse(request, refusal).await;
+        }
+        Err(()) => {
+            let refusal = ApiError::Unauthenticated { invalid: true }.into_response();
+            return refuse(request, refusal).await;
+        }
     };
     // RFC 8707: an external token may name the MCP endpoint it is for.
     let resource_path = access
@@ -93,9 +99,10 @@ async fn check(
                 Some(request.uri().path().to_owned()),
                 Outcome::Failure,
             ));
-            return ApiError::Unauthenticated { invalid: true }.into_response();
+            let refusal = ApiError::Unauthenticated { invalid: true }.into_response();
+            return refuse(request, refusal).await;
         }
-        Err(e) => return ApiError::from(e).into_response(),
+        Err(e) => return refuse(request, ApiError::from(e).into_response()).await,
     };
     let denial = if let Some(scope) = requirement.scope.filter(|s| !principal.has(*s)) {
         Some(ApiError::from(gateway_auth::Error::MissingScope(scope)))
@@ -113,7 +120,7 @@ async fn check(
             Some(format!("{} {}", request.method(), request.uri().path())),
             Outcome::Denied,
         ));
-        return denial.into_response();
+        return refuse(request, denial.into_response()).await;
     }
     let decision = access
         .limiter
@@ -122,7 +129,7 @@ async fn check(
     if !decision.allowed {
         let mut response = ApiError::RateLimited(decision).into_response();
         rate_headers(response.headers_mut(), &decision);
-        return response;
+        return refuse(request, response).await;
     }
     let audit = requirement.audit.map(|action| {
         (
@@ -143,6 +150,28 @@ async fn check(
         access.audit(meta.event(Some(actor.actor()), action, Some(target), outcome));
     }
     response
+}
+
+/// Most request-body bytes read and dropped before an early refusal.
+const DISCARD_LIMIT: u64 = 64 * 1024;
+/// How long reading them may take.
+const DISCARD_TIME: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Answers `refusal` after reading and dropping a small request body. hyper closes an
+/// HTTP/1.1 connection whose request body was left unread, and clients in the MCP
+/// authorization flow send their next request (with the token) on the same connection
+/// right after the 401: without this they would find it closed.
+async fn refuse(request: Request, refusal: Response) -> Response {
+    let small = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
+        .is_some_and(|n| n > 0 && n <= DISCARD_LIMIT);
+    if small {
+        let body = axum::body::to_bytes(request.into_body(), DISCARD_LIMIT as usize);
+        let _ = tokio::time::timeout(DISCARD_TIME, body).await;
+    }
+    refusal
 }
 
 /// The credential in `X-API-Key` or `Authorization: Bearer`; `Err` for a malformed
