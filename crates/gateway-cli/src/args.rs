@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
 
+pub(crate) mod db;
+
 /// The default gateway address of the client verbs.
 pub(crate) const DEFAULT_GATEWAY_URL: &str = "http://127.0.0.1:8080";
 
@@ -63,6 +65,9 @@ pub(crate) enum GatewayCommand {
     ListApiKeys(ListApiKeysArgs),
     /// Revoke an API key.
     RevokeApiKey(RevokeApiKeyArgs),
+    /// The database's schema: apply migrations, or show their status.
+    #[command(subcommand)]
+    Db(db::DbCommand),
 }
 
 /// Flags of `mcpp gateway start` and `gateway-server`.

@@ -102,6 +102,11 @@ struct ConfigFile {
     max_connections: Option<u64>,
     http2_keepalive_interval: Option<u64>,
     http2_keepalive_timeout: Option<u64>,
+    // Fleet (config/fleet.rs).
+    replica_id: Option<String>,
+    redis_url: Option<String>,
+    redis_prefix: Option<String>,
+    change_poll_ms: Option<u64>,
     #[serde(default)]
     templates: BTreeMap<String, templates::TemplateFile>,
 }
@@ -135,6 +140,8 @@ pub struct Settings {
     pub shutdown_grace: Duration,
     /// TLS, connection timeouts and the connection cap.
     pub listen: ListenSettings,
+    /// Replica id, shared Redis, change feed.
+    pub fleet: FleetSettings,
 }
 
 impl Settings {
@@ -330,6 +337,15 @@ impl Settings {
             },
             &env,
         )?;
+        let fleet = fleet::load(
+            fleet::FleetFile {
+                replica_id: file.replica_id,
+                redis_url: file.redis_url,
+                redis_prefix: file.redis_prefix,
+                change_poll_ms: file.change_poll_ms,
+            },
+            &env,
+        )?;
         Ok(Settings {
             host,
             port,
@@ -344,6 +360,7 @@ impl Settings {
             browser,
             shutdown_grace,
             listen,
+            fleet,
         })
     }
 
@@ -419,6 +436,7 @@ fn read_file(path: &PathBuf) -> Result<ConfigFile, ConfigError> {
 
 mod auth;
 mod browser;
+mod fleet;
 mod listen;
 mod mcp;
 mod shutdown;
@@ -426,6 +444,7 @@ mod templates;
 
 pub use auth::AuthSettings;
 pub use browser::BrowserSettings;
+pub use fleet::FleetSettings;
 pub use listen::ListenSettings;
 pub(crate) use listen::{ConnLimits, TlsFiles};
 pub(crate) use mcp::McpLimits;

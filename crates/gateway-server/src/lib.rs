@@ -23,8 +23,10 @@ mod admin;
 mod auth;
 mod browser;
 mod config;
+mod database;
 mod drain;
 mod error;
+mod fleet;
 mod listen;
 mod mcp;
 mod media;
@@ -39,9 +41,10 @@ mod server;
 mod state;
 
 pub use config::{
-    AuthSettings, BrowserSettings, ConfigError, ListenSettings, McpSettings, Overrides,
-    SeedTemplate, Settings,
+    AuthSettings, BrowserSettings, ConfigError, FleetSettings, ListenSettings, McpSettings,
+    Overrides, SeedTemplate, Settings,
 };
+pub use database::{DatabaseStatus, MigrationStatusRow, database_status, migrate_database};
 pub use offline::{OfflineError, create_user, register as register_offline};
 pub use server::{Error, Server, shutdown_signal};
 

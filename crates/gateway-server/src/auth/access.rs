@@ -3,8 +3,8 @@
 use std::{num::NonZeroU32, sync::Arc};
 
 use gateway_auth::{
-    AuditEvent, Auditor, Authenticator, BootstrapAdmin, EndpointAllowlist, MemoryRateLimiter,
-    Principal, Quota, RateLimiter, TrustedProxies,
+    AuditEvent, Auditor, Authenticator, BootstrapAdmin, EndpointAllowlist, FleetRateLimiter,
+    MemoryRateLimiter, Principal, Quota, RateLimiter, RedisLink, TrustedProxies,
 };
 use gateway_store::Store;
 
@@ -39,19 +39,29 @@ impl Access {
     }
 
     /// Authentication on: loads the server secrets, creates the first admin on an empty
-    /// database, and starts the audit writer and the maintenance task.
+    /// database, and starts the audit writer and the maintenance task. With `redis`,
+    /// rate limits and login throttling are shared by the fleet (in memory while Redis
+    /// is unreachable).
     pub(crate) async fn open(
         store: &Store,
         settings: &AuthSettings,
+        redis: Option<&Arc<RedisLink>>,
     ) -> Result<(Access, Bootstrap), gateway_auth::Error> {
-        let authenticator =
-            Arc::new(Authenticator::open(store.clone(), settings.config.clone()).await?);
+        let authenticator = Arc::new(
+            Authenticator::open_shared(store.clone(), settings.config.clone(), redis.cloned())
+                .await?,
+        );
         let bootstrap = authenticator.bootstrap_admin().await?;
         authenticator.spawn_maintenance();
         let (auditor, _writer) = Auditor::spawn(store.clone());
+        let limiter: Arc<dyn RateLimiter> = match redis {
+            Some(link) => Arc::new(FleetRateLimiter::new(link.clone())),
+            None => Arc::new(MemoryRateLimiter::new()),
+        };
         let access = Access {
             authenticator: Some(authenticator),
             auditor: Some(auditor),
+            limiter,
             ..Access::disabled(settings)
         };
         Ok((access, bootstrap))
