@@ -114,7 +114,11 @@ async fn health_is_503_while_the_database_is_unreachable() {
     relay.cut();
     // Not ready while the database is unreachable (health says unhealthy too).
     let (status, body) = get(&http, &base, "/gateway/ready").await;
-    assert_eq!((status, body["ready"].as_bool()), (503, Some(false)), "{body}");
+    assert_eq!(
+        (status, body["ready"].as_bool()),
+        (503, Some(false)),
+        "{body}"
+    );
     assert_eq!(body["database"], "unreachable", "{body}");
     let (status, body) = health(&http, &base).await;
     assert_eq!(status, 503, "{body}");
