@@ -255,6 +255,45 @@ async fn an_offline_registration_reaches_running_gateways() {
     db.drop().await;
 }
 
+/// A single gateway on a SQLite file (no wake source: polling) picks up what
+/// `mcpp gateway register --offline` writes to its database while it runs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_offline_registration_reaches_a_running_sqlite_gateway() {
+    let gw = gateway_e2e::TestGateway::start(GATEWAY).await;
+    let echo = EchoHttp::spawn(ECHO, 0, "sqlite-1").await;
+    let out = run(
+        MCPP,
+        [
+            "gateway",
+            "register",
+            "lite",
+            "--endpoint",
+            &echo.url(),
+            "--id",
+            "sqlite-1",
+            "--database",
+            &gw.db().url(),
+        ],
+        &[],
+        Duration::from_secs(30),
+    )
+    .await;
+    out.expect_success();
+    let http = gw.http();
+    within("offline registration routable (SQLite, polling)", || async {
+        http.post(
+            "/mcp/lite/tools/call",
+            &json!({"name": "whoami", "arguments": {}}),
+        )
+        .await
+        .status
+            == 200
+    })
+    .await;
+    gw.stop().await;
+    echo.kill().await;
+}
+
 /// The official Python client, one session per mode, through HAProxy alternating the
 /// replicas on every request: shared-mode sessions are sealed ids any replica opens, and
 /// a 2026-07-28 client through a 2026-07-28 upstream needs no session at all.

@@ -197,7 +197,7 @@ pub(crate) struct RegisterArgs {
     pub(crate) env: Vec<(String, String)>,
     /// Write straight into the gateway's database (the default one, or --database)
     /// instead of calling a running gateway: how stdio commands are registered when the
-    /// gateway refuses them over the API. A running gateway loads it at its next start.
+    /// gateway refuses them over the API. Running gateways pick it up within a second.
     #[arg(long)]
     pub(crate) offline: bool,
     /// The database to write with --offline (implies it); default: the gateway's.
