@@ -23,7 +23,8 @@ async fn db(verb: &str, url: &str, json: bool) -> gateway_e2e::Output {
 async fn status_then_migrate_then_status() {
     let tmp = TempDb::new();
     let url = format!("{}?mode=rwc", tmp.url());
-    let before: Value = serde_json::from_str(db("status", &url, true).await.expect_success()).unwrap();
+    let before: Value =
+        serde_json::from_str(db("status", &url, true).await.expect_success()).unwrap();
     let migrations = before["migrations"].as_array().unwrap();
     assert!(migrations.len() >= 10, "{before}");
     assert!(migrations.iter().all(|m| m["applied"] == false), "{before}");
@@ -33,18 +34,30 @@ async fn status_then_migrate_then_status() {
     let text = db("migrate", &url, false).await;
     let text = text.expect_success();
     assert!(text.contains("0 pending"), "{text}");
-    assert!(text.contains("applied  m20261210_000001_create_changes"), "{text}");
+    assert!(
+        text.contains("applied  m20261210_000001_create_changes"),
+        "{text}"
+    );
     assert!(text.contains("change version: 0"), "{text}");
 
-    let after: Value = serde_json::from_str(db("status", &url, true).await.expect_success()).unwrap();
-    assert!(after["migrations"].as_array().unwrap().iter().all(|m| m["applied"] == true));
+    let after: Value =
+        serde_json::from_str(db("status", &url, true).await.expect_success()).unwrap();
+    assert!(
+        after["migrations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|m| m["applied"] == true)
+    );
     assert_eq!(after["change_version"], 0);
 
     // A gateway on the migrated database starts and records its changes in the feed.
     let gw = TestGateway::builder(GATEWAY).database(&tmp).start().await;
-    gw.register(serde_json::json!({"template_name": "t", "command": ["true"]})).await;
+    gw.register(serde_json::json!({"template_name": "t", "command": ["true"]}))
+        .await;
     gw.stop().await;
-    let last: Value = serde_json::from_str(db("status", &url, true).await.expect_success()).unwrap();
+    let last: Value =
+        serde_json::from_str(db("status", &url, true).await.expect_success()).unwrap();
     assert!(last["change_version"].as_i64().unwrap() >= 1, "{last}");
 
     let bad = db("status", "ftp://nowhere", false).await;

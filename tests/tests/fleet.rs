@@ -280,15 +280,18 @@ async fn an_offline_registration_reaches_a_running_sqlite_gateway() {
     .await;
     out.expect_success();
     let http = gw.http();
-    within("offline registration routable (SQLite, polling)", || async {
-        http.post(
-            "/mcp/lite/tools/call",
-            &json!({"name": "whoami", "arguments": {}}),
-        )
-        .await
-        .status
-            == 200
-    })
+    within(
+        "offline registration routable (SQLite, polling)",
+        || async {
+            http.post(
+                "/mcp/lite/tools/call",
+                &json!({"name": "whoami", "arguments": {}}),
+            )
+            .await
+            .status
+                == 200
+        },
+    )
     .await;
     gw.stop().await;
     echo.kill().await;

@@ -272,6 +272,31 @@ mod tests {
     }
 
     #[test]
+    fn the_file_keys_reach_the_settings() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("gw.json");
+        std::fs::write(
+            &path,
+            r#"{"replica_id": "r-1", "redis_url": "redis://127.0.0.1:6379", "redis_prefix": "p:", "change_poll_ms": 500}"#,
+        )
+        .unwrap();
+        let overrides = crate::config::Overrides {
+            config_file: Some(path),
+            ..Default::default()
+        };
+        let s = crate::config::Settings::load_with_env(overrides, |_| None)
+            .unwrap()
+            .fleet;
+        assert_eq!(s.replica_id(), "r-1");
+        let redis = s.redis.unwrap();
+        assert_eq!(
+            (redis.url.as_str(), redis.prefix.as_str()),
+            ("redis://127.0.0.1:6379", "p:")
+        );
+        assert_eq!(s.change_poll, Duration::from_millis(500));
+    }
+
+    #[test]
     fn default_ids_are_sanitised() {
         assert_eq!(default_replica_id(Some("web 1!".into()), 42), "web1-42");
         assert!(default_replica_id(Some(String::new()), 1).ends_with("-1"));
