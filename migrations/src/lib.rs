@@ -24,10 +24,11 @@ mod m20261124_000006_create_secrets;
 mod m20261124_000007_add_template_health_probe;
 mod m20261124_000008_add_template_session_mode;
 mod m20261202_000001_add_template_upstream_tls;
+mod m20261210_000001_create_changes;
 mod mysql;
 
-pub use sea_orm_migration::MigratorTrait;
 use sea_orm_migration::prelude::*;
+pub use sea_orm_migration::{MigrationStatus, MigratorTrait};
 
 /// Every migration of the gateway schema, in order.
 #[derive(Debug, Clone, Copy, Default)]
@@ -46,6 +47,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000007_add_template_health_probe::Migration),
             Box::new(m20261124_000008_add_template_session_mode::Migration),
             Box::new(m20261202_000001_add_template_upstream_tls::Migration),
+            Box::new(m20261210_000001_create_changes::Migration),
         ]
     }
 
@@ -78,6 +80,7 @@ mod tests {
                 "m20261124_000007_add_template_health_probe",
                 "m20261124_000008_add_template_session_mode",
                 "m20261202_000001_add_template_upstream_tls",
+                "m20261210_000001_create_changes",
             ]
         );
         let mut sorted = names.clone();

@@ -43,9 +43,17 @@ pub struct AuthGatewayBuilder {
     args: Vec<String>,
     envs: Vec<(String, String)>,
     defaults: bool,
+    database_url: Option<String>,
 }
 
 impl AuthGatewayBuilder {
+    /// Use this database URL (a shared PostgreSQL or MariaDB database of a fleet)
+    /// instead of the temp directory's SQLite file.
+    pub fn database_url(mut self, url: impl Into<String>) -> Self {
+        self.database_url = Some(url.into());
+        self
+    }
+
     /// Words before the flags (`gateway start` for `mcpp`).
     pub fn subcommand(mut self, words: &[&str]) -> Self {
         self.prefix = words.iter().map(|w| (*w).to_owned()).collect();
@@ -97,8 +105,9 @@ impl AuthGatewayBuilder {
         ));
         let stderr = std::fs::File::create(&stderr_path).unwrap();
         let mut cmd = Command::new(&self.program);
+        let database = self.database_url.clone().unwrap_or_else(|| db.url());
         cmd.args(&self.prefix)
-            .args(["--port", "0", "--database", &db.url()]);
+            .args(["--port", "0", "--database", &database]);
         if self.defaults {
             cmd.arg("--auth");
         }
@@ -174,6 +183,7 @@ impl AuthGateway {
             args: Vec::new(),
             envs: Vec::new(),
             defaults: true,
+            database_url: None,
         }
     }
 
@@ -195,6 +205,13 @@ impl AuthGateway {
     /// A client.
     pub fn client(&self) -> Client {
         Client::new(&self.base_url())
+    }
+
+    /// SIGKILL (a crash), then reaps the process.
+    pub async fn kill(mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill().await;
+        }
     }
 
     /// SIGTERM and wait.

@@ -7,6 +7,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 pub mod auth;
+pub mod fleet;
 pub mod gateway;
 pub mod http;
 pub mod mcp;

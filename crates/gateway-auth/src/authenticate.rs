@@ -26,13 +26,17 @@ use crate::{
     AuthConfig, Principal,
     api_key::{self, KeyHasher},
     error::{Error, Result},
+    fleet::RedisLink,
     hashing::HashingGate,
     jwt::JwtKeys,
     oidc::{ExternalIssuers, Rejection},
     password,
     secret::{random_bytes, unhex32},
-    throttle::{LoginThrottle, Throttle, ThrottlePolicy, address_key},
+    throttles::Throttles,
 };
+
+/// A boxed future borrowing the authenticator.
+type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
 
 /// Most cached users or keys; beyond it, stale entries are dropped (then all).
 const MAX_CACHED: usize = 50_000;
@@ -83,10 +87,9 @@ pub struct Authenticator {
     keys: RwLock<HashMap<String, Cached<KeyState>>>,
     /// Key id → last use (Unix ms), written out by the maintenance task.
     usage: Mutex<HashMap<String, i64>>,
-    /// Logins per (user, address), per address and per user.
-    pub(crate) logins: LoginThrottle,
-    /// Invalid credentials per address.
-    bad_credentials: Throttle<IpAddr>,
+    /// Logins per (user, address), per address and per user, and invalid credentials
+    /// per address: in Redis when shared, else in memory.
+    pub(crate) throttles: Arc<Throttles>,
     /// Bounds concurrent and queued bcrypt work (logins, password changes).
     pub(crate) hashing: HashingGate,
     /// Trusted external issuers of access tokens, if configured.
@@ -103,7 +106,18 @@ impl std::fmt::Debug for Authenticator {
 
 impl Authenticator {
     /// Loads (or generates and stores, once) the server secrets and checks `config`.
+    /// Throttles are kept in this process's memory.
     pub async fn open(store: Store, config: AuthConfig) -> Result<Authenticator> {
+        Self::open_shared(store, config, None).await
+    }
+
+    /// [`Authenticator::open`] for a fleet: login throttling and lockouts are counted in
+    /// Redis through `shared` (in memory while it is unreachable).
+    pub async fn open_shared(
+        store: Store,
+        config: AuthConfig,
+        shared: Option<Arc<RedisLink>>,
+    ) -> Result<Authenticator> {
         password::check_cost(config.bcrypt_cost)?;
         let jwt_secret = match &config.jwt_secret {
             Some(secret) => secret.expose().as_bytes().to_vec(),
@@ -128,8 +142,7 @@ impl Authenticator {
             users: RwLock::new(HashMap::new()),
             keys: RwLock::new(HashMap::new()),
             usage: Mutex::new(HashMap::new()),
-            logins: LoginThrottle::new(),
-            bad_credentials: Throttle::new(ThrottlePolicy::BAD_CREDENTIALS),
+            throttles: Arc::new(Throttles::new(shared)),
             hashing: HashingGate::for_this_host(),
             external,
         })
@@ -184,7 +197,7 @@ impl Authenticator {
         let result = match (credential, external) {
             (_, Some((external, index, token))) => {
                 let gate = || match client {
-                    Some(ip) => self.bad_credentials.check(&address_key(ip), Instant::now()),
+                    Some(ip) => self.throttles.check_address_here(ip),
                     None => Ok(()),
                 };
                 match external.verify(index, token, resource_path, gate).await {
@@ -208,8 +221,7 @@ impl Authenticator {
             (Credential::Bearer(token), None) => self.authenticate_jwt(token, client).await,
         };
         if let (Err(Error::InvalidCredentials), Some(ip)) = (&result, client) {
-            self.bad_credentials
-                .failure(&address_key(ip), Instant::now());
+            self.throttles.address_failed(ip);
         }
         result
     }
@@ -217,14 +229,29 @@ impl Authenticator {
     /// Before a cache miss reaches the database: refuses a client that sent too many
     /// invalid credentials recently (so garbage keys cannot hammer the database). Cache
     /// hits skip this: they cost no database work.
-    fn check_client(&self, client: Option<IpAddr>) -> Result<()> {
-        match client {
-            Some(ip) => self
-                .bad_credentials
-                .check(&address_key(ip), Instant::now())
-                .map_err(|retry_after| Error::Throttled { retry_after }),
-            None => Ok(()),
-        }
+    ///
+    /// Boxed: only cache misses and invalid credentials get here, and the Redis call's
+    /// future is large; the request path's future only carries the box.
+    fn check_client(&self, client: Option<IpAddr>) -> BoxFuture<'_, Result<()>> {
+        Box::pin(async move {
+            let Some(ip) = client else { return Ok(()) };
+            self.throttles
+                .check_address(ip)
+                .await
+                .map_err(|retry_after| Error::Throttled { retry_after })
+        })
+    }
+
+    /// [`Authenticator::check_client`], then `error` (boxed, like it).
+    fn refuse(
+        &self,
+        client: Option<IpAddr>,
+        error: Error,
+    ) -> BoxFuture<'_, Result<Arc<Principal>>> {
+        Box::pin(async move {
+            self.check_client(client).await?;
+            Err(error)
+        })
     }
 
     async fn authenticate_jwt(
@@ -232,18 +259,20 @@ impl Authenticator {
         token: &str,
         client: Option<IpAddr>,
     ) -> Result<Arc<Principal>> {
-        let claims = match self.jwt.verify(token) {
-            Ok(claims) => claims,
-            Err(e) => {
-                self.check_client(client)?;
-                return Err(e);
-            }
+        // Only what is needed later is kept: the future carries it across the awaits.
+        let verified = self
+            .jwt
+            .verify(token)
+            .map(|claims| (claims.sub, claims.ver));
+        let (sub, ver) = match verified {
+            Ok(kept) => kept,
+            Err(e) => return self.refuse(client, e).await,
         };
         let state = self
-            .user_state(&claims.sub, client)
+            .user_state(&sub, client)
             .await?
             .ok_or(Error::InvalidCredentials)?;
-        if !state.record.active || state.record.token_version != claims.ver {
+        if !state.record.active || state.record.token_version != ver {
             return Err(Error::InvalidCredentials);
         }
         Ok(state.principal.clone())
@@ -255,8 +284,7 @@ impl Authenticator {
         client: Option<IpAddr>,
     ) -> Result<Arc<Principal>> {
         let Some(parts) = api_key::parse(presented) else {
-            self.check_client(client)?;
-            return Err(Error::InvalidCredentials);
+            return self.refuse(client, Error::InvalidCredentials).await;
         };
         let state = self
             .key_state(parts.id, client)
@@ -297,7 +325,7 @@ impl Authenticator {
         if let Some(hit) = fresh(&self.users.read(), name, self.config.cache_ttl) {
             return Ok(hit);
         }
-        self.check_client(client)?;
+        self.check_client(client).await?;
         // Boxed: the database future is large, and only cache misses need it.
         Box::pin(self.load_user(name)).await
     }
@@ -322,7 +350,7 @@ impl Authenticator {
         if let Some(hit) = fresh(&self.keys.read(), id, self.config.cache_ttl) {
             return Ok(hit);
         }
-        self.check_client(client)?;
+        self.check_client(client).await?;
         Box::pin(self.load_key(id)).await
     }
 
@@ -356,18 +384,25 @@ impl Authenticator {
         })
     }
 
-    /// Drops cached state of user `name` and of its keys (after a change through this
-    /// process, so it applies at once).
-    pub(crate) fn forget_user(&self, name: &str) {
+    /// Drops cached state of user `name` and of its keys: after a change through this
+    /// process, or one another replica made (the server's change feed calls this), so it
+    /// applies at once rather than when the cache entry expires.
+    pub fn forget_user(&self, name: &str) {
         self.users.write().remove(name);
         self.keys
             .write()
             .retain(|_, k| k.value.as_ref().is_none_or(|state| state.owner != name));
     }
 
-    /// Drops the cached state of key `id`.
-    pub(crate) fn forget_key(&self, id: &str) {
+    /// Drops the cached state of key `id` (see [`Authenticator::forget_user`]).
+    pub fn forget_key(&self, id: &str) {
         self.keys.write().remove(id);
+    }
+
+    /// Drops every cached user and key (after the change feed lost track of changes).
+    pub fn forget_all(&self) {
+        self.users.write().clear();
+        self.keys.write().clear();
     }
 
     /// Writes pending key `last_used` times.
@@ -419,8 +454,7 @@ impl Authenticator {
         self.keys
             .write()
             .retain(|_, c| now.duration_since(c.fetched) < ttl);
-        self.logins.prune(now);
-        self.bad_credentials.prune(now);
+        self.throttles.prune(now);
         if let Some(external) = &self.external {
             external.prune();
         }

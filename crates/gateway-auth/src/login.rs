@@ -1,8 +1,9 @@
 //! Logins: user name and password → a token, throttled before the password is checked.
 //!
 //! Order of work for `POST /auth/login`:
-//! 1. [`LoginThrottle::begin`](crate::throttle::LoginThrottle) reserves a slot in the
-//!    (user, address), address and user buckets, or refuses at once
+//! 1. [`Throttles::begin_login`](crate::throttles::Throttles) reserves a slot in the
+//!    (user, address), address and user buckets (in Redis when the fleet shares it), or
+//!    refuses at once
 //!    ([`Error::Throttled`], 429): attempts in flight count, so parallel guesses are
 //!    refused instead of all being checked.
 //! 2. The [`HashingGate`](crate::hashing::HashingGate) admits the bcrypt check, or
@@ -10,7 +11,7 @@
 //! 3. The outcome goes back to the buckets: a failure counts everywhere; a success
 //!    clears the (user, address) bucket only.
 
-use std::{net::IpAddr, time::Instant};
+use std::net::IpAddr;
 
 use gateway_core::Username;
 
@@ -18,6 +19,7 @@ use crate::{
     Authenticator, Secret,
     error::{Error, Result},
     password,
+    throttle::LoginOutcome,
 };
 
 /// A successful login.
@@ -47,8 +49,9 @@ impl Authenticator {
         client: Option<IpAddr>,
     ) -> Result<IssuedToken> {
         let attempt = self
-            .logins
-            .begin(username, client, Instant::now())
+            .throttles
+            .begin_login(username, client)
+            .await
             .map_err(|retry_after| Error::Throttled { retry_after })?;
         let user = match Username::parse(username) {
             Ok(_) => self.store.get_user(username).await?,
@@ -62,7 +65,7 @@ impl Authenticator {
             && self.hashing.verify(password.to_owned(), hash).await?;
         match user {
             Some(user) if user.active && matches => {
-                attempt.succeeded();
+                attempt.finish(LoginOutcome::Succeeded).await;
                 let (token, expires_in) = self.jwt.issue(&user)?;
                 Ok(IssuedToken {
                     token: Secret::new(token),
@@ -71,7 +74,7 @@ impl Authenticator {
                 })
             }
             _ => {
-                attempt.failed(Instant::now());
+                attempt.finish(LoginOutcome::Failed).await;
                 Err(Error::InvalidCredentials)
             }
         }

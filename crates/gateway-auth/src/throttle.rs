@@ -12,9 +12,11 @@
 //!   with 429 instead of all being checked.
 //!
 //! Client addresses are throttled per IPv4 address and per IPv6 /64 (one host usually
-//! owns a whole /64). In memory, per process: each replica throttles on its own (an
-//! attacker spreading attempts over N replicas gets N times the budget, still
-//! exponentially slowed). Each table holds at most [`MAX_KEYS`] keys; when full, idle
+//! owns a whole /64). This module keeps the counters in this process's memory; with
+//! `MCP_GATEWAY_REDIS_URL` set the same rules run in Redis (`crate::fleet`), shared by
+//! every replica, and this module is the fallback while Redis is unreachable (each
+//! replica then throttles on its own: an attacker spreading attempts over N replicas
+//! gets N times the budget, still exponentially slowed). Each table holds at most [`MAX_KEYS`] keys; when full, idle
 //! keys whose failures are older than the window go first, then the least recently
 //! touched ones.
 
@@ -33,7 +35,7 @@ const MAX_KEYS: usize = 100_000;
 /// keys with nothing in flight) is dropped at once, so eviction is not paid per insert.
 const EVICT_DIVISOR: usize = 10;
 /// What a caller refused because attempts are already in flight waits.
-const IN_FLIGHT_RETRY: Duration = Duration::from_secs(1);
+pub(crate) const IN_FLIGHT_RETRY: Duration = Duration::from_secs(1);
 
 /// How a throttle slows repeated failures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -325,36 +327,60 @@ impl LoginThrottle {
     /// refuses it (the longest wait), else the reserved attempt. Give it back with
     /// [`LoginAttempt::failed`] or [`LoginAttempt::succeeded`]; dropped without either
     /// (the check could not run), it counts for nothing.
+    #[cfg(test)]
     pub(crate) fn begin(
         &self,
         username: &str,
         client: Option<IpAddr>,
         now: Instant,
     ) -> Result<LoginAttempt<'_>, Duration> {
-        let user = if gateway_core::Username::parse(username).is_ok() {
-            username.to_lowercase()
-        } else {
-            INVALID_NAME.to_owned()
-        };
-        let address = client.map_or(UNKNOWN_ADDRESS, address_key);
-        let pair = (user.clone(), address);
+        let key = LoginKey::new(username, client);
+        self.reserve(&key, now)?;
+        Ok(LoginAttempt {
+            throttle: self,
+            key: Some(key),
+        })
+    }
+
+    /// Admits `key`'s attempt and reserves a slot in each bucket, or `Err(wait)` (the
+    /// longest) if any bucket refuses it. Give the slot back with [`LoginThrottle::finish`].
+    pub(crate) fn reserve(&self, key: &LoginKey, now: Instant) -> Result<(), Duration> {
+        let pair = key.pair();
         let mut t = self.tables.lock();
         let waits = [
             t.pair.admit(&pair, now),
-            t.address.admit(&address, now),
-            t.user.admit(&user, now),
+            t.address.admit(&key.address, now),
+            t.user.admit(&key.user, now),
         ];
         if let Some(wait) = waits.iter().filter_map(|r| r.err()).max() {
             return Err(wait);
         }
         t.pair.reserve(&pair, now);
-        t.address.reserve(&address, now);
-        t.user.reserve(&user, now);
-        drop(t);
-        Ok(LoginAttempt {
-            throttle: self,
-            pair: Some(pair),
-        })
+        t.address.reserve(&key.address, now);
+        t.user.reserve(&key.user, now);
+        Ok(())
+    }
+
+    /// Gives back a slot taken by [`LoginThrottle::reserve`], with the attempt's outcome:
+    /// a failure counts in every bucket; a success clears the (user, address) bucket
+    /// only, so a valid login of one's own cannot reset the budget for guessing other
+    /// names, nor a guesser's count on this name; an abandoned attempt (the check could
+    /// not run) counts for nothing.
+    pub(crate) fn finish(&self, key: &LoginKey, outcome: LoginOutcome, now: Instant) {
+        let pair = key.pair();
+        let mut t = self.tables.lock();
+        t.pair.release(&pair);
+        t.address.release(&key.address);
+        t.user.release(&key.user);
+        match outcome {
+            LoginOutcome::Failed => {
+                t.pair.failure(&pair, now);
+                t.address.failure(&key.address, now);
+                t.user.failure(&key.user, now);
+            }
+            LoginOutcome::Succeeded => t.pair.success(&pair),
+            LoginOutcome::Abandoned => {}
+        }
     }
 
     /// Drops stale keys.
@@ -366,50 +392,76 @@ impl LoginThrottle {
     }
 }
 
-/// A login attempt holding a slot in each bucket.
+/// The buckets of one login attempt: the user name (lower case; one shared key for
+/// names that cannot be user names) and the client's address key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct LoginKey {
+    pub(crate) user: String,
+    pub(crate) address: IpAddr,
+}
+
+impl LoginKey {
+    pub(crate) fn new(username: &str, client: Option<IpAddr>) -> LoginKey {
+        let user = if gateway_core::Username::parse(username).is_ok() {
+            username.to_lowercase()
+        } else {
+            INVALID_NAME.to_owned()
+        };
+        LoginKey {
+            user,
+            address: client.map_or(UNKNOWN_ADDRESS, address_key),
+        }
+    }
+
+    fn pair(&self) -> (String, IpAddr) {
+        (self.user.clone(), self.address)
+    }
+}
+
+/// How a login attempt ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LoginOutcome {
+    /// Wrong password, unknown or disabled user.
+    Failed,
+    /// The password matched.
+    Succeeded,
+    /// The check could not run (database or hashing failure): counts for nothing.
+    Abandoned,
+}
+
+/// A login attempt holding a slot in each bucket (tests of the in-memory throttle).
+#[cfg(test)]
 #[derive(Debug)]
 pub(crate) struct LoginAttempt<'a> {
     throttle: &'a LoginThrottle,
     /// `None` once given back.
-    pair: Option<(String, IpAddr)>,
+    key: Option<LoginKey>,
 }
 
+#[cfg(test)]
 impl LoginAttempt<'_> {
-    /// The password was wrong (or the user unknown or disabled): counts a failure in
-    /// every bucket.
+    /// The password was wrong (or the user unknown or disabled).
     pub(crate) fn failed(mut self, now: Instant) {
-        if let Some(pair) = self.pair.take() {
-            let mut t = self.throttle.tables.lock();
-            t.pair.release(&pair);
-            t.address.release(&pair.1);
-            t.user.release(&pair.0);
-            t.pair.failure(&pair, now);
-            t.address.failure(&pair.1, now);
-            t.user.failure(&pair.0, now);
+        if let Some(key) = self.key.take() {
+            self.throttle.finish(&key, LoginOutcome::Failed, now);
         }
     }
 
-    /// The login worked: clears the (user, address) bucket. The address and user-name
-    /// buckets keep their counts, so a valid login of one's own cannot reset the budget
-    /// for guessing other names, nor a guesser's count on this name.
+    /// The login worked.
     pub(crate) fn succeeded(mut self) {
-        if let Some(pair) = self.pair.take() {
-            let mut t = self.throttle.tables.lock();
-            t.pair.release(&pair);
-            t.address.release(&pair.1);
-            t.user.release(&pair.0);
-            t.pair.success(&pair);
+        if let Some(key) = self.key.take() {
+            self.throttle
+                .finish(&key, LoginOutcome::Succeeded, Instant::now());
         }
     }
 }
 
+#[cfg(test)]
 impl Drop for LoginAttempt<'_> {
     fn drop(&mut self) {
-        if let Some(pair) = self.pair.take() {
-            let mut t = self.throttle.tables.lock();
-            t.pair.release(&pair);
-            t.address.release(&pair.1);
-            t.user.release(&pair.0);
+        if let Some(key) = self.key.take() {
+            self.throttle
+                .finish(&key, LoginOutcome::Abandoned, Instant::now());
         }
     }
 }

@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
 
+pub(crate) mod db;
+
 /// The default gateway address of the client verbs.
 pub(crate) const DEFAULT_GATEWAY_URL: &str = "http://127.0.0.1:8080";
 
@@ -64,6 +66,9 @@ pub(crate) enum GatewayCommand {
     ListApiKeys(ListApiKeysArgs),
     /// Revoke an API key.
     RevokeApiKey(RevokeApiKeyArgs),
+    /// The database's schema: apply migrations, or show their status.
+    #[command(subcommand)]
+    Db(db::DbCommand),
 }
 
 /// Flags of `mcpp gateway start` and `gateway-server`.
@@ -193,7 +198,7 @@ pub(crate) struct RegisterArgs {
     pub(crate) env: Vec<(String, String)>,
     /// Write straight into the gateway's database (the default one, or --database)
     /// instead of calling a running gateway: how stdio commands are registered when the
-    /// gateway refuses them over the API. A running gateway loads it at its next start.
+    /// gateway refuses them over the API. Running gateways pick it up within a second.
     #[arg(long)]
     pub(crate) offline: bool,
     /// The database to write with --offline (implies it); default: the gateway's.

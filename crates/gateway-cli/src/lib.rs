@@ -21,6 +21,7 @@
 mod args;
 mod commands;
 mod failure;
+mod log_format;
 mod output;
 
 use std::process::ExitCode;

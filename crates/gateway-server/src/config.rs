@@ -104,6 +104,11 @@ struct ConfigFile {
     http2_keepalive_timeout: Option<u64>,
     public_url: Option<String>,
     oauth_issuers: Option<Vec<oauth::IssuerFile>>,
+    // Fleet (config/fleet.rs).
+    replica_id: Option<String>,
+    redis_url: Option<String>,
+    redis_prefix: Option<String>,
+    change_poll_ms: Option<u64>,
     #[serde(default)]
     templates: BTreeMap<String, templates::TemplateFile>,
 }
@@ -137,6 +142,8 @@ pub struct Settings {
     pub shutdown_grace: Duration,
     /// TLS, connection timeouts and the connection cap.
     pub listen: ListenSettings,
+    /// Replica id, shared Redis, change feed.
+    pub fleet: FleetSettings,
 }
 
 impl Settings {
@@ -340,6 +347,15 @@ impl Settings {
             },
             &env,
         )?;
+        let fleet = fleet::load(
+            fleet::FleetFile {
+                replica_id: file.replica_id,
+                redis_url: file.redis_url,
+                redis_prefix: file.redis_prefix,
+                change_poll_ms: file.change_poll_ms,
+            },
+            &env,
+        )?;
         Ok(Settings {
             host,
             port,
@@ -354,6 +370,7 @@ impl Settings {
             browser,
             shutdown_grace,
             listen,
+            fleet,
         })
     }
 
@@ -439,6 +456,7 @@ pub(crate) fn test_env(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String>
 
 mod auth;
 mod browser;
+mod fleet;
 mod listen;
 mod mcp;
 mod oauth;
@@ -447,6 +465,7 @@ mod templates;
 
 pub use auth::AuthSettings;
 pub use browser::BrowserSettings;
+pub use fleet::FleetSettings;
 pub use listen::ListenSettings;
 pub(crate) use listen::{ConnLimits, TlsFiles};
 pub(crate) use mcp::McpLimits;

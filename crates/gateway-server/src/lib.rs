@@ -23,8 +23,10 @@ mod admin;
 mod auth;
 mod browser;
 mod config;
+mod database;
 mod drain;
 mod error;
+mod fleet;
 mod listen;
 mod mcp;
 mod media;
@@ -41,9 +43,10 @@ mod state;
 mod test_util;
 
 pub use config::{
-    AuthSettings, BrowserSettings, ConfigError, ListenSettings, McpSettings, OAuthSettings,
-    Overrides, SeedTemplate, Settings,
+    AuthSettings, BrowserSettings, ConfigError, FleetSettings, ListenSettings, McpSettings,
+    OAuthSettings, Overrides, SeedTemplate, Settings,
 };
+pub use database::{DatabaseStatus, MigrationStatusRow, database_status, migrate_database};
 pub use offline::{OfflineError, create_user, register as register_offline};
 pub use server::{Error, Server, shutdown_signal};
 

@@ -23,7 +23,7 @@ pub enum OfflineError {
 
 /// Registers an instance in the database of `settings` (migrating it first), as
 /// `POST /gateway/register` would but without the API's stdio and endpoint policies. A
-/// gateway already running on that database loads it at its next start.
+/// gateway already running on that database picks it up within a second (its change feed).
 pub async fn register(
     settings: &Settings,
     request: RegisterInstance,

@@ -13,6 +13,7 @@ use crate::{
     config::Settings,
     drain::{Drain, Phase},
     error::ApiError,
+    fleet::Fleet,
     listen::Listener,
     mcp::{McpState, Sessions},
     registry::Registry,
@@ -97,6 +98,9 @@ impl Server {
             .await
             .map_err(database)?;
         store.migrate().await.map_err(database)?;
+        // Read before the registry loads: the feed replays anything committed after it.
+        let version = store.change_version().await.map_err(database)?;
+        let fleet = Fleet::open(&settings.fleet).await.map_err(Error::Auth)?;
         // Bound before authentication is set up: with OAuth issuers and no public URL,
         // the resource identifier is the listener's own address.
         let addr = format!("{}:{}", settings.host, settings.port);
@@ -114,7 +118,7 @@ impl Server {
                     None => "http",
                 };
                 let oauth = settings.auth.oauth.config(scheme, &settings.host, bound);
-                Access::open(&store, &settings.auth, oauth)
+                Access::open(&store, &settings.auth, oauth, fleet.redis.as_ref())
                     .await
                     .map_err(Error::Auth)?
             }
@@ -123,7 +127,7 @@ impl Server {
         let mcp = mcp_state(&store, &settings).await?;
         let connector = Connector::new(settings.transport_options());
         let health = settings.health_policy;
-        let registry = Registry::load(store, connector, settings.template_defaults, health)
+        let registry = Registry::load(store.clone(), connector, settings.template_defaults, health)
             .await
             .map_err(|e: ApiError| Error::Registry(e.to_string()))?;
         registry
@@ -135,11 +139,20 @@ impl Server {
         tracing::info!(
             database = backend,
             auth = access.is_enabled(),
+            replica = %fleet.replica_id,
+            redis = fleet.redis.is_some(),
             "gateway ready"
         );
         announce(bootstrap);
         let registry = Arc::new(registry);
         registry.spawn_health_sync();
+        fleet.start_feed(
+            store,
+            &registry,
+            access.authenticator.as_ref(),
+            &settings.fleet,
+            version,
+        );
         Ok(Server {
             listener,
             shutdown_grace: settings.shutdown_grace,
@@ -152,6 +165,7 @@ impl Server {
                 mcp,
                 browser: crate::browser::Browser::new(&settings.browser),
                 drain: Drain::new(),
+                fleet: Arc::new(fleet),
             }),
         })
     }

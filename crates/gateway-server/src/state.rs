@@ -42,6 +42,8 @@ pub(crate) struct Shared {
     pub(crate) browser: Arc<crate::browser::Browser>,
     /// The shutdown phase: SSE streams end when draining starts.
     pub(crate) drain: Arc<crate::drain::Drain>,
+    /// This replica's id, the shared Redis and the change feed's state.
+    pub(crate) fleet: Arc<crate::fleet::Fleet>,
 }
 
 /// Gateway-wide counters (monotonic; exportable as metrics).

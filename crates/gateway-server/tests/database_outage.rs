@@ -109,8 +109,17 @@ async fn health_is_503_while_the_database_is_unreachable() {
         "{body}"
     );
     assert_eq!(body["database_backend"], "postgres");
+    wait_ready(&http, &base, "listen").await;
 
     relay.cut();
+    // Not ready while the database is unreachable (health says unhealthy too).
+    let (status, body) = get(&http, &base, "/gateway/ready").await;
+    assert_eq!(
+        (status, body["ready"].as_bool()),
+        (503, Some(false)),
+        "{body}"
+    );
+    assert_eq!(body["database"], "unreachable", "{body}");
     let (status, body) = health(&http, &base).await;
     assert_eq!(status, 503, "{body}");
     assert_eq!(body["status"], "unhealthy");
@@ -147,5 +156,29 @@ async fn health_is_503_while_the_database_is_unreachable() {
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+    // Ready again, with the change feed's LISTEN connection re-established.
+    wait_ready(&http, &base, "listen").await;
     assert!(psql(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE")));
+}
+
+async fn get(http: &reqwest::Client, base: &str, path: &str) -> (u16, Value) {
+    let r = http.get(format!("{base}{path}")).send().await.unwrap();
+    (r.status().as_u16(), r.json().await.unwrap())
+}
+
+/// Waits (bounded) for `/gateway/ready` to say ready with the given wake source.
+async fn wait_ready(http: &reqwest::Client, base: &str, wake: &str) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let (status, body) = get(http, base, "/gateway/ready").await;
+        if status == 200 && body["change_feed"]["wake"] == wake {
+            assert_eq!(body["routing_table"], "loaded", "{body}");
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "not ready: {status} {body}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }

@@ -52,5 +52,5 @@ mod store;
 pub use connect::default_database_url;
 pub use error::{Error, Result};
 pub use records::{ApiKeyRecord, AuditFilter, AuditRecord, UserChanges, UserRecord};
-pub use repo::MAX_AUDIT_PAGE;
-pub use store::Store;
+pub use repo::{Change, ChangeKind, ChangeListener, MAX_AUDIT_PAGE, Wake};
+pub use store::{MigrationState, Store};

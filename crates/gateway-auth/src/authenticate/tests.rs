@@ -6,6 +6,7 @@ use gateway_core::{
 };
 
 use super::*;
+use crate::ThrottlePolicy;
 
 const PASSWORD: &str = "correct horse battery";
 

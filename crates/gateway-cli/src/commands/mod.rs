@@ -6,6 +6,7 @@ mod background;
 mod create_api_key;
 mod create_user;
 pub(crate) mod credentials;
+mod db;
 mod deregister;
 mod list_api_keys;
 mod list_users;
@@ -36,6 +37,7 @@ pub(crate) fn run(command: Command) -> anyhow::Result<()> {
         Command::Gateway(GatewayCommand::ListUsers(args)) => block_on(list_users::run(args)),
         Command::Gateway(GatewayCommand::ListApiKeys(args)) => block_on(list_api_keys::run(args)),
         Command::Gateway(GatewayCommand::RevokeApiKey(args)) => block_on(revoke_api_key::run(args)),
+        Command::Gateway(GatewayCommand::Db(command)) => block_on(db::run(command)),
     }
 }
 

@@ -23,7 +23,7 @@ pub(crate) fn run(args: StartArgs) -> anyhow::Result<()> {
     if args.background {
         return background::spawn();
     }
-    init_tracing(settings.log_level());
+    init_tracing(settings.log_level(), settings.fleet.replica_id());
     if args.sync {
         tracing::warn!(
             "--sync: deployment discovery is not available in this build; \
@@ -81,8 +81,9 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Logs to stderr at the settings' level; `RUST_LOG`, when set, wins.
-fn init_tracing(level: &str) {
+/// Logs to stderr at the settings' level (`RUST_LOG`, when set, wins), each line
+/// starting with `replica=<id>`.
+fn init_tracing(level: &str, replica: &str) {
     let from_env = std::env::var("RUST_LOG")
         .ok()
         .filter(|v| !v.trim().is_empty())
@@ -100,6 +101,10 @@ fn init_tracing(level: &str) {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
+        .event_format(crate::log_format::WithReplica {
+            replica: replica.to_owned(),
+            inner: tracing_subscriber::fmt::format(),
+        })
         .try_init();
 }
 

@@ -17,10 +17,11 @@ use crate::{
     state::AppState,
 };
 
-/// Gateway health: 200 `healthy` or `degraded` (some template has no healthy
-/// instance), 503 `unhealthy` when the database is unreachable.
+/// Gateway health (liveness): 200 `healthy` or `degraded` (some template has no healthy
+/// instance, or the configured Redis is unreachable: `degraded_reasons` says which),
+/// 503 `unhealthy` when the database is unreachable.
 #[utoipa::path(get, path = "/gateway/health", tag = "gateway",
-    responses((status = 200, description = "`{\"status\": \"healthy\"|\"degraded\", \"database\", \"templates\", \"instances\": {total, healthy, unhealthy}, \"uptime\"}`"),
+    responses((status = 200, description = "`{\"status\": \"healthy\"|\"degraded\", \"database\", \"templates\", \"instances\": {total, healthy, unhealthy}, \"uptime\", \"replica\", \"redis\"?, \"degraded_reasons\": [\"templates_without_healthy_instances\" | \"redis_unreachable\"]}`"),
               (status = 503, description = "Database unreachable")))]
 pub(crate) async fn health(State(state): State<AppState>) -> impl IntoResponse {
     let db_ok = state.registry.store().ping().await.is_ok();
@@ -31,10 +32,17 @@ pub(crate) async fn health(State(state): State<AppState>) -> impl IntoResponse {
         .templates
         .values()
         .any(|t| !t.instances.is_empty() && t.healthy_count() == 0);
-    let status = match (db_ok, degraded) {
+    let mut reasons = Vec::new();
+    if degraded {
+        reasons.push("templates_without_healthy_instances");
+    }
+    if state.fleet.redis_down() {
+        reasons.push("redis_unreachable");
+    }
+    let status = match (db_ok, reasons.is_empty()) {
         (false, _) => "unhealthy",
-        (true, true) => "degraded",
-        (true, false) => "healthy",
+        (true, false) => "degraded",
+        (true, true) => "healthy",
     };
     let body = json!({
         "status": status,
@@ -44,7 +52,17 @@ pub(crate) async fn health(State(state): State<AppState>) -> impl IntoResponse {
         "instances": { "total": total_instances, "healthy": healthy, "unhealthy": total_instances - healthy },
         "uptime": state.stats.started.elapsed().as_secs_f64(),
         "version": env!("CARGO_PKG_VERSION"),
+        "replica": state.fleet.replica_id,
+        "degraded_reasons": reasons,
     });
+    let mut body = body;
+    if let Some(redis) = &state.fleet.redis {
+        body["redis"] = json!(if redis.is_up() {
+            "healthy"
+        } else {
+            "unreachable"
+        });
+    }
     let code = if db_ok {
         StatusCode::OK
     } else {
@@ -120,6 +138,13 @@ pub(crate) async fn stats(State(state): State<AppState>, audience: Audience) -> 
         },
         "health_checker": health_checker(&state, &visible),
         "uptime": state.stats.started.elapsed().as_secs_f64(),
+        // These counters are this replica's: a fleet's totals are the sum over replicas.
+        "replica": {
+            "id": state.fleet.replica_id,
+            "change_version": state.fleet.feed.version.load(Ordering::Relaxed),
+            "change_wake": state.fleet.feed.wake_source(),
+            "redis": state.fleet.redis.as_ref().map(|r| if r.is_up() { "healthy" } else { "unreachable" }),
+        },
     }))
 }
 

@@ -4,6 +4,7 @@ pub(crate) mod api_keys;
 mod audience;
 pub(crate) mod audit;
 mod gateway;
+mod ready;
 mod registry;
 pub(crate) mod users;
 
@@ -17,6 +18,7 @@ use crate::state::AppState;
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/gateway/health", get(gateway::health))
+        .route("/gateway/ready", get(ready::ready))
         .route("/gateway/stats", get(gateway::stats))
         .route("/gateway/registry", get(registry::registry))
         .route("/gateway/register", post(registry::register))
@@ -44,6 +46,7 @@ pub(crate) fn routes() -> Router<AppState> {
 #[openapi(
     paths(
         gateway::health,
+        ready::ready,
         gateway::stats,
         registry::register,
         registry::register_alias,

@@ -4,8 +4,8 @@ use std::{num::NonZeroU32, sync::Arc};
 
 use gateway_auth::oidc::OAuthConfig;
 use gateway_auth::{
-    AuditEvent, Auditor, Authenticator, BootstrapAdmin, EndpointAllowlist, MemoryRateLimiter,
-    Principal, Quota, RateLimiter, TrustedProxies,
+    AuditEvent, Auditor, Authenticator, BootstrapAdmin, EndpointAllowlist, FleetRateLimiter,
+    MemoryRateLimiter, Principal, Quota, RateLimiter, RedisLink, TrustedProxies,
 };
 use gateway_store::Store;
 
@@ -44,25 +44,34 @@ impl Access {
     }
 
     /// Authentication on: loads the server secrets, creates the first admin on an empty
-    /// database, and starts the audit writer and the maintenance task.
+    /// database, and starts the audit writer and the maintenance task. With `redis`,
+    /// rate limits and login throttling are shared by the fleet (in memory while Redis
+    /// is unreachable).
     pub(crate) async fn open(
         store: &Store,
         settings: &AuthSettings,
         oauth: Option<OAuthConfig>,
+        redis: Option<&Arc<RedisLink>>,
     ) -> Result<(Access, Bootstrap), gateway_auth::Error> {
         let discovery = oauth.as_ref().map(|o| Arc::new(Discovery::new(o)));
         let config = gateway_auth::AuthConfig {
             oauth,
             ..settings.config.clone()
         };
-        let authenticator = Arc::new(Authenticator::open(store.clone(), config).await?);
+        let authenticator =
+            Arc::new(Authenticator::open_shared(store.clone(), config, redis.cloned()).await?);
         let bootstrap = authenticator.bootstrap_admin().await?;
         authenticator.spawn_maintenance();
         let (auditor, _writer) = Auditor::spawn(store.clone());
+        let limiter: Arc<dyn RateLimiter> = match redis {
+            Some(link) => Arc::new(FleetRateLimiter::new(link.clone())),
+            None => Arc::new(MemoryRateLimiter::new()),
+        };
         let access = Access {
             authenticator: Some(authenticator),
             auditor: Some(auditor),
             discovery,
+            limiter,
             ..Access::disabled(settings)
         };
         Ok((access, bootstrap))

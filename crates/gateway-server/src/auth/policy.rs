@@ -14,8 +14,9 @@
 //! | `/auth/me`, `/auth/api-keys*` | any principal (handlers restrict to own keys) | no |
 //! | any other route | `admin` (deny by default until a route is listed here) | no |
 //!
-//! Public, with or without authentication: `/gateway/health`, `/openapi.json`, `/docs`,
-//! `/redoc` (and their assets), `/auth/login`, `/.well-known/oauth-protected-resource[/...]`.
+//! Public, with or without authentication: `/gateway/health`, `/gateway/ready`,
+//! `/openapi.json`, `/docs`, `/redoc` (and their assets), `/auth/login`,
+//! `/.well-known/oauth-protected-resource[/...]`.
 
 use std::borrow::Cow;
 
@@ -47,7 +48,7 @@ const fn need(scope: Scope) -> Requirement {
 pub(crate) fn is_public(path: &str) -> bool {
     matches!(
         path,
-        "/gateway/health" | "/openapi.json" | "/docs" | "/redoc" | "/auth/login"
+        "/gateway/health" | "/gateway/ready" | "/openapi.json" | "/docs" | "/redoc" | "/auth/login"
     ) || path.starts_with("/docs/")
         || path.starts_with("/redoc/")
         || path == super::discovery::WELL_KNOWN
@@ -190,6 +191,7 @@ mod tests {
     fn public_paths() {
         for p in [
             "/gateway/health",
+            "/gateway/ready",
             "/openapi.json",
             "/docs",
             "/docs/index.css",

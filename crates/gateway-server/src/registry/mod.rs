@@ -3,6 +3,7 @@
 
 mod connectors;
 mod monitor;
+mod reconcile;
 mod table;
 
 use std::{
@@ -236,7 +237,15 @@ impl Registry {
         settings: LoadBalancerSettings,
         reconnect: Option<Connector>,
     ) -> Result<(), ApiError> {
-        self.store.upsert_template(template, &settings).await?;
+        match reconnect {
+            // Other replicas re-read the TLS files too (they may have been rotated).
+            Some(_) => {
+                self.store
+                    .upsert_template_reloading_tls(template, &settings)
+                    .await?
+            }
+            None => self.store.upsert_template(template, &settings).await?,
+        }
         let snapshot = self.snapshot();
         let route = snapshot.templates.get(template);
         let pool_changed = route.is_some_and(|t| t.settings.pool_size() != settings.pool_size());

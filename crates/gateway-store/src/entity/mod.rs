@@ -3,6 +3,7 @@
 
 pub(crate) mod api_key;
 pub(crate) mod audit_event;
+pub(crate) mod change;
 pub(crate) mod instance;
 pub(crate) mod secret;
 pub(crate) mod template;

@@ -13,6 +13,7 @@ use crate::{
     entity::api_key::{self, Column},
     error::{Error, Result},
     records::ApiKeyRecord,
+    repo::changes::ChangeKind,
 };
 
 const KEYS: &str = "gateway_api_keys";
@@ -43,11 +44,15 @@ impl Store {
             revoked_at_ms: Set(record.revoked_at_ms),
             last_used_at_ms: Set(record.last_used_at_ms),
         };
+        let txn = self.begin_change().await?;
         match api_key::Entity::insert(row)
-            .exec_without_returning(self.db())
+            .exec_without_returning(txn.conn())
             .await
         {
-            Ok(_) => Ok(()),
+            Ok(_) => {
+                self.commit_change(txn, ChangeKind::ApiKey, None, &record.id)
+                    .await
+            }
             Err(err) => match err.sql_err() {
                 Some(SqlErr::UniqueConstraintViolation(_)) => Err(Error::Conflict {
                     what: "api key",
@@ -92,12 +97,19 @@ impl Store {
     /// the key, or `None` if there is none.
     #[instrument(level = "debug", skip_all, fields(key = %id))]
     pub async fn revoke_api_key(&self, id: &str, at_ms: i64) -> Result<Option<ApiKeyRecord>> {
-        api_key::Entity::update_many()
+        let txn = self.begin_change().await?;
+        let revoked = api_key::Entity::update_many()
             .col_expr(Column::RevokedAtMs, Expr::value(at_ms))
             .filter(Column::Id.eq(id))
             .filter(Column::RevokedAtMs.is_null())
-            .exec(self.db())
+            .exec(txn.conn())
             .await?;
+        if revoked.rows_affected == 0 {
+            txn.rollback().await?;
+        } else {
+            self.commit_change(txn, ChangeKind::ApiKey, None, id)
+                .await?;
+        }
         self.get_api_key(id).await
     }
 

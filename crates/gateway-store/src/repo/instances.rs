@@ -1,9 +1,7 @@
 //! Registered instances (`gateway_instances`).
 
 use gateway_core::{Instance, InstanceId, LoadBalancerSettings, TemplateName};
-use sea_orm::{
-    ColumnTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, SqlErr, TransactionTrait,
-};
+use sea_orm::{ColumnTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, SqlErr};
 use tracing::instrument;
 
 use crate::{
@@ -13,6 +11,7 @@ use crate::{
         template,
     },
     error::{Error, Result},
+    repo::changes::ChangeKind,
 };
 
 /// How often `insert_instance` retries when its template is deleted concurrently.
@@ -61,19 +60,26 @@ impl Store {
         row: &instance::ActiveModel,
         instance: &Instance,
     ) -> Result<Attempt> {
-        let txn = self.db().begin().await?;
-        // A write first: on SQLite this takes the write lock at once (waiting with the busy
-        // timeout) instead of upgrading a read lock later, which could fail immediately.
+        // The change counter is the first write: on SQLite this takes the write lock at
+        // once (waiting with the busy timeout) instead of upgrading a read lock later,
+        // which could fail immediately.
+        let txn = self.begin_change().await?;
         template::Entity::insert(template_row.clone())
             .on_conflict_do_nothing()
-            .exec_without_returning(&txn)
+            .exec_without_returning(txn.conn())
             .await?;
         let inserted = instance::Entity::insert(row.clone())
-            .exec_without_returning(&txn)
+            .exec_without_returning(txn.conn())
             .await;
         match inserted {
             Ok(_) => {
-                txn.commit().await?;
+                self.commit_change(
+                    txn,
+                    ChangeKind::Instance,
+                    Some(instance.template.as_str()),
+                    instance.id.as_str(),
+                )
+                .await?;
                 Ok(Attempt::Inserted)
             }
             Err(err) => {
@@ -98,12 +104,24 @@ impl Store {
     /// instance, or it belongs to another template (which is left alone).
     #[instrument(level = "debug", skip_all, fields(template = %template, instance = %id))]
     pub async fn delete_instance(&self, template: &TemplateName, id: &InstanceId) -> Result<bool> {
+        let txn = self.begin_change().await?;
         let result = instance::Entity::delete_many()
             .filter(Column::Id.eq(id.as_str()))
             .filter(Column::TemplateName.eq(template.as_str()))
-            .exec(self.db())
+            .exec(txn.conn())
             .await?;
-        Ok(result.rows_affected > 0)
+        if result.rows_affected == 0 {
+            txn.rollback().await?;
+            return Ok(false);
+        }
+        self.commit_change(
+            txn,
+            ChangeKind::Instance,
+            Some(template.as_str()),
+            id.as_str(),
+        )
+        .await?;
+        Ok(true)
     }
 
     /// The instance `id`, whichever template it belongs to.
@@ -132,6 +150,21 @@ impl Store {
         instances.sort_by(|a, b| {
             (&a.template, a.created_at_ms, &a.id).cmp(&(&b.template, b.created_at_ms, &b.id))
         });
+        Ok(instances)
+    }
+
+    /// The instances of `template`, ordered as in [`Store::list_instances`].
+    #[instrument(level = "debug", skip_all, fields(template = %template))]
+    pub async fn list_template_instances(&self, template: &TemplateName) -> Result<Vec<Instance>> {
+        let rows = instance::Entity::find()
+            .filter(Column::TemplateName.eq(template.as_str()))
+            .all(self.db())
+            .await?;
+        let mut instances = rows
+            .into_iter()
+            .map(convert::instance_from_row)
+            .collect::<Result<Vec<_>>>()?;
+        instances.sort_by(|a, b| (a.created_at_ms, &a.id).cmp(&(b.created_at_ms, &b.id)));
         Ok(instances)
     }
 

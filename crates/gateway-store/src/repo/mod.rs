@@ -3,8 +3,10 @@
 
 mod api_keys;
 mod audit;
+pub(crate) mod changes;
 mod instances;
 mod templates;
 mod users;
 
 pub use audit::MAX_AUDIT_PAGE;
+pub use changes::{Change, ChangeKind, ChangeListener, Wake};

@@ -8,6 +8,7 @@ use crate::{
     Store, convert,
     entity::template::{self, Column},
     error::{Error, Result},
+    repo::changes::ChangeKind,
     store::now_ms,
 };
 
@@ -19,6 +20,28 @@ impl Store {
         &self,
         name: &TemplateName,
         settings: &LoadBalancerSettings,
+    ) -> Result<()> {
+        self.upsert_template_as(name, settings, ChangeKind::Template)
+            .await
+    }
+
+    /// [`Store::upsert_template`] for an update whose upstream TLS files were re-read:
+    /// other replicas re-read them too, even if the paths are unchanged (rotated files).
+    #[instrument(level = "debug", skip_all, fields(template = %name))]
+    pub async fn upsert_template_reloading_tls(
+        &self,
+        name: &TemplateName,
+        settings: &LoadBalancerSettings,
+    ) -> Result<()> {
+        self.upsert_template_as(name, settings, ChangeKind::TemplateTls)
+            .await
+    }
+
+    async fn upsert_template_as(
+        &self,
+        name: &TemplateName,
+        settings: &LoadBalancerSettings,
+        kind: ChangeKind,
     ) -> Result<()> {
         let row = convert::template_row(name, settings, now_ms())?;
         let update = OnConflict::column(Column::Name)
@@ -36,11 +59,13 @@ impl Store {
                 Column::UpdatedAtMs,
             ])
             .to_owned();
+        let txn = self.begin_change().await?;
         template::Entity::insert(row)
             .on_conflict(update)
-            .exec_without_returning(self.db())
+            .exec_without_returning(txn.conn())
             .await?;
-        Ok(())
+        self.commit_change(txn, kind, Some(name.as_str()), name.as_str())
+            .await
     }
 
     /// The settings of `name`, creating the template with default settings first if it
@@ -49,10 +74,20 @@ impl Store {
     pub async fn ensure_template(&self, name: &TemplateName) -> Result<LoadBalancerSettings> {
         let row = convert::template_row(name, &LoadBalancerSettings::default(), now_ms())?;
         // Insert-or-nothing, then read: correct when another writer races us.
+        let txn = self.begin_change().await?;
+        // Recorded whether or not the row was new (sea-orm cannot always tell): applying
+        // a template change that changed nothing is a no-op for other replicas.
         template::Entity::insert(row)
             .on_conflict_do_nothing()
-            .exec_without_returning(self.db())
+            .exec_without_returning(txn.conn())
             .await?;
+        self.commit_change(
+            txn,
+            ChangeKind::Template,
+            Some(name.as_str()),
+            name.as_str(),
+        )
+        .await?;
         self.template_settings(name)
             .await?
             // Deleted between the two statements.
@@ -95,10 +130,22 @@ impl Store {
     /// Returns whether it existed.
     #[instrument(level = "debug", skip_all, fields(template = %name))]
     pub async fn delete_template(&self, name: &TemplateName) -> Result<bool> {
+        let txn = self.begin_change().await?;
         let result = template::Entity::delete_by_id(name.as_str())
-            .exec(self.db())
+            .exec(txn.conn())
             .await?;
-        Ok(result.rows_affected > 0)
+        if result.rows_affected == 0 {
+            txn.rollback().await?;
+            return Ok(false);
+        }
+        self.commit_change(
+            txn,
+            ChangeKind::Template,
+            Some(name.as_str()),
+            name.as_str(),
+        )
+        .await?;
+        Ok(true)
     }
 }
 

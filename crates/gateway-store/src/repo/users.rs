@@ -5,7 +5,6 @@ use sea_orm::{
     ActiveModelTrait,
     ActiveValue::Set,
     ColumnTrait, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter, SqlErr,
-    TransactionTrait,
     sea_query::{Expr, ExprTrait},
 };
 use tracing::instrument;
@@ -15,6 +14,7 @@ use crate::{
     entity::user::{self, Column},
     error::{Error, Result},
     records::{UserChanges, UserRecord},
+    repo::changes::ChangeKind,
     store::now_ms,
 };
 
@@ -34,11 +34,15 @@ impl Store {
             created_at_ms: Set(record.created_at_ms),
             updated_at_ms: Set(record.updated_at_ms),
         };
+        let txn = self.begin_change().await?;
         match user::Entity::insert(row)
-            .exec_without_returning(self.db())
+            .exec_without_returning(txn.conn())
             .await
         {
-            Ok(_) => Ok(()),
+            Ok(_) => {
+                self.commit_change(txn, ChangeKind::User, None, record.username.as_str())
+                    .await
+            }
             Err(err) => match err.sql_err() {
                 Some(SqlErr::UniqueConstraintViolation(_)) => Err(Error::Conflict {
                     what: "user",
@@ -99,22 +103,24 @@ impl Store {
             let row = user::Entity::find_by_id(name).one(self.db()).await?;
             return row.map(user_from_row).transpose();
         }
-        let txn = self.db().begin().await?;
-        // A write first: on SQLite this takes the write lock at once (waiting with the busy
-        // timeout). Reading first and writing later would upgrade a read lock, which fails
-        // immediately in WAL mode when another writer (the audit log) committed meanwhile.
+        // A write first (the change counter): on SQLite this takes the write lock at once
+        // (waiting with the busy timeout). Reading first and writing later would upgrade a
+        // read lock, which fails immediately in WAL mode when another writer (the audit
+        // log) committed meanwhile.
+        let change = self.begin_change().await?;
+        let txn = change.conn();
         let bumped = user::Entity::update_many()
             .col_expr(Column::TokenVersion, Expr::col(Column::TokenVersion).add(1))
             .col_expr(Column::UpdatedAtMs, Expr::value(now_ms()))
             .filter(Column::Username.eq(name))
-            .exec(&txn)
+            .exec(txn)
             .await?;
         if bumped.rows_affected == 0 {
-            txn.rollback().await?;
+            change.rollback().await?;
             return Ok(None);
         }
-        let Some(row) = user::Entity::find_by_id(name).one(&txn).await? else {
-            txn.rollback().await?;
+        let Some(row) = user::Entity::find_by_id(name).one(txn).await? else {
+            change.rollback().await?;
             return Ok(None);
         };
         let mut active = row.into_active_model();
@@ -130,8 +136,9 @@ impl Store {
         if let Some(templates) = &changes.templates {
             active.templates = Set(templates_column(templates));
         }
-        let updated = active.update(&txn).await?;
-        txn.commit().await?;
+        let updated = active.update(txn).await?;
+        self.commit_change(change, ChangeKind::User, None, name)
+            .await?;
         user_from_row(updated).map(Some)
     }
 
@@ -139,8 +146,15 @@ impl Store {
     /// it existed.
     #[instrument(level = "debug", skip_all, fields(user = %name))]
     pub async fn delete_user(&self, name: &str) -> Result<bool> {
-        let result = user::Entity::delete_by_id(name).exec(self.db()).await?;
-        Ok(result.rows_affected > 0)
+        let txn = self.begin_change().await?;
+        let result = user::Entity::delete_by_id(name).exec(txn.conn()).await?;
+        if result.rows_affected == 0 {
+            txn.rollback().await?;
+            return Ok(false);
+        }
+        self.commit_change(txn, ChangeKind::User, None, name)
+            .await?;
+        Ok(true)
     }
 }
 

@@ -10,6 +10,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod auth_scenarios;
+mod changes;
 mod db;
 mod migrations;
 mod mysql;
@@ -75,6 +76,24 @@ macro_rules! backend_tests {
         async fn users_keys_audit_and_secrets() {
             run_scenario(|s| async move {
                 $crate::auth_scenarios::users_keys_audit_and_secrets(&s).await;
+                s
+            })
+            .await;
+        }
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn changes_are_recorded_in_order() {
+            run_scenario(|s| async move {
+                $crate::changes::every_write_is_recorded_in_order(&s).await;
+                s
+            })
+            .await;
+        }
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn concurrent_writers_get_distinct_versions() {
+            run_scenario(|s| async move {
+                $crate::changes::concurrent_writers_get_distinct_versions(&s).await;
                 s
             })
             .await;

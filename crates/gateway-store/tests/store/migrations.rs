@@ -7,18 +7,20 @@ use sea_orm_migration::{SchemaManager, prelude::Query};
 
 use crate::{db::TestDb, scenarios};
 
-const TABLES: [&str; 6] = [
+const TABLES: [&str; 8] = [
     "gateway_templates",
     "gateway_instances",
     "gateway_users",
     "gateway_api_keys",
     "gateway_audit_events",
     "gateway_secrets",
+    "gateway_change_counter",
+    "gateway_changes",
 ];
 
-async fn tables_present(db: &sea_orm::DatabaseConnection) -> [bool; 6] {
+async fn tables_present(db: &sea_orm::DatabaseConnection) -> [bool; 8] {
     let manager = SchemaManager::new(db);
-    let mut present = [false; 6];
+    let mut present = [false; 8];
     for (slot, table) in present.iter_mut().zip(TABLES) {
         *slot = manager.has_table(table).await.unwrap();
     }
@@ -27,11 +29,11 @@ async fn tables_present(db: &sea_orm::DatabaseConnection) -> [bool; 6] {
 
 pub(crate) async fn up_down_up(db: &TestDb) {
     let conn = db.connection().await;
-    assert_eq!(tables_present(&conn).await, [false; 6], "{}", db.name());
+    assert_eq!(tables_present(&conn).await, [false; 8], "{}", db.name());
 
     Migrator::up(&conn, None).await.unwrap();
     Migrator::up(&conn, None).await.unwrap(); // nothing pending: a no-op
-    assert_eq!(tables_present(&conn).await, [true; 6]);
+    assert_eq!(tables_present(&conn).await, [true; 8]);
     assert_eq!(
         Migrator::get_pending_migrations(&conn).await.unwrap().len(),
         0
@@ -50,7 +52,7 @@ pub(crate) async fn up_down_up(db: &TestDb) {
     crate::auth_scenarios::fill(&store).await;
 
     Migrator::down(&conn, None).await.unwrap();
-    assert_eq!(tables_present(&conn).await, [false; 6]);
+    assert_eq!(tables_present(&conn).await, [false; 8]);
     assert_eq!(
         Migrator::get_applied_migrations(&conn).await.unwrap().len(),
         0
@@ -120,7 +122,7 @@ pub(crate) async fn up_down_up(db: &TestDb) {
             .unwrap()
     );
 
-    assert_eq!(tables_present(&conn).await, [true; 6]);
+    assert_eq!(tables_present(&conn).await, [true; 8]);
     assert_eq!(store.list_instances().await.unwrap(), []);
     store
         .insert_instance(&scenarios::stdio("t", "i-1", 1))
