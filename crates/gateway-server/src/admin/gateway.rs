@@ -139,7 +139,7 @@ fn health_checker(state: &AppState, templates: &[&Arc<TemplateRoute>]) -> Value 
             h.instance.id.to_string(),
             json!({
                 "status": h.status(),
-                "circuit": s.circuit,
+                "circuit": s.circuit.as_str(),
                 "score": s.score.get(),
                 "ejections": s.ejections,
                 "last_check": s.last_check.as_ref().map(|c| rfc3339(system_ms(c.at))),

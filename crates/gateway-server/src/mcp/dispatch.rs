@@ -82,9 +82,7 @@ pub(crate) async fn dispatch(ctx: &Ctx, request: Request) -> Outcome {
             route_by(ctx, ns, request, "name").await
         }
         (Method::ResourcesRead, Scope::Aggregate(ns)) => route_by(ctx, ns, request, "uri").await,
-        (Method::Other(m), Scope::Aggregate(ns))
-            if m == "resources/subscribe" || m == "resources/unsubscribe" =>
-        {
+        (Method::ResourcesSubscribe | Method::ResourcesUnsubscribe, Scope::Aggregate(ns)) => {
             route_by(ctx, ns, request, "uri").await
         }
         (Method::CompletionComplete, Scope::Aggregate(ns)) => complete(ctx, ns, request).await,

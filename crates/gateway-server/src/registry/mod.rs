@@ -14,7 +14,7 @@ use std::{
 use arc_swap::ArcSwap;
 use gateway_balancer::InFlightCounter;
 use gateway_core::{
-    HealthStatus, Instance, InstanceId, LoadBalancerSettings, TemplateName,
+    HealthStatus, Instance, InstanceId, LoadBalancerSettings, TemplateName, Transport,
     api::{LoadBalancerUpdate, ValidRegistration},
 };
 use gateway_health::{CheckConfig, HealthBoard, HealthPolicy};
@@ -148,7 +148,7 @@ impl Registry {
         self.rebuild(&instance.template, settings, connector, |list| {
             list.push(handle.clone())
         });
-        tracing::info!(template = %instance.template, instance = %instance.id, transport = instance.spec.transport(), "instance registered");
+        tracing::info!(template = %instance.template, instance = %instance.id, transport = %instance.spec.transport(), "instance registered");
         Ok(handle)
     }
 
@@ -249,7 +249,7 @@ impl Registry {
         let mut replaced = Vec::new();
         self.rebuild(template, settings.clone(), connector.clone(), |list| {
             for slot in list.iter_mut() {
-                let http = slot.instance.spec.transport() != "stdio";
+                let http = slot.instance.spec.transport() != Transport::Stdio;
                 if !(pool_changed || (tls_changed && http)) {
                     continue;
                 }
@@ -299,7 +299,7 @@ impl Registry {
         let upstream = connector
             .connect(instance.id.clone(), &instance.spec)
             .map_err(|e| ApiError::invalid("endpoint", e.to_string()))?;
-        let initial = if instance.spec.transport() == "stdio" {
+        let initial = if instance.spec.transport() == Transport::Stdio {
             HealthStatus::Starting
         } else {
             HealthStatus::Unknown

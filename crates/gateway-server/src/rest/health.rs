@@ -95,7 +95,7 @@ pub(crate) async fn template_health(
             InstanceHealth {
                 healthy: s.routable && s.status != gateway_core::HealthStatus::Starting,
                 status: handle.status(),
-                circuit: s.circuit,
+                circuit: s.circuit.as_str(),
                 score: (s.score.get() * 1000.0).round() / 1000.0,
                 latency_ms: (s.latency_ms * 10.0).round() / 10.0,
                 last_check: last.map(|c| rfc3339(system_ms(c.at))),

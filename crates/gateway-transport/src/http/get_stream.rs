@@ -23,7 +23,7 @@ use tokio::{sync::broadcast, task::JoinHandle};
 use super::{
     request,
     sse::{Event, SseParser},
-    streamable::{PostBack, error_chain, route_server_request},
+    post_back::{PostBack, error_chain, route_server_request},
 };
 use crate::ServerMessage;
 
