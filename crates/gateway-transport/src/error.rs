@@ -105,7 +105,21 @@ pub(crate) enum StreamRefusal {
     #[error("stream ended before the endpoint event")]
     NoEndpoint,
     #[error("{0}")]
-    Endpoint(crate::http::legacy_sse::EndpointError),
+    Endpoint(EndpointError),
+}
+
+/// Why an `endpoint` event's URL is refused.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub(crate) enum EndpointError {
+    #[error("invalid endpoint URL {0:?} in the endpoint event")]
+    Invalid(String),
+    /// The POSTs would carry the instance's headers (often credentials) to another
+    /// server.
+    #[error(
+        "the endpoint event names {announced}, a different origin than the SSE stream \
+         ({stream}); refused, since messages and the instance's headers would go there"
+    )]
+    CrossOrigin { announced: String, stream: String },
 }
 
 /// Why a link (stdio child, legacy SSE stream) or a call's response stream closed.
@@ -335,7 +349,10 @@ mod tests {
             "upstream i: connection failed: connection refused"
         );
         assert!(e.is_unsent() && e.class() == "unsent");
-        let closed = err(&id, ErrorKind::Closed(LinkClosed::Test("process exited (1)")));
+        let closed = err(
+            &id,
+            ErrorKind::Closed(LinkClosed::Test("process exited (1)")),
+        );
         assert!(closed.to_string().contains("process exited"), "{closed}");
         assert_eq!(closed.class(), "closed");
     }

@@ -56,7 +56,11 @@ impl FakeUpstream {
 
     /// Runs the handler; the caller's id comes back on the response, as with every
     /// adapter.
-    pub(crate) async fn call(&self, request: Request, options: CallOptions) -> Result<Response, Error> {
+    pub(crate) async fn call(
+        &self,
+        request: Request,
+        options: CallOptions,
+    ) -> Result<Response, Error> {
         let id = request.id.clone();
         self.in_flight.fetch_add(1, Ordering::Relaxed);
         let _done = Done(&self.in_flight);

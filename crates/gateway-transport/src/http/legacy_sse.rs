@@ -12,7 +12,7 @@ use tokio::sync::{mpsc, oneshot};
 use super::{HttpClient, request, sse::SseParser};
 use crate::{
     Error,
-    error::{ErrorKind, LinkClosed, StreamRefusal, Violation, err},
+    error::{EndpointError, ErrorKind, LinkClosed, StreamRefusal, Violation, err},
     session::{
         mux::Mux,
         supervisor::{BoxFuture, Dial, Dialed},
@@ -59,8 +59,7 @@ impl Dial for SseDialer {
                     ErrorKind::Stream(StreamRefusal::NoEndpoint),
                 ));
             };
-            let frame =
-                frame.map_err(|e| err(&self.instance, ErrorKind::Connect(Box::new(e))))?;
+            let frame = frame.map_err(|e| err(&self.instance, ErrorKind::Connect(Box::new(e))))?;
             let Ok(data) = frame.into_data() else {
                 continue;
             };
@@ -74,7 +73,10 @@ impl Dial for SseDialer {
                 if event.event.as_deref() == Some("endpoint") {
                     break 'found resolve(&self.url, &String::from_utf8_lossy(&event.data))
                         .map_err(|e| {
-                            err(&self.instance, ErrorKind::Stream(StreamRefusal::Endpoint(e)))
+                            err(
+                                &self.instance,
+                                ErrorKind::Stream(StreamRefusal::Endpoint(e)),
+                            )
                         })?;
                 }
             }
@@ -117,9 +119,8 @@ impl Dial for SseDialer {
             };
             let _ = closed_tx.send(reason);
         });
-        let closed: BoxFuture<LinkClosed> = Box::pin(async move {
-            closed_rx.await.unwrap_or(LinkClosed::ReaderStopped)
-        });
+        let closed: BoxFuture<LinkClosed> =
+            Box::pin(async move { closed_rx.await.unwrap_or(LinkClosed::ReaderStopped) });
         let shutdown = Box::new(move || -> BoxFuture<()> {
             Box::pin(async move {
                 read_task.abort();
@@ -133,20 +134,6 @@ impl Dial for SseDialer {
             pid: None,
         })
     }
-}
-
-/// Why an `endpoint` event's URL is refused.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub(crate) enum EndpointError {
-    #[error("invalid endpoint URL {0:?} in the endpoint event")]
-    Invalid(String),
-    /// The POSTs would carry the instance's headers (often credentials) to another
-    /// server.
-    #[error(
-        "the endpoint event names {announced}, a different origin than the SSE stream \
-         ({stream}); refused, since messages and the instance's headers would go there"
-    )]
-    CrossOrigin { announced: String, stream: String },
 }
 
 /// Resolves the `endpoint` event's URL (absolute, or relative to the stream URL) and

@@ -230,8 +230,7 @@ impl StreamableUpstream {
                     Era::Legacy => None,
                 };
                 let bytes = Message::from(req).to_vec();
-                match self.post(&session, bytes, modern, target).await?
-                {
+                match self.post(&session, bytes, modern, target).await? {
                     Posted::Reply(response) => {
                         return Ok(outbound::restore_response(response, &restore));
                     }
@@ -444,13 +443,12 @@ impl StreamableUpstream {
         let mut parser = SseParser::new(self.options.max_message_size);
         let mut events = Vec::new();
         while let Some(frame) = body.frame().await {
-            let frame =
-                frame.map_err(|e| {
-                    err(
-                        &self.instance,
-                        ErrorKind::Closed(LinkClosed::Body(Arc::new(e))),
-                    )
-                })?;
+            let frame = frame.map_err(|e| {
+                err(
+                    &self.instance,
+                    ErrorKind::Closed(LinkClosed::Body(Arc::new(e))),
+                )
+            })?;
             let Ok(data) = frame.into_data() else {
                 continue;
             };
@@ -572,7 +570,6 @@ fn base64_encode(input: &[u8]) -> String {
     use base64::Engine as _;
     base64::engine::general_purpose::STANDARD.encode(input)
 }
-
 
 /// The handshake over plain POSTs, capturing the session id `initialize` returns.
 struct HandshakeHttp<'a> {

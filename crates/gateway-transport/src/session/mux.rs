@@ -179,10 +179,8 @@ impl Mux {
     pub(crate) fn fail_all(&self, reason: &LinkClosed) {
         let drained: Vec<Pending> = self.pending.lock().drain().map(|(_, p)| p).collect();
         for p in drained {
-            let _ = p.tx.send(Err(err(
-                &self.instance,
-                ErrorKind::Closed(reason.clone()),
-            )));
+            let _ =
+                p.tx.send(Err(err(&self.instance, ErrorKind::Closed(reason.clone()))));
         }
     }
 }

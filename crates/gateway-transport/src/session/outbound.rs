@@ -311,7 +311,10 @@ mod tests {
             r#"{"jsonrpc":"2.0","id":1,"method":"resources/read","params":{"uri":"file:///a"}}"#,
         );
         let prepared = prepare(&mut r, 2, Era::Legacy, &identity);
-        assert_eq!(prepared.routed_name, None, "legacy upstreams get no Mcp-Name");
+        assert_eq!(
+            prepared.routed_name, None,
+            "legacy upstreams get no Mcp-Name"
+        );
     }
 
     #[test]

@@ -57,9 +57,18 @@ impl Dial for StdioDialer {
                 ErrorKind::Io(Box::new(std::io::Error::other(what))),
             )
         };
-        let stdin = child.stdin.take().ok_or_else(|| io_err("child stdin not captured"))?;
-        let stdout = child.stdout.take().ok_or_else(|| io_err("child stdout not captured"))?;
-        let stderr = child.stderr.take().ok_or_else(|| io_err("child stderr not captured"))?;
+        let stdin = child
+            .stdin
+            .take()
+            .ok_or_else(|| io_err("child stdin not captured"))?;
+        let stdout = child
+            .stdout
+            .take()
+            .ok_or_else(|| io_err("child stdout not captured"))?;
+        let stderr = child
+            .stderr
+            .take()
+            .ok_or_else(|| io_err("child stderr not captured"))?;
 
         let (writer, queue) = mpsc::channel(WRITE_QUEUE);
         let (close_stdin, close_rx) = oneshot::channel::<()>();
