@@ -12,6 +12,7 @@ use tower_http::{
 
 use crate::{
     admin, auth, browser, drain, error::ApiError, mcp, openapi, request_id, rest, state::AppState,
+    trace::RequestSpan,
 };
 
 /// The application: MCP endpoints, REST facade, management API, API docs.
@@ -41,7 +42,8 @@ pub(crate) fn app(state: AppState) -> Router {
             browser,
             browser::guard,
         ))
-        .layer(TraceLayer::new_for_http())
+        // One `request` span per request, with its matched route (trace.rs).
+        .layer(TraceLayer::new_for_http().make_span_with(RequestSpan))
         // Shutdown: sees every request for as long as its response (or event stream) is
         // open, and cuts off what outlives the drain deadline (drain.rs). Inside the
         // request-id layers, so a cut-off answer carries the id like any other error.

@@ -138,7 +138,7 @@ fn health_checker(state: &AppState, templates: &[&Arc<TemplateRoute>]) -> Value 
         instances.insert(
             h.instance.id.to_string(),
             json!({
-                "status": h.status(),
+                "status": h.status().as_str(),
                 "circuit": s.circuit.as_str(),
                 "score": s.score.get(),
                 "ejections": s.ejections,
