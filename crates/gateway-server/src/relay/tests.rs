@@ -219,6 +219,18 @@ async fn a_deadline_spent_is_504() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_final_timeout_wins_over_an_earlier_broken_attempt() {
+    let s = setup(&[Play::Break, Play::Hang], 3, 5, budget());
+    // Round robin: one of the two calls breaks first, is retried (tools/list is
+    // idempotent) and then times out; the other times out at once. Both are 504.
+    for _ in 0..2 {
+        let e = s.call(Method::ToolsList).await.err().unwrap();
+        assert!(matches!(e, RelayError::TimedOut { .. }), "{e:?}");
+    }
+    assert_eq!(s.calls(), 3);
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_call_that_broke_at_the_upstream_is_502_and_not_retried() {
     let s = setup(&[Play::Break, Play::Answer, Play::Answer], 3, 60, budget());
     // Whichever instance comes first: a broken tools/call may have acted, so it is not
