@@ -18,7 +18,7 @@ use crate::{
 /// The application: MCP endpoints, REST facade, management API, API docs.
 pub(crate) fn app(state: AppState) -> Router {
     let max_body = state.max_body;
-    let auth_state = state.clone();
+    let access = state.access.clone();
     let drain = state.drain.clone();
     let browser = state.browser.clone();
     Router::new()
@@ -33,7 +33,7 @@ pub(crate) fn app(state: AppState) -> Router {
         .fallback(not_found)
         // Authentication, route scopes, template allowlists, rate limits (auth/layer.rs).
         .layer(axum::middleware::from_fn_with_state(
-            auth_state,
+            access,
             auth::authorize,
         ))
         .layer(DefaultBodyLimit::max(max_body))

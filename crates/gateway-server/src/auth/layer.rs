@@ -8,11 +8,12 @@ use axum::{
 };
 use gateway_auth::{Credential, Decision, Outcome};
 
+use super::Access;
 use super::{
     extract::{Caller, ClientAddr, RequestMeta},
     policy,
 };
-use crate::{error::ApiError, state::AppState};
+use crate::error::ApiError;
 
 /// `X-API-Key`.
 const X_API_KEY: HeaderName = HeaderName::from_static("x-api-key");
@@ -22,11 +23,11 @@ const X_RATELIMIT_RESET: HeaderName = HeaderName::from_static("x-ratelimit-reset
 
 /// Runs before every route (see the module docs for the order of checks).
 pub(crate) async fn authorize(
-    State(state): State<AppState>,
+    State(access): State<std::sync::Arc<Access>>,
     mut request: Request,
     next: Next,
 ) -> Response {
-    let access = &state.access;
+    let access = &*access;
     // The client behind a trusted proxy, once per request (throttles and audit read it).
     if let Some(client) = ClientAddr::resolve(
         &access.trusted_proxies,
