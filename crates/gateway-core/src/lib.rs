@@ -36,7 +36,7 @@ pub use error::ValidationError;
 pub use model::{
     EndpointUrl, Headers, HealthProbe, HealthScore, HealthStatus, Instance, InstanceId,
     InstanceSpec, LoadBalancerSettings, Role, Scope, Scopes, SessionMode, StdioCommand, Strategy,
-    TemplateAccess, TemplateName, UpstreamTls, Username, Weight,
+    TemplateAccess, TemplateName, Transport, UpstreamTls, Username, Weight,
 };
 
 /// Appends `s` as a JSON string literal (shared by the jsonrpc and mcp modules).

@@ -17,7 +17,7 @@ use tokio::sync::watch;
 
 use crate::{
     HealthPolicy,
-    state::{Circuit, InstanceHealth, LinkHealth, Outcome, Transition},
+    state::{Circuit, CircuitPosition, InstanceHealth, LinkHealth, Outcome, Transition},
 };
 
 /// Gateway-wide health counters (monotonic; exportable as Prometheus counters).
@@ -121,7 +121,7 @@ pub struct HealthSnapshot {
     /// Probe-derived status.
     pub status: HealthStatus,
     /// Circuit position.
-    pub circuit: &'static str,
+    pub circuit: CircuitPosition,
     /// Whether the balancer offers it now.
     pub routable: bool,
     /// Health score.
@@ -229,7 +229,7 @@ impl HealthCell {
         let state = self.state.lock();
         HealthSnapshot {
             status: state.status(),
-            circuit: state.circuit(now).as_str(),
+            circuit: state.circuit(now).position(),
             // The flag the balancer uses, so APIs and routing always agree.
             routable: self.is_routable(),
             score: state.score(),
@@ -256,7 +256,9 @@ impl HealthCell {
                     tracing::info!(instance = %self.id, attempt, "upstream link back");
                 }
                 Transition::Circuit { from, to } => {
-                    if *to == "open" {
+                    let opened = *to == CircuitPosition::Open;
+                    let (from, to) = (from.as_str(), to.as_str());
+                    if opened {
                         counters.circuit_openings.fetch_add(1, Ordering::Relaxed);
                         tracing::warn!(instance = %self.id, from, to, "circuit opened: instance ejected");
                         self.wake_when_open_ends(now);

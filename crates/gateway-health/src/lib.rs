@@ -40,4 +40,4 @@ pub use budget::RetryBudget;
 pub use checker::{CheckConfig, CheckerHandle, ProbeNow, spawn_checker};
 pub use policy::HealthPolicy;
 pub use probe::probe;
-pub use state::{Circuit, InstanceHealth, LinkHealth, Outcome, Transition};
+pub use state::{Circuit, CircuitPosition, InstanceHealth, LinkHealth, Outcome, Transition};

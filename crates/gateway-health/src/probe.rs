@@ -3,7 +3,7 @@
 use std::time::{Duration, Instant};
 
 use gateway_core::{
-    HealthProbe,
+    HealthProbe, Transport,
     jsonrpc::{Request, RequestId},
     mcp::Era,
 };
@@ -18,12 +18,12 @@ pub async fn probe(
 ) -> Result<Duration, String> {
     let started = Instant::now();
     if let HealthProbe::HttpGet(path) = kind
-        && upstream.transport() != "stdio"
+        && upstream.transport() != Transport::Stdio
     {
         return match upstream.http_get(path, timeout).await {
             Ok(status) if (200..300).contains(&status) => Ok(started.elapsed()),
             Ok(status) => Err(format!("GET {path} answered {status}")),
-            Err(e) => Err(e.to_string()),
+            Err(e) => Err(e.report().to_string()),
         };
     }
     let method = match (kind, upstream.info().map(|i| i.era())) {
@@ -39,7 +39,7 @@ pub async fn probe(
     };
     match tokio::time::timeout(timeout, upstream.call(request, options)).await {
         Ok(Ok(_)) => Ok(started.elapsed()),
-        Ok(Err(e)) => Err(e.to_string()),
+        Ok(Err(e)) => Err(e.report().to_string()),
         Err(_) => Err(format!("no answer within {timeout:?}")),
     }
 }

@@ -43,13 +43,53 @@ pub enum Circuit {
 }
 
 impl Circuit {
+    /// Where it stands, without its timing and counts.
+    pub fn position(&self) -> CircuitPosition {
+        match self {
+            Circuit::Closed => CircuitPosition::Closed,
+            Circuit::Open { .. } => CircuitPosition::Open,
+            Circuit::HalfOpen { .. } => CircuitPosition::HalfOpen,
+        }
+    }
+
     /// `closed`, `open` or `half_open`.
     pub fn as_str(&self) -> &'static str {
+        self.position().as_str()
+    }
+}
+
+/// The circuit breaker's position as APIs, logs and counters show it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CircuitPosition {
+    /// Traffic flows.
+    Closed,
+    /// Ejected: no traffic.
+    Open,
+    /// Trial requests only.
+    HalfOpen,
+}
+
+impl CircuitPosition {
+    /// The wire name: `closed`, `open` or `half_open`.
+    pub fn as_str(self) -> &'static str {
         match self {
-            Circuit::Closed => "closed",
-            Circuit::Open { .. } => "open",
-            Circuit::HalfOpen { .. } => "half_open",
+            CircuitPosition::Closed => "closed",
+            CircuitPosition::Open => "open",
+            CircuitPosition::HalfOpen => "half_open",
         }
+    }
+}
+
+impl std::fmt::Display for CircuitPosition {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Compares with the wire name (`snapshot.circuit == "open"`).
+impl PartialEq<&str> for CircuitPosition {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
     }
 }
 
@@ -89,10 +129,10 @@ pub enum Transition {
     },
     /// The circuit moved.
     Circuit {
-        /// Before (`closed`, `open`, `half_open`).
-        from: &'static str,
+        /// Before.
+        from: CircuitPosition,
         /// After.
-        to: &'static str,
+        to: CircuitPosition,
     },
     /// A supervised link went down (`up: false`, restarting) or came back.
     Link {
@@ -397,12 +437,12 @@ impl InstanceHealth {
     }
 
     fn move_circuit(&mut self, to: Circuit, changes: &mut Vec<Transition>) {
-        let from = self.circuit.as_str();
+        let from = self.circuit.position();
         self.circuit = to;
-        if from != to.as_str() {
+        if from != to.position() {
             changes.push(Transition::Circuit {
                 from,
-                to: to.as_str(),
+                to: to.position(),
             });
         }
     }

@@ -1,4 +1,6 @@
-//! [`ApiError`]: the only place HTTP status codes and error bodies are chosen.
+//! [`ApiError`]: the only place HTTP status codes and error bodies are chosen. The
+//! errors of the layers below (the relay's, the registry's, auth's, the store's) keep
+//! their causes and are mapped here, once.
 
 use axum::{
     Json,
@@ -6,6 +8,12 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use gateway_core::api::ErrorBody;
+use serde_json::value::RawValue;
+
+use crate::{
+    registry::RegistryError,
+    relay::{ListError, RelayError},
+};
 
 /// Everything a handler can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -22,22 +30,10 @@ pub(crate) enum ApiError {
     InstanceNotFound { template: String, instance: String },
     #[error("instance {0:?} is already registered")]
     Conflict(String),
-    #[error("template {0:?} has no instances")]
-    NoInstances(String),
-    /// `reason` goes to the log only: transport errors can name internal hosts.
-    #[error(
-        "no instance of template {template:?} could serve the request \
-         (the gateway's log has the cause under this request_id)"
-    )]
-    Unavailable { template: String, reason: String },
-    #[error("upstream of template {template:?} timed out")]
-    Timeout { template: String },
-    /// `reason` goes to the log only, as for `Unavailable`.
-    #[error(
-        "the upstream of template {template:?} failed during the call \
-         (the gateway's log has the cause under this request_id)"
-    )]
-    UpstreamFailed { template: String, reason: String },
+    /// The relay got no answer (the transport cause goes to the log only: it can name
+    /// internal hosts).
+    #[error(transparent)]
+    Relay(#[from] RelayError),
     #[error("upstream returned a JSON-RPC error {code}: {message}")]
     Rpc {
         code: i32,
@@ -60,7 +56,7 @@ pub(crate) enum ApiError {
     #[error("{0}")]
     Forbidden(String),
     #[error("{}", browser_refusal(*.0))]
-    BrowserRefused(crate::browser::Refused),
+    BrowserRefused(Refused),
     #[error("rate limit exceeded ({} requests per minute)", .0.limit)]
     RateLimited(gateway_auth::Decision),
     #[error("authentication is not enabled on this gateway (start it with --auth)")]
@@ -73,15 +69,26 @@ impl ApiError {
     /// Logs what the client is not told (an upstream failure's cause), with the request
     /// id the client sees, so an operator can find it.
     pub(crate) fn log_hidden_cause(&self) {
-        if let ApiError::Unavailable { template, reason }
-        | ApiError::UpstreamFailed { template, reason } = self
-        {
-            tracing::info!(
-                request_id = crate::request_id::current().as_deref().unwrap_or("-"),
-                %template,
-                %reason,
-                "upstream failure answered"
-            );
+        if let ApiError::Relay(e) = self {
+            e.log_hidden_cause();
+        }
+    }
+
+    /// An upstream's JSON-RPC error object (raw), as the REST facade answers it.
+    pub(crate) fn rpc(raw: &RawValue) -> Self {
+        let error: serde_json::Value = serde_json::from_str(raw.get()).unwrap_or_default();
+        ApiError::Rpc {
+            code: error["code"]
+                .as_i64()
+                .and_then(|c| i32::try_from(c).ok())
+                .unwrap_or(0),
+            message: error["message"]
+                .as_str()
+                .unwrap_or("upstream error")
+                .chars()
+                .take(500)
+                .collect(),
+            error,
         }
     }
 
@@ -89,6 +96,31 @@ impl ApiError {
         ApiError::InvalidField {
             field: field.into(),
             message: message.into(),
+        }
+    }
+}
+
+impl From<ListError> for ApiError {
+    fn from(e: ListError) -> Self {
+        match e {
+            ListError::Relay(e) => ApiError::Relay(e),
+            ListError::Rpc(raw) => ApiError::rpc(&raw),
+            ListError::BadPage(page) => ApiError::BadUpstream(page.to_string()),
+        }
+    }
+}
+
+impl From<RegistryError> for ApiError {
+    fn from(e: RegistryError) -> Self {
+        match e {
+            RegistryError::TemplateNotFound(name) => ApiError::TemplateNotFound(name.to_string()),
+            RegistryError::InstanceId(e) => ApiError::invalid("instance_id", e.to_string()),
+            RegistryError::Endpoint(e) => ApiError::invalid("endpoint", e.to_string()),
+            RegistryError::Settings(e) => {
+                ApiError::invalid(e.field().unwrap_or("load_balancer"), e.to_string())
+            }
+            RegistryError::UpstreamTls(e) => ApiError::invalid(e.field(), e.message()),
+            RegistryError::Store(e) => ApiError::from(e),
         }
     }
 }
@@ -128,11 +160,7 @@ impl IntoResponse for ApiError {
             ApiError::TemplateNotFound(_) => (StatusCode::NOT_FOUND, "template_not_found"),
             ApiError::InstanceNotFound { .. } => (StatusCode::NOT_FOUND, "instance_not_found"),
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
-            ApiError::NoInstances(_) | ApiError::Unavailable { .. } => {
-                (StatusCode::SERVICE_UNAVAILABLE, "unavailable")
-            }
-            ApiError::Timeout { .. } => (StatusCode::GATEWAY_TIMEOUT, "upstream_timeout"),
-            ApiError::UpstreamFailed { .. } => (StatusCode::BAD_GATEWAY, "upstream_failed"),
+            ApiError::Relay(e) => relay_status(e),
             ApiError::RouteNotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             ApiError::MethodNotAllowed { .. } => {
                 (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed")
@@ -170,9 +198,7 @@ impl IntoResponse for ApiError {
             }
             ApiError::TemplateForbidden(_) => (StatusCode::FORBIDDEN, "template_forbidden"),
             ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
-            ApiError::BrowserRefused(crate::browser::Refused::Host) => {
-                (StatusCode::FORBIDDEN, "forbidden_host")
-            }
+            ApiError::BrowserRefused(Refused::Host) => (StatusCode::FORBIDDEN, "forbidden_host"),
             ApiError::BrowserRefused(_) => (StatusCode::FORBIDDEN, "forbidden_origin"),
             ApiError::RateLimited(_) => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
             ApiError::AuthDisabled => (StatusCode::NOT_FOUND, "auth_disabled"),
@@ -210,9 +236,44 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// Status and code of a relayed call that got no answer: 504 when the upstream did not
+/// answer in time, 503 when nothing was sent (`Retry-After`), 502 when the call broke at
+/// the upstream.
+fn relay_status(e: &RelayError) -> (StatusCode, &'static str) {
+    match e {
+        RelayError::TemplateNotFound(_) => (StatusCode::NOT_FOUND, "template_not_found"),
+        RelayError::NoInstances(_) | RelayError::Unavailable { .. } => {
+            (StatusCode::SERVICE_UNAVAILABLE, "unavailable")
+        }
+        RelayError::TimedOut { .. } => (StatusCode::GATEWAY_TIMEOUT, "upstream_timeout"),
+        RelayError::Failed { .. } => (StatusCode::BAD_GATEWAY, "upstream_failed"),
+    }
+}
+
+/// Which header made the browser guard (`crate::browser`) refuse a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Refused {
+    /// A `Host` outside the allowlist (DNS rebinding).
+    Host,
+    /// An `Origin` of a page that may not call the gateway.
+    Origin,
+    /// No `Origin`, but the browser says the request is a cross-site subresource fetch.
+    SecFetchSite,
+}
+
+impl Refused {
+    /// The header's name, for messages.
+    pub(crate) fn header(self) -> &'static str {
+        match self {
+            Refused::Host => "Host",
+            Refused::Origin => "Origin",
+            Refused::SecFetchSite => "Sec-Fetch-Site",
+        }
+    }
+}
+
 /// What a refused browser request is told (see `browser`).
-fn browser_refusal(which: crate::browser::Refused) -> &'static str {
-    use crate::browser::Refused;
+fn browser_refusal(which: Refused) -> &'static str {
     match which {
         Refused::Host => {
             "Host header not allowed (DNS-rebinding protection):              add the name to MCP_GATEWAY_ALLOWED_HOSTS"

@@ -14,8 +14,9 @@
 //! # Ok(()) }
 //! ```
 //!
-//! Request path: `router` → `mcp` / `rest` / `admin` handlers → `relay` (candidates from the
-//! template's balancer, retries only when safe) → `gateway_transport::Upstream`.
+//! Request path: `router` → `mcp` / `rest` handlers → `relay::Relay` (candidates from the
+//! template's balancer, retries only when safe, or a dedicated session's own upstream) →
+//! `gateway_transport::Upstream`; `admin` → `registry`.
 //!
 #![doc = include_str!("docs/lifecycle.md")]
 
@@ -41,6 +42,7 @@ mod server;
 mod state;
 #[cfg(test)]
 mod test_util;
+mod trace;
 
 pub use config::{
     AuthSettings, BrowserSettings, ConfigError, FleetSettings, ListenSettings, McpSettings,

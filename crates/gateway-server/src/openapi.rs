@@ -10,7 +10,11 @@ use axum::{
 use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::{admin::AdminApi, auth::AuthApi, rest::RestApi};
+use crate::{
+    admin::{AccountsApi, AdminApi},
+    auth::AuthApi,
+    rest::RestApi,
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -33,6 +37,7 @@ pub(crate) fn document() -> utoipa::openapi::OpenApi {
     doc.merge(RestApi::openapi());
     doc.merge(AdminApi::openapi());
     doc.merge(AuthApi::openapi());
+    doc.merge(AccountsApi::openapi());
     doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
     doc
 }

@@ -12,12 +12,13 @@ use tower_http::{
 
 use crate::{
     admin, auth, browser, drain, error::ApiError, mcp, openapi, request_id, rest, state::AppState,
+    trace::RequestSpan,
 };
 
 /// The application: MCP endpoints, REST facade, management API, API docs.
 pub(crate) fn app(state: AppState) -> Router {
     let max_body = state.max_body;
-    let auth_state = state.clone();
+    let access = state.access.clone();
     let drain = state.drain.clone();
     let browser = state.browser.clone();
     Router::new()
@@ -32,7 +33,7 @@ pub(crate) fn app(state: AppState) -> Router {
         .fallback(not_found)
         // Authentication, route scopes, template allowlists, rate limits (auth/layer.rs).
         .layer(axum::middleware::from_fn_with_state(
-            auth_state,
+            access,
             auth::authorize,
         ))
         .layer(DefaultBodyLimit::max(max_body))
@@ -41,7 +42,8 @@ pub(crate) fn app(state: AppState) -> Router {
             browser,
             browser::guard,
         ))
-        .layer(TraceLayer::new_for_http())
+        // One `request` span per request, with its matched route (trace.rs).
+        .layer(TraceLayer::new_for_http().make_span_with(RequestSpan))
         // Shutdown: sees every request for as long as its response (or event stream) is
         // open, and cuts off what outlives the drain deadline (drain.rs). Inside the
         // request-id layers, so a cut-off answer carries the id like any other error.

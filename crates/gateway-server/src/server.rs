@@ -12,13 +12,13 @@ use crate::{
     auth::Access,
     config::Settings,
     drain::{Drain, Phase},
-    error::ApiError,
     fleet::Fleet,
     listen::Listener,
     mcp::{McpState, Sessions},
-    registry::Registry,
+    registry::{Registry, RegistryError},
+    relay::{GatewayStats, Relay},
     router,
-    state::{AppState, GatewayStats, Shared},
+    state::{AppState, Shared},
 };
 
 /// Why the server could not start or stopped with an error.
@@ -124,12 +124,12 @@ impl Server {
             }
             false => (Access::disabled(&settings.auth), None),
         };
-        let mcp = mcp_state(&store, &settings).await?;
+        let sessions = sessions(&store, &settings).await?;
         let connector = Connector::new(settings.transport_options());
         let health = settings.health_policy;
         let registry = Registry::load(store.clone(), connector, settings.template_defaults, health)
             .await
-            .map_err(|e: ApiError| Error::Registry(e.to_string()))?;
+            .map_err(|e: RegistryError| Error::Registry(e.to_string()))?;
         registry
             .seed(settings.seed.clone())
             .await
@@ -153,18 +153,36 @@ impl Server {
             &settings.fleet,
             version,
         );
+        let stats = Arc::new(GatewayStats::new());
+        let relay = Relay::new(
+            registry.routing(),
+            gateway_health::RetryBudget::default(),
+            stats.clone(),
+        );
+        let access = Arc::new(access);
+        let drain = Drain::new();
+        let mcp = &settings.mcp;
+        let mcp = Arc::new(McpState::new(
+            relay.clone(),
+            sessions,
+            &mcp.name_separator,
+            mcp.sse_keepalive,
+            mcp.limits,
+            access.clone(),
+            drain.clone(),
+        ));
         Ok(Server {
             listener,
             shutdown_grace: settings.shutdown_grace,
             state: AppState::new(Shared {
-                retry_budget: Arc::new(gateway_health::RetryBudget::default()),
                 registry,
-                stats: Arc::new(GatewayStats::new()),
+                relay,
+                stats,
                 max_body: settings.max_message_size,
-                access: Arc::new(access),
+                access,
                 mcp,
                 browser: crate::browser::Browser::new(&settings.browser),
-                drain: Drain::new(),
+                drain,
                 fleet: Arc::new(fleet),
             }),
         })
@@ -255,9 +273,9 @@ impl Server {
     }
 }
 
-/// Session sealing (the key from the settings, or generated once and kept in the
-/// database so replicas sharing it share the key), Origin/Host policy, naming.
-async fn mcp_state(store: &Store, settings: &Settings) -> Result<Arc<McpState>, Error> {
+/// MCP sessions: sealed with the key from the settings, or one generated once and kept
+/// in the database (so replicas sharing it share the key); reaped when idle.
+async fn sessions(store: &Store, settings: &Settings) -> Result<Arc<Sessions>, Error> {
     let mcp = &settings.mcp;
     let bad_key = |e: gateway_auth::SealError| Error::SessionKey(e.to_string());
     let current = match &mcp.session_key {
@@ -288,14 +306,7 @@ async fn mcp_state(store: &Store, settings: &Settings) -> Result<Arc<McpState>, 
         mcp.limits.max_closed_sessions,
     ));
     sessions.spawn_reaper(Duration::from_secs(60).min(mcp.session_idle_timeout));
-    Ok(Arc::new(McpState {
-        sessions,
-        separator: Arc::from(mcp.name_separator.as_str()),
-        keepalive: mcp.sse_keepalive,
-        dedicated_counts: Default::default(),
-        legacy_sse: Default::default(),
-        limits: mcp.limits,
-    }))
+    Ok(sessions)
 }
 
 /// The name of the generated session key in the database's secrets table.

@@ -1,11 +1,20 @@
-//! [`AppState`]: the handles every handler shares.
+//! [`AppState`]: the handles every handler shares, and the sub-states each area takes
+//! from it (axum `FromRef`): the relay for the REST facade and the MCP endpoints, the MCP
+//! state, access control, the drain phase. A module below this one never names
+//! `AppState`, so none of them import each other through it.
 
-use std::{
-    sync::{Arc, atomic::AtomicU64},
-    time::Instant,
+use std::sync::Arc;
+
+use axum::extract::FromRef;
+
+use crate::{
+    auth::Access,
+    browser::Browser,
+    drain::Drain,
+    mcp::McpState,
+    registry::Registry,
+    relay::{GatewayStats, Relay},
 };
-
-use crate::registry::Registry;
 
 /// Shared by all handlers. Cloned several times per request (router, middleware,
 /// extractors), so a clone is one reference-count increment.
@@ -29,38 +38,45 @@ impl std::ops::Deref for AppState {
 /// What [`AppState`] shares; each part is its own `Arc` for the tasks that outlive a
 /// request (health sync, shutdown).
 pub(crate) struct Shared {
+    /// Templates and instances: writes (management API) and the routing snapshot.
     pub(crate) registry: Arc<Registry>,
+    /// The one way to an upstream (reads the registry's routing snapshot).
+    pub(crate) relay: Relay,
+    /// The relay's counters (the statistics API reads them).
     pub(crate) stats: Arc<GatewayStats>,
-    /// Retries may add at most 20% load (plus a small reserve).
-    pub(crate) retry_budget: Arc<gateway_health::RetryBudget>,
     pub(crate) max_body: usize,
     /// Authentication, authorization, rate limits and audit (inert when auth is off).
-    pub(crate) access: Arc<crate::auth::Access>,
-    /// Native MCP endpoints: sessions, Origin/Host policy, naming.
-    pub(crate) mcp: Arc<crate::mcp::McpState>,
+    pub(crate) access: Arc<Access>,
+    /// Native MCP endpoints: sessions, naming, limits.
+    pub(crate) mcp: Arc<McpState>,
     /// Host/Origin policy and CORS, applied to every route.
-    pub(crate) browser: Arc<crate::browser::Browser>,
+    pub(crate) browser: Arc<Browser>,
     /// The shutdown phase: SSE streams end when draining starts.
-    pub(crate) drain: Arc<crate::drain::Drain>,
+    pub(crate) drain: Arc<Drain>,
     /// This replica's id, the shared Redis and the change feed's state.
     pub(crate) fleet: Arc<crate::fleet::Fleet>,
 }
 
-/// Gateway-wide counters (monotonic; exportable as metrics).
-pub(crate) struct GatewayStats {
-    pub(crate) started: Instant,
-    /// Proxied upstream calls.
-    pub(crate) requests: AtomicU64,
-    /// Proxied calls that failed in transport.
-    pub(crate) errors: AtomicU64,
+impl FromRef<AppState> for Relay {
+    fn from_ref(state: &AppState) -> Self {
+        state.relay.clone()
+    }
 }
 
-impl GatewayStats {
-    pub(crate) fn new() -> Self {
-        Self {
-            started: Instant::now(),
-            requests: AtomicU64::new(0),
-            errors: AtomicU64::new(0),
-        }
+impl FromRef<AppState> for Arc<McpState> {
+    fn from_ref(state: &AppState) -> Self {
+        state.mcp.clone()
+    }
+}
+
+impl FromRef<AppState> for Arc<Access> {
+    fn from_ref(state: &AppState) -> Self {
+        state.access.clone()
+    }
+}
+
+impl FromRef<AppState> for Arc<Drain> {
+    fn from_ref(state: &AppState) -> Self {
+        state.drain.clone()
     }
 }

@@ -171,7 +171,7 @@ pub(crate) fn instance_row(instance: &Instance) -> Result<instance::ActiveModel>
     Ok(instance::ActiveModel {
         id: Set(instance.id.as_str().to_owned()),
         template_name: Set(instance.template.as_str().to_owned()),
-        transport: Set(instance.spec.transport().to_owned()),
+        transport: Set(instance.spec.transport().as_str().to_owned()),
         endpoint: Set(endpoint),
         command: Set(command),
         args: Set(args),

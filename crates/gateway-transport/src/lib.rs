@@ -31,6 +31,8 @@
 //! | HTTP+SSE | [`gateway_core::InstanceSpec::Sse`] | one supervised GET stream + POSTs | servers that only speak 2024-11-05 |
 
 mod error;
+#[cfg(any(test, feature = "test-util"))]
+mod fake;
 mod http;
 mod info;
 mod link_state;
@@ -39,7 +41,13 @@ mod session;
 mod stdio;
 mod upstream;
 
-pub use error::Error;
+pub use error::{Error, Report};
+/// Helpers for tests of crates above (feature `test-util`): fake upstreams
+/// ([`Upstream::fake`]) and the failures they report.
+#[cfg(any(test, feature = "test-util"))]
+pub mod test_util {
+    pub use crate::error::test_util::Failure;
+}
 pub use http::{HttpClient, TlsConfigError, check_upstream_tls};
 pub use info::{ServerInfo, ServerMessage};
 pub use link_state::LinkState;

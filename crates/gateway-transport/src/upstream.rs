@@ -4,7 +4,7 @@
 use std::{sync::Arc, time::Duration};
 
 use gateway_core::{
-    Headers, InstanceId, InstanceSpec, UpstreamTls,
+    Headers, InstanceId, InstanceSpec, Transport, UpstreamTls,
     jsonrpc::{Message, Notification, Request, Response},
 };
 use http::{HeaderMap, HeaderName, HeaderValue};
@@ -12,7 +12,7 @@ use tokio::sync::{broadcast, mpsc, watch};
 
 use crate::{
     Error, LinkState, Options, ServerInfo, ServerMessage, TlsConfigError,
-    error::{ErrorKind, err},
+    error::{ConfigProblem, ErrorKind, err},
     http::{HttpClient, legacy_sse::SseDialer, streamable::StreamableUpstream},
     session::{outbound::Identity, supervisor::Supervisor},
     stdio::StdioDialer,
@@ -138,14 +138,15 @@ impl Connector {
         let origin = match spec {
             InstanceSpec::Http { url, headers } | InstanceSpec::Sse { url, headers } => {
                 let uri = parse_url(&instance, url.as_str())?;
-                Some((
-                    format!(
+                Some(Origin {
+                    base: format!(
                         "{}://{}",
                         uri.scheme_str().unwrap_or("http"),
                         uri.authority().map_or("", |a| a.as_str())
                     ),
-                    header_map(&instance, headers)?,
-                ))
+                    headers: header_map(&instance, headers)?,
+                    http: self.http.clone(),
+                })
             }
             InstanceSpec::Stdio(_) => None,
         };
@@ -153,7 +154,6 @@ impl Connector {
             inner: Arc::new(Inner {
                 instance,
                 origin,
-                http: self.http.clone(),
                 transport: spec.transport(),
                 adapter,
                 server_tx,
@@ -165,7 +165,7 @@ impl Connector {
 
 fn parse_url(instance: &InstanceId, url: &str) -> Result<http::Uri, Error> {
     url.parse()
-        .map_err(|e| err(instance, ErrorKind::Protocol(format!("invalid URL: {e}"))))
+        .map_err(|e| err(instance, ErrorKind::Config(ConfigProblem::Url(e))))
 }
 
 fn header_map(instance: &InstanceId, headers: &Headers) -> Result<HeaderMap, Error> {
@@ -174,7 +174,7 @@ fn header_map(instance: &InstanceId, headers: &Headers) -> Result<HeaderMap, Err
         let bad = || {
             err(
                 instance,
-                ErrorKind::Protocol(format!("invalid header {name}")),
+                ErrorKind::Config(ConfigProblem::Header(name.to_owned())),
             )
         };
         let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| bad())?;
@@ -207,19 +207,28 @@ pub struct Upstream {
 
 struct Inner {
     instance: InstanceId,
-    /// `scheme://authority` and extra headers of HTTP and SSE instances.
-    origin: Option<(String, HeaderMap)>,
-    http: HttpClient,
-    transport: &'static str,
+    /// Where HTTP and SSE instances live (for HTTP probes).
+    origin: Option<Origin>,
+    transport: Transport,
     adapter: Adapter,
     server_tx: broadcast::Sender<ServerMessage>,
     request_timeout: Duration,
+}
+
+/// `scheme://authority`, extra headers and client of an HTTP or SSE instance.
+struct Origin {
+    base: String,
+    headers: HeaderMap,
+    http: HttpClient,
 }
 
 enum Adapter {
     /// stdio children and legacy SSE sessions: supervised message links.
     Linked(Supervisor),
     Http(Box<StreamableUpstream>),
+    /// An in-process stand-in for tests (feature `test-util`).
+    #[cfg(any(test, feature = "test-util"))]
+    Fake(crate::fake::FakeUpstream),
 }
 
 impl Upstream {
@@ -228,8 +237,8 @@ impl Upstream {
         &self.inner.instance
     }
 
-    /// `"http"`, `"sse"` or `"stdio"`.
-    pub fn transport(&self) -> &'static str {
+    /// How this connection reaches its instance.
+    pub fn transport(&self) -> Transport {
         self.inner.transport
     }
 
@@ -247,6 +256,8 @@ impl Upstream {
                 http.info()
                     .ok_or_else(|| err(&self.inner.instance, ErrorKind::NotReady))
             }
+            #[cfg(any(test, feature = "test-util"))]
+            Adapter::Fake(fake) => Ok(fake.info()),
         }
     }
 
@@ -255,6 +266,8 @@ impl Upstream {
         match &self.inner.adapter {
             Adapter::Linked(sup) => sup.ready_links().first().map(|r| r.info.clone()),
             Adapter::Http(http) => http.info(),
+            #[cfg(any(test, feature = "test-util"))]
+            Adapter::Fake(fake) => Some(fake.info()),
         }
     }
 
@@ -274,6 +287,8 @@ impl Upstream {
                     .await
             }
             Adapter::Http(http) => http.call(request, options.progress, timeout).await,
+            #[cfg(any(test, feature = "test-util"))]
+            Adapter::Fake(fake) => fake.call(request, options).await,
         }
     }
 
@@ -301,6 +316,8 @@ impl Upstream {
                 Ok(())
             }
             Adapter::Http(http) => http.send(message).await,
+            #[cfg(any(test, feature = "test-util"))]
+            Adapter::Fake(_) => Ok(()),
         }
     }
 
@@ -312,6 +329,8 @@ impl Upstream {
         match &self.inner.adapter {
             Adapter::Linked(sup) => Some(sup.link_state()),
             Adapter::Http(_) => None,
+            #[cfg(any(test, feature = "test-util"))]
+            Adapter::Fake(_) => None,
         }
     }
 
@@ -331,6 +350,8 @@ impl Upstream {
                 .map(|r| r.link.mux.in_flight())
                 .sum(),
             Adapter::Http(http) => http.in_flight(),
+            #[cfg(any(test, feature = "test-util"))]
+            Adapter::Fake(fake) => fake.in_flight(),
         }
     }
 
@@ -339,6 +360,8 @@ impl Upstream {
         match &self.inner.adapter {
             Adapter::Linked(sup) => sup.ready_links().iter().filter_map(|r| r.pid).collect(),
             Adapter::Http(_) => Vec::new(),
+            #[cfg(any(test, feature = "test-util"))]
+            Adapter::Fake(_) => Vec::new(),
         }
     }
 
@@ -346,29 +369,23 @@ impl Upstream {
     /// with the instance's headers; returns the status code. Errors for stdio instances.
     pub async fn http_get(&self, path: &str, timeout: Duration) -> Result<u16, Error> {
         let instance = &self.inner.instance;
-        let Some((origin, headers)) = &self.inner.origin else {
-            return Err(err(
-                instance,
-                ErrorKind::Protocol("not an HTTP instance".into()),
-            ));
+        let Some(origin) = &self.inner.origin else {
+            return Err(err(instance, ErrorKind::Config(ConfigProblem::NotHttp)));
         };
-        let uri: http::Uri = format!("{origin}{path}").parse().map_err(|e| {
-            err(
-                instance,
-                ErrorKind::Protocol(format!("invalid probe path: {e}")),
-            )
-        })?;
+        let uri: http::Uri = format!("{}{path}", origin.base)
+            .parse()
+            .map_err(|e| err(instance, ErrorKind::Config(ConfigProblem::ProbePath(e))))?;
         let mut builder = http::Request::get(uri);
-        for (k, v) in headers {
+        for (k, v) in &origin.headers {
             builder = builder.header(k, v);
         }
         let request = builder
             .body(http_body_util::Full::new(bytes::Bytes::new()))
-            .map_err(|e| err(instance, ErrorKind::Protocol(e.to_string())))?;
-        match tokio::time::timeout(timeout, self.inner.http.inner.request(request)).await {
+            .map_err(|e| err(instance, ErrorKind::Config(e.into())))?;
+        match tokio::time::timeout(timeout, origin.http.inner.request(request)).await {
             Ok(Ok(response)) => Ok(response.status().as_u16()),
-            Ok(Err(e)) if e.is_connect() => Err(err(instance, ErrorKind::Connect(e.to_string()))),
-            Ok(Err(e)) => Err(err(instance, ErrorKind::Io(e.to_string()))),
+            Ok(Err(e)) if e.is_connect() => Err(err(instance, ErrorKind::Connect(Box::new(e)))),
+            Ok(Err(e)) => Err(err(instance, ErrorKind::Io(Box::new(e)))),
             Err(_) => Err(err(instance, ErrorKind::Timeout(timeout))),
         }
     }
@@ -379,6 +396,8 @@ impl Upstream {
         match &self.inner.adapter {
             Adapter::Linked(sup) => sup.close().await,
             Adapter::Http(http) => http.close().await,
+            #[cfg(any(test, feature = "test-util"))]
+            Adapter::Fake(_) => {}
         }
     }
 }
@@ -389,5 +408,29 @@ impl std::fmt::Debug for Upstream {
             .field("instance", &self.inner.instance)
             .field("transport", &self.inner.transport)
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(any(test, feature = "test-util"))]
+impl Upstream {
+    /// An in-process upstream for tests (feature `test-util`): every call goes to
+    /// `handler`, which answers (or fails, see [`crate::test_util::Failure`]) as a real
+    /// adapter would; the handshake is done, notifications go nowhere.
+    pub fn fake<F, Fut>(instance: InstanceId, transport: Transport, handler: F) -> Upstream
+    where
+        F: Fn(Request, CallOptions) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<Response, Error>> + Send + 'static,
+    {
+        let (server_tx, _) = broadcast::channel(SERVER_MESSAGE_BUFFER);
+        Upstream {
+            inner: Arc::new(Inner {
+                instance,
+                origin: None,
+                transport,
+                adapter: Adapter::Fake(crate::fake::FakeUpstream::new(handler)),
+                server_tx,
+                request_timeout: Options::default().request_timeout,
+            }),
+        }
     }
 }

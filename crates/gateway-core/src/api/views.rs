@@ -82,7 +82,7 @@ impl InstanceInfo {
         Self {
             id: instance.id.to_string(),
             template_name: instance.template.to_string(),
-            transport: instance.spec.transport().to_owned(),
+            transport: instance.spec.transport().as_str().to_owned(),
             endpoint,
             command,
             working_dir,

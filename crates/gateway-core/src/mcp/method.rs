@@ -28,6 +28,10 @@ pub enum Method {
     PromptsList,
     /// `prompts/get`.
     PromptsGet,
+    /// `resources/subscribe`.
+    ResourcesSubscribe,
+    /// `resources/unsubscribe`.
+    ResourcesUnsubscribe,
     /// `completion/complete`.
     CompletionComplete,
     /// `logging/setLevel`.
@@ -55,6 +59,8 @@ impl Method {
             "resources/templates/list" => Method::ResourcesTemplatesList,
             "prompts/list" => Method::PromptsList,
             "prompts/get" => Method::PromptsGet,
+            "resources/subscribe" => Method::ResourcesSubscribe,
+            "resources/unsubscribe" => Method::ResourcesUnsubscribe,
             "completion/complete" => Method::CompletionComplete,
             "logging/setLevel" => Method::LoggingSetLevel,
             "notifications/progress" => Method::Progress,
@@ -77,6 +83,8 @@ impl Method {
             Method::ResourcesTemplatesList => "resources/templates/list",
             Method::PromptsList => "prompts/list",
             Method::PromptsGet => "prompts/get",
+            Method::ResourcesSubscribe => "resources/subscribe",
+            Method::ResourcesUnsubscribe => "resources/unsubscribe",
             Method::CompletionComplete => "completion/complete",
             Method::LoggingSetLevel => "logging/setLevel",
             Method::Progress => "notifications/progress",
@@ -113,6 +121,18 @@ impl Method {
     }
 }
 
+impl PartialEq<str> for Method {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialEq<&str> for Method {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
 impl fmt::Display for Method {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -137,5 +157,7 @@ mod tests {
         assert!(!Method::parse("tools/call").is_idempotent());
         assert!(!Method::parse("x/custom").is_idempotent());
         assert_eq!(Method::ResourcesRead.name_param(), Some("uri"));
+        assert_eq!(Method::parse("resources/subscribe"), "resources/subscribe");
+        assert!(!Method::ResourcesSubscribe.is_idempotent());
     }
 }

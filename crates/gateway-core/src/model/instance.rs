@@ -26,13 +26,50 @@ pub enum InstanceSpec {
 }
 
 impl InstanceSpec {
-    /// The transport's wire name: `"http"`, `"sse"` or `"stdio"`.
-    pub fn transport(&self) -> &'static str {
+    /// The transport this spec uses.
+    pub fn transport(&self) -> Transport {
         match self {
-            InstanceSpec::Http { .. } => "http",
-            InstanceSpec::Sse { .. } => "sse",
-            InstanceSpec::Stdio(_) => "stdio",
+            InstanceSpec::Http { .. } => Transport::Http,
+            InstanceSpec::Sse { .. } => Transport::Sse,
+            InstanceSpec::Stdio(_) => Transport::Stdio,
         }
+    }
+}
+
+/// How the gateway talks to an instance: the kind of an [`InstanceSpec`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Transport {
+    /// MCP Streamable HTTP.
+    Http,
+    /// The legacy HTTP+SSE transport (2024-11-05).
+    Sse,
+    /// A child process on stdin/stdout.
+    Stdio,
+}
+
+impl Transport {
+    /// The wire name: `"http"`, `"sse"` or `"stdio"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Transport::Http => "http",
+            Transport::Sse => "sse",
+            Transport::Stdio => "stdio",
+        }
+    }
+
+    /// The OpenTelemetry `network.transport` of the connection: `pipe` for stdio,
+    /// `tcp` for HTTP and SSE.
+    pub fn network(self) -> &'static str {
+        match self {
+            Transport::Stdio => "pipe",
+            Transport::Http | Transport::Sse => "tcp",
+        }
+    }
+}
+
+impl fmt::Display for Transport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 

@@ -14,7 +14,7 @@ mod weight;
 
 pub use access::{Role, Scope, Scopes, TemplateAccess, Username};
 pub use health::{HealthScore, HealthStatus};
-pub use instance::{EndpointUrl, Headers, InstanceSpec, StdioCommand};
+pub use instance::{EndpointUrl, Headers, InstanceSpec, StdioCommand, Transport};
 pub use instance_record::Instance;
 pub use name::{InstanceId, TemplateName};
 pub use probe::HealthProbe;

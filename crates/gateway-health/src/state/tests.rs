@@ -57,8 +57,8 @@ fn breaker_cycles_closed_open_half_open_closed() {
     assert_eq!(
         changes,
         vec![Transition::Circuit {
-            from: "closed",
-            to: "open"
+            from: CircuitPosition::Closed,
+            to: CircuitPosition::Open
         }]
     );
     assert!(!h.is_routable(t) && !h.try_acquire(t));
@@ -73,8 +73,8 @@ fn breaker_cycles_closed_open_half_open_closed() {
     assert_eq!(
         changes,
         vec![Transition::Circuit {
-            from: "half_open",
-            to: "closed"
+            from: CircuitPosition::HalfOpen,
+            to: CircuitPosition::Closed
         }]
     );
     assert!(h.try_acquire(later));
@@ -149,12 +149,12 @@ fn a_failing_probe_reopens_a_half_open_circuit() {
     let later = t + Duration::from_secs(3);
     let changes = h.on_probe(false, MS, later);
     assert!(changes.contains(&Transition::Circuit {
-        from: "open",
-        to: "half_open"
+        from: CircuitPosition::Open,
+        to: CircuitPosition::HalfOpen
     }));
     assert!(changes.contains(&Transition::Circuit {
-        from: "half_open",
-        to: "open"
+        from: CircuitPosition::HalfOpen,
+        to: CircuitPosition::Open
     }));
     assert_eq!(h.circuit(later).as_str(), "open");
 }
@@ -235,8 +235,8 @@ fn a_crash_loop_opens_the_circuit() {
     );
     let changes = h.on_link_down(3, MS, t);
     assert!(changes.contains(&Transition::Circuit {
-        from: "closed",
-        to: "open"
+        from: CircuitPosition::Closed,
+        to: CircuitPosition::Open
     }));
     assert!(!h.awaits_restart(t), "a loop is not waited for");
     h.on_link_up(t);

@@ -163,8 +163,8 @@ fn health_checker(state: &AppState, templates: &[&Arc<TemplateRoute>]) -> Value 
         instances.insert(
             h.instance.id.to_string(),
             json!({
-                "status": h.status(),
-                "circuit": s.circuit,
+                "status": h.status().as_str(),
+                "circuit": s.circuit.as_str(),
                 "score": s.score.get(),
                 "ejections": s.ejections,
                 "last_check": s.last_check.as_ref().map(|c| rfc3339(system_ms(c.at))),

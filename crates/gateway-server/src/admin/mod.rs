@@ -1,12 +1,12 @@
 //! The management API under `/gateway`.
 
-pub(crate) mod api_keys;
+mod api_keys;
 mod audience;
-pub(crate) mod audit;
+mod audit;
 mod gateway;
 mod ready;
 mod registry;
-pub(crate) mod users;
+mod users;
 
 use axum::{
     Router,
@@ -17,6 +17,15 @@ use crate::state::AppState;
 
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
+        // Accounts (with `--auth`): users, API keys, the audit log.
+        .route("/auth/users", post(users::create).get(users::list))
+        .route(
+            "/auth/users/{name}",
+            get(users::get).patch(users::update).delete(users::delete),
+        )
+        .route("/auth/api-keys", post(api_keys::create).get(api_keys::list))
+        .route("/auth/api-keys/{id}", delete(api_keys::revoke))
+        .route("/auth/audit", get(audit::list))
         .route("/gateway/health", get(gateway::health))
         .route("/gateway/ready", get(ready::ready))
         .route("/gateway/stats", get(gateway::stats))
@@ -68,3 +77,31 @@ pub(crate) fn routes() -> Router<AppState> {
     ))
 )]
 pub(crate) struct AdminApi;
+
+/// The OpenAPI paths and schemas of the account routes (`/auth/users`, `/auth/api-keys`,
+/// `/auth/audit`).
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    paths(
+        users::create,
+        users::list,
+        users::get,
+        users::update,
+        users::delete,
+        api_keys::create,
+        api_keys::list,
+        api_keys::revoke,
+        audit::list
+    ),
+    components(schemas(
+        gateway_core::api::CreateUser,
+        gateway_core::api::UpdateUser,
+        gateway_core::api::UserInfo,
+        gateway_core::api::CreateApiKey,
+        gateway_core::api::ApiKeyInfo,
+        gateway_core::api::CreatedApiKey,
+        gateway_core::api::AuditEntry,
+        gateway_core::api::AuditPage
+    ))
+)]
+pub(crate) struct AccountsApi;

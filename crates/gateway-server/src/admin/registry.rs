@@ -83,7 +83,7 @@ async fn register_in(
     let handle = result?;
     Ok((
         StatusCode::CREATED,
-        Json(audience.instance(&handle.instance, handle.status())),
+        Json(audience.instance(&handle.instance, handle.status().as_str())),
     ))
 }
 
@@ -141,7 +141,7 @@ pub(crate) async fn registry(State(state): State<AppState>, audience: Audience) 
         let instances: Vec<InstanceInfo> = t
             .instances
             .iter()
-            .map(|h| audience.instance(&h.instance, h.status()))
+            .map(|h| audience.instance(&h.instance, h.status().as_str()))
             .collect();
         total += instances.len();
         healthy += t.healthy_count();

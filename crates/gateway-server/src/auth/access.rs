@@ -9,7 +9,7 @@ use gateway_auth::{
 };
 use gateway_store::Store;
 
-use super::discovery::Discovery;
+use super::resource::Discovery;
 use crate::config::AuthSettings;
 
 /// Authentication state shared by all requests (in `AppState`).

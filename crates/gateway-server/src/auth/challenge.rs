@@ -14,7 +14,7 @@ use std::sync::Arc;
 use axum::http::{HeaderValue, Uri};
 use gateway_core::Scope;
 
-use super::discovery::Discovery;
+use super::resource::Discovery;
 
 tokio::task_local! {
     static CONTEXT: Context;

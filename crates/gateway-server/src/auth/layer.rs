@@ -8,13 +8,14 @@ use axum::{
 };
 use gateway_auth::{Credential, Decision, Outcome};
 
+use super::Access;
 use super::{
     challenge,
-    discovery::Discovery,
     extract::{Caller, ClientAddr, RequestMeta},
     policy,
+    resource::Discovery,
 };
-use crate::{error::ApiError, state::AppState};
+use crate::error::ApiError;
 
 /// `X-API-Key`.
 const X_API_KEY: HeaderName = HeaderName::from_static("x-api-key");
@@ -24,11 +25,11 @@ const X_RATELIMIT_RESET: HeaderName = HeaderName::from_static("x-ratelimit-reset
 
 /// Runs before every route (see the module docs for the order of checks).
 pub(crate) async fn authorize(
-    State(state): State<AppState>,
+    State(access): State<std::sync::Arc<Access>>,
     mut request: Request,
     next: Next,
 ) -> Response {
-    let access = &state.access;
+    let access = &*access;
     // The client behind a trusted proxy, once per request (throttles and audit read it).
     if let Some(client) = ClientAddr::resolve(
         &access.trusted_proxies,
@@ -52,21 +53,20 @@ pub(crate) async fn authorize(
             let needs = challenge::needs(is_mcp, requirement.scope);
             let context = challenge::Context::new(discovery.clone(), request.uri().clone(), needs);
             context
-                .scope(check(&state, requirement, request, next))
+                .scope(check(access, requirement, request, next))
                 .await
         }
-        None => check(&state, requirement, request, next).await,
+        None => check(access, requirement, request, next).await,
     }
 }
 
 /// Authenticates, authorizes `requirement`, rate-limits and audits a non-public request.
 async fn check(
-    state: &AppState,
+    access: &Access,
     requirement: policy::Requirement,
     mut request: Request,
     next: Next,
 ) -> Response {
-    let access = &state.access;
     let Some(authenticator) = &access.authenticator else {
         return next.run(request).await;
     };

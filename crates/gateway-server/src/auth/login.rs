@@ -11,8 +11,9 @@ use gateway_auth::Outcome;
 use gateway_core::api::{LoginRequest, Me, TokenResponse};
 use serde::Deserialize;
 
+use super::Access;
 use super::{Caller, RequestMeta};
-use crate::{error::ApiError, state::AppState};
+use crate::error::ApiError;
 
 /// The OAuth2 resource-owner password form (`grant_type=password`).
 #[derive(Deserialize)]
@@ -35,16 +36,16 @@ struct PasswordForm {
               (status = 503, description = "Too many logins in progress (see `Retry-After`)", body = gateway_core::api::ErrorBody),
               (status = 404, description = "Authentication is not enabled", body = gateway_core::api::ErrorBody)))]
 pub(crate) async fn login(
-    State(state): State<AppState>,
+    State(access): State<std::sync::Arc<Access>>,
     meta: RequestMeta,
     request: Request,
 ) -> Result<Response, ApiError> {
-    let authenticator = state.access.authenticator()?;
+    let authenticator = access.authenticator()?;
     let LoginRequest { username, password } = parse(request).await?;
     match authenticator.login(&username, &password, meta.client).await {
         Ok(issued) => {
             let actor = format!("user:{}", issued.username);
-            state.access.audit(meta.event(
+            access.audit(meta.event(
                 Some(&actor),
                 "login",
                 Some(issued.username.to_string()),
@@ -75,9 +76,7 @@ pub(crate) async fn login(
                 _ => "login",
             };
             let target = Some(known.unwrap_or_else(|| "<unknown user>".to_owned()));
-            state
-                .access
-                .audit(meta.event(None, action, target, Outcome::Failure));
+            access.audit(meta.event(None, action, target, Outcome::Failure));
             Err(e.into())
         }
     }

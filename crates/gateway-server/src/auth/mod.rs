@@ -26,6 +26,7 @@ mod layer;
 mod login;
 mod policy;
 pub(crate) mod registration;
+mod resource;
 mod routes;
 
 pub(crate) use access::Access;

@@ -51,7 +51,7 @@ pub(crate) fn is_public(path: &str) -> bool {
         "/gateway/health" | "/gateway/ready" | "/openapi.json" | "/docs" | "/redoc" | "/auth/login"
     ) || path.starts_with("/docs/")
         || path.starts_with("/redoc/")
-        || path == super::discovery::WELL_KNOWN
+        || path == super::resource::WELL_KNOWN
         || path.starts_with("/.well-known/oauth-protected-resource/")
 }
 

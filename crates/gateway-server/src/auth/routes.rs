@@ -1,31 +1,25 @@
-//! The `/auth/*` routes and their OpenAPI document.
+//! The `/auth/login` and `/auth/me` routes and the OpenAPI document of authentication
+//! (the account routes under `/auth/*`, users, API keys and the audit log, are the
+//! management API's: `crate::admin`).
+
+use std::sync::Arc;
 
 use axum::{
     Router,
+    extract::FromRef,
     routing::{get, post},
 };
 
-use super::{discovery, login};
-use crate::{
-    admin::{api_keys, audit, users},
-    state::AppState,
-};
+use super::{Access, discovery, login};
 
-pub(crate) fn routes() -> Router<AppState> {
+pub(crate) fn routes<S>() -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    Arc<Access>: FromRef<S>,
+{
     Router::new()
         .route("/auth/login", post(login::login))
         .route("/auth/me", get(login::me))
-        .route("/auth/users", post(users::create).get(users::list))
-        .route(
-            "/auth/users/{name}",
-            get(users::get).patch(users::update).delete(users::delete),
-        )
-        .route("/auth/api-keys", post(api_keys::create).get(api_keys::list))
-        .route(
-            "/auth/api-keys/{id}",
-            axum::routing::delete(api_keys::revoke),
-        )
-        .route("/auth/audit", get(audit::list))
         .merge(discovery::routes())
 }
 
@@ -58,34 +52,15 @@ impl utoipa::Modify for SecuritySchemes {
     }
 }
 
-/// The OpenAPI paths and schemas of `/auth/*`.
+/// The OpenAPI paths and schemas of `/auth/login` and `/auth/me`, and the security
+/// schemes.
 #[derive(utoipa::OpenApi)]
 #[openapi(
-    paths(
-        login::login,
-        login::me,
-        users::create,
-        users::list,
-        users::get,
-        users::update,
-        users::delete,
-        api_keys::create,
-        api_keys::list,
-        api_keys::revoke,
-        audit::list
-    ),
+    paths(login::login, login::me),
     components(schemas(
         gateway_core::api::LoginRequest,
         gateway_core::api::TokenResponse,
-        gateway_core::api::CreateUser,
-        gateway_core::api::UpdateUser,
-        gateway_core::api::UserInfo,
-        gateway_core::api::CreateApiKey,
-        gateway_core::api::ApiKeyInfo,
-        gateway_core::api::CreatedApiKey,
-        gateway_core::api::Me,
-        gateway_core::api::AuditEntry,
-        gateway_core::api::AuditPage
+        gateway_core::api::Me
     )),
     modifiers(&SecuritySchemes)
 )]

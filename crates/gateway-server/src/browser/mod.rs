@@ -13,7 +13,8 @@
 //! 4. Responses to listed origins carry `Access-Control-Allow-Origin` and expose the MCP
 //!    headers (`cors`).
 //!
-//! Bodies: the native MCP endpoints answer with a JSON-RPC error (`-32000`), every other
+//! Bodies: the native MCP endpoints answer with a JSON-RPC error (`-32000`,
+//! `code::SERVER_ERROR`), every other
 //! route with the gateway's JSON error (`forbidden_host` / `forbidden_origin`). The
 //! settings are in `config/browser.rs`.
 
@@ -28,7 +29,7 @@ use axum::{
     middleware::Next,
     response::{IntoResponse, Response},
 };
-use gateway_core::jsonrpc::{ErrorObject, Message, Response as RpcResponse};
+use gateway_core::jsonrpc::{ErrorObject, Message, Response as RpcResponse, code};
 
 pub(crate) use policy::{OriginPolicy, Refused, Verdict};
 
@@ -81,8 +82,11 @@ fn refusal(which: Refused, path: &str) -> Response {
             "Forbidden: {} header not allowed (DNS-rebinding and cross-site protection)",
             which.header()
         );
-        let body =
-            Message::from(RpcResponse::error(None, &ErrorObject::new(-32000, message))).to_vec();
+        let body = Message::from(RpcResponse::error(
+            None,
+            &ErrorObject::new(code::SERVER_ERROR, message),
+        ))
+        .to_vec();
         return (
             StatusCode::FORBIDDEN,
             [(

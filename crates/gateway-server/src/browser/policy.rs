@@ -25,27 +25,8 @@ pub(crate) enum Verdict {
     Refuse(Refused),
 }
 
-/// The header a refusal names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Refused {
-    /// A `Host` outside the allowlist (DNS rebinding).
-    Host,
-    /// An `Origin` of a page that may not call the gateway.
-    Origin,
-    /// No `Origin`, but the browser says the request is a cross-site subresource fetch.
-    SecFetchSite,
-}
-
-impl Refused {
-    /// The header's name, for messages.
-    pub(crate) fn header(self) -> &'static str {
-        match self {
-            Refused::Host => "Host",
-            Refused::Origin => "Origin",
-            Refused::SecFetchSite => "Sec-Fetch-Site",
-        }
-    }
-}
+/// The header a refusal names (defined with the other rejections, in `crate::error`).
+pub(crate) use crate::error::Refused;
 
 impl OriginPolicy {
     pub(crate) fn new(settings: &BrowserSettings) -> Self {

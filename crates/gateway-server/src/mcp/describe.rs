@@ -10,7 +10,8 @@ use gateway_core::{
 };
 use serde_json::{Value, json};
 
-use super::dispatch::{Ctx, Scope};
+use super::{dedicated::Dedicated, scope::Scope};
+use crate::relay::Relay;
 
 /// How long `initialize` waits for a starting upstream to report its capabilities.
 const DESCRIBE_WAIT: Duration = Duration::from_secs(5);
@@ -35,14 +36,23 @@ fn gateway_description() -> Description {
     }
 }
 
-async fn describe(ctx: &Ctx) -> Description {
-    let Scope::Template(template) = &ctx.scope else {
+/// Who answers for an endpoint: the routes of `relay`, narrowed by the request's scope
+/// and, in a dedicated session, its own upstream.
+#[derive(Clone, Copy)]
+pub(crate) struct Subject<'a> {
+    pub(crate) relay: &'a Relay,
+    pub(crate) scope: &'a Scope,
+    pub(crate) dedicated: Option<&'a Dedicated>,
+}
+
+async fn describe(subject: Subject<'_>) -> Description {
+    let Scope::Template(template) = subject.scope else {
         return gateway_description();
     };
-    if let Some(info) = ctx.dedicated.as_ref().and_then(|d| d.upstream.info()) {
+    if let Some(info) = subject.dedicated.and_then(|d| d.upstream().info()) {
         return from_info(template, &info);
     }
-    let table = ctx.state.registry.snapshot();
+    let table = subject.relay.routes();
     let Some(route) = table.get(template) else {
         return gateway_description();
     };
@@ -91,10 +101,10 @@ pub(crate) fn negotiate(requested: Option<&str>) -> ProtocolVersion {
 
 /// The `initialize` result for a negotiated `version`.
 pub(crate) async fn initialize_result(
-    ctx: &Ctx,
+    subject: Subject<'_>,
     version: ProtocolVersion,
 ) -> Box<serde_json::value::RawValue> {
-    let d = describe(ctx).await;
+    let d = describe(subject).await;
     let mut result = json!({
         "protocolVersion": version.as_str(),
         "capabilities": d.capabilities,
@@ -107,8 +117,8 @@ pub(crate) async fn initialize_result(
 }
 
 /// The `server/discover` result.
-pub(crate) async fn discover_result(ctx: &Ctx) -> Box<serde_json::value::RawValue> {
-    let d = describe(ctx).await;
+pub(crate) async fn discover_result(subject: Subject<'_>) -> Box<serde_json::value::RawValue> {
+    let d = describe(subject).await;
     let mut result = json!({
         "supportedVersions": [ProtocolVersion::LATEST.as_str()],
         "capabilities": d.capabilities,

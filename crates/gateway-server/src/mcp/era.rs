@@ -5,7 +5,7 @@
 use axum::http::HeaderMap;
 use base64::{Engine, engine::general_purpose::STANDARD};
 use gateway_core::{
-    jsonrpc::{ErrorObject, Request, code},
+    jsonrpc::{ErrorObject, code},
     mcp::{
         Era, Method, ParamsView, ProtocolVersion, RawObject,
         wire::{HEADER_METHOD, HEADER_NAME, HEADER_PROTOCOL_VERSION},
@@ -14,17 +14,18 @@ use gateway_core::{
 use serde_json::{json, value::RawValue};
 
 /// The `_meta` protocol version of a request that carries one (a 2026-07-28 request).
-pub(crate) fn meta_version(request: &Request) -> Option<String> {
-    let params = ParamsView::parse(request.params.as_deref()).ok()?;
+pub(crate) fn meta_version(params: Option<&RawValue>) -> Option<String> {
+    let params = ParamsView::parse(params).ok()?;
     let meta = params.meta().ok()?;
     meta.protocol_version.map(|v| v.into_owned())
 }
 
 /// Checks a stateless request's version and its `MCP-Protocol-Version`, `Mcp-Method`
-/// and `Mcp-Name` headers against the body.
+/// and `Mcp-Name` headers against the body (`method`, `params`).
 pub(crate) fn check_modern(
     headers: &HeaderMap,
-    request: &Request,
+    method: &Method,
+    params: Option<&RawValue>,
     version: &str,
 ) -> Result<ProtocolVersion, ErrorObject> {
     let supported = ProtocolVersion::parse(version).filter(|v| v.era() == Era::Modern);
@@ -48,11 +49,11 @@ pub(crate) fn check_modern(
     if header(HEADER_PROTOCOL_VERSION) != Some(version) {
         return Err(mismatch("mcp-protocol-version", "_meta protocolVersion"));
     }
-    if header(HEADER_METHOD) != Some(request.method.as_str()) {
+    if header(HEADER_METHOD) != Some(method.as_str()) {
         return Err(mismatch("mcp-method", "method"));
     }
-    if let Some(field) = Method::parse(&request.method).name_param() {
-        let params = ParamsView::parse(request.params.as_deref()).unwrap_or_default();
+    if let Some(field) = method.name_param() {
+        let params = ParamsView::parse(params).unwrap_or_default();
         let body = match field {
             "uri" => params.uri,
             _ => params.name,
@@ -98,9 +99,9 @@ pub(crate) fn check_legacy_header(headers: &HeaderMap) -> Result<(), String> {
 /// Adds what a 2026-07-28 client requires and a legacy upstream does not send:
 /// `resultType`, and cache hints (`ttlMs: 0`, `cacheScope: "private"`: a gateway cannot
 /// know whether results are shareable) on list and read results.
-pub(crate) fn modernize(method: &str, result: Box<RawValue>) -> Box<RawValue> {
+pub(crate) fn modernize(method: &Method, result: Box<RawValue>) -> Box<RawValue> {
     let cacheable = matches!(
-        Method::parse(method),
+        method,
         Method::ToolsList
             | Method::PromptsList
             | Method::ResourcesList
@@ -129,14 +130,9 @@ pub(crate) fn modernize(method: &str, result: Box<RawValue>) -> Box<RawValue> {
 mod tests {
     use super::*;
     use axum::http::HeaderValue;
-    use gateway_core::jsonrpc::RequestId;
 
-    fn request(method: &str, params: &str) -> Request {
-        Request::new(
-            RequestId::Number(1),
-            method,
-            Some(RawValue::from_string(params.to_owned()).unwrap()),
-        )
+    fn params(params: &str) -> Box<RawValue> {
+        RawValue::from_string(params.to_owned()).unwrap()
     }
 
     fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
@@ -151,20 +147,22 @@ mod tests {
 
     #[test]
     fn headers_must_match_the_body() {
-        let call = request("tools/call", &format!(r#"{{"name":"add",{META}}}"#));
-        assert_eq!(meta_version(&call).as_deref(), Some("2026-07-28"));
+        let call = params(&format!(r#"{{"name":"add",{META}}}"#));
+        let call = Some(&*call);
+        let tools_call = Method::ToolsCall;
+        assert_eq!(meta_version(call).as_deref(), Some("2026-07-28"));
         let good = headers(&[
             ("mcp-protocol-version", "2026-07-28"),
             ("mcp-method", "tools/call"),
             ("mcp-name", "add"),
         ]);
-        assert!(check_modern(&good, &call, "2026-07-28").is_ok());
+        assert!(check_modern(&good, &tools_call, call, "2026-07-28").is_ok());
         let encoded = headers(&[
             ("mcp-protocol-version", "2026-07-28"),
             ("mcp-method", "tools/call"),
             ("mcp-name", "=?base64?YWRk?="),
         ]);
-        assert!(check_modern(&encoded, &call, "2026-07-28").is_ok());
+        assert!(check_modern(&encoded, &tools_call, call, "2026-07-28").is_ok());
         for bad in [
             headers(&[("mcp-method", "tools/call"), ("mcp-name", "add")]),
             headers(&[
@@ -179,18 +177,20 @@ mod tests {
             ]),
         ] {
             assert_eq!(
-                check_modern(&bad, &call, "2026-07-28").unwrap_err().code,
+                check_modern(&bad, &tools_call, call, "2026-07-28")
+                    .unwrap_err()
+                    .code,
                 code::HEADER_MISMATCH
             );
         }
-        let err = check_modern(&good, &call, "2027-01-01").unwrap_err();
+        let err = check_modern(&good, &tools_call, call, "2027-01-01").unwrap_err();
         assert_eq!(err.code, code::UNSUPPORTED_PROTOCOL_VERSION);
     }
 
     #[test]
     fn modernize_adds_only_missing_fields() {
         let raw = RawValue::from_string(r#"{"tools":[{"name":"a","x":1}]}"#.into()).unwrap();
-        let out = modernize("tools/list", raw);
+        let out = modernize(&Method::ToolsList, raw);
         assert_eq!(
             out.get(),
             r#"{"tools":[{"name":"a","x":1}],"resultType":"complete","ttlMs":0,"cacheScope":"private"}"#
@@ -198,7 +198,7 @@ mod tests {
         let raw = RawValue::from_string(r#"{"content":[],"resultType":"input_required"}"#.into())
             .unwrap();
         assert_eq!(
-            modernize("tools/call", raw).get(),
+            modernize(&Method::ToolsCall, raw).get(),
             r#"{"content":[],"resultType":"input_required"}"#
         );
     }

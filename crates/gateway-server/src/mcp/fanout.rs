@@ -12,7 +12,7 @@ use gateway_core::{
 use serde_json::value::RawValue;
 
 use super::names::Namespace;
-use crate::{relay, state::AppState};
+use crate::relay::Relay;
 
 /// The result key of a list method and the item field that is namespaced.
 fn shape(method: &Method) -> (&'static str, &'static str, bool) {
@@ -25,10 +25,10 @@ fn shape(method: &Method) -> (&'static str, &'static str, bool) {
 }
 
 /// Serves `tools/list`, `prompts/list`, `resources/list` or `resources/templates/list`.
-pub(crate) async fn list(state: &AppState, ns: &Namespace, method: &Method) -> Outcome {
+pub(crate) async fn list(relay: &Relay, ns: &Namespace, method: &Method) -> Outcome {
     let (key, field, is_uri) = shape(method);
     let pages = join_all(ns.templates.iter().map(|template| async move {
-        let items = relay::list_all(state, template, method.as_str(), key).await;
+        let items = relay.list_all(template, method, key).await;
         (template, items)
     }))
     .await;

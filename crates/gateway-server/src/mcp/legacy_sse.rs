@@ -8,9 +8,10 @@
 //! each connection accepts at most `MCP_GATEWAY_SSE_QUEUE_MESSAGES` requests (and
 //! `MCP_GATEWAY_SSE_QUEUE_BYTES` of requests and answers) that are not yet written to its
 //! stream, and answers 429 with `Retry-After` beyond; connections are capped per replica
-//! (503) and, with auth on, per principal (429).
+//! (503) and, with auth on, per principal (429) ([`super::connections`]). Refusals carry
+//! a JSON-RPC error body, as on the Streamable HTTP endpoints.
 
-use std::{collections::HashMap, convert::Infallible, sync::Arc};
+use std::{convert::Infallible, sync::Arc};
 
 use axum::{
     body::Bytes,
@@ -22,63 +23,37 @@ use axum::{
     },
 };
 use futures_util::{StreamExt as _, stream};
-use gateway_core::{
-    jsonrpc::{ErrorObject, Message, Request, Response as RpcResponse},
-    mcp::Method,
-};
+use gateway_core::jsonrpc::{ErrorObject, Message, Response as RpcResponse, code};
+use gateway_core::mcp::Method;
 use tokio::sync::mpsc;
+use tracing::Instrument as _;
 
 use super::{
-    backlog::{Backlog, Place},
+    backlog::Backlog,
+    connections::{Connection, Places, Queued},
     describe,
-    dispatch::{self, Ctx, Scope},
-    quota::{Permit, Quota},
-    refusal::{http_error, retry_later, rpc_http},
+    dispatch::{self, ClientRequest, Ctx},
+    reply::{Refusal, retry_later, rpc_http},
+    scope::Scope,
+    state::McpState,
+    stream::text,
 };
-use crate::{auth::Caller, drain::Phase, state::AppState};
+use crate::{auth::Caller, drain::Phase};
 
-/// Seconds a refused client is told to wait before a new connection.
-const RETRY_CONNECT_SECS: u32 = 5;
 /// Seconds a refused message is told to wait (the stream drains as the client reads).
 const RETRY_MESSAGE_SECS: u32 = 1;
 
-/// Open legacy SSE connections on this replica, by connection id, and the places they
-/// hold under the connection caps.
-#[derive(Default)]
-pub(crate) struct Connections {
-    by_id: parking_lot::Mutex<HashMap<String, Connection>>,
-    total: Quota<()>,
-    per_principal: Quota<Arc<str>>,
-}
-
-struct Connection {
-    template: Arc<str>,
-    actor: Option<String>,
-    tx: mpsc::Sender<Queued>,
-    backlog: Arc<Backlog>,
-}
-
-/// An answer on its way to the stream, holding its place in the connection's backlog
-/// until the stream takes it.
-struct Queued {
-    text: String,
-    _place: Place,
-}
-
 /// Removes the connection when its stream ends, and gives back its places.
 struct Registered {
-    state: AppState,
+    mcp: Arc<McpState>,
     id: String,
     _places: Places,
 }
 
-/// A connection's places under the replica's and (auth on) its principal's caps.
-type Places = (Permit<()>, Option<Permit<Arc<str>>>);
-
 impl Registered {
     /// Forgets the connection: new messages for it get 404, and its sender is dropped.
     fn unregister(&self) {
-        self.state.mcp.legacy_sse.by_id.lock().remove(&self.id);
+        self.mcp.legacy_sse.remove(&self.id);
     }
 }
 
@@ -93,30 +68,27 @@ type Stop = std::pin::Pin<Box<dyn Future<Output = ()> + Send>>;
 
 /// `GET /mcp/{template}/sse`.
 pub(crate) async fn open(
-    State(state): State<AppState>,
+    State(mcp): State<Arc<McpState>>,
     Path(template): Path<String>,
     caller: Option<Caller>,
 ) -> Response {
-    if state.registry.snapshot().get(&template).is_none() {
-        return (
-            StatusCode::NOT_FOUND,
-            format!("unknown template {template:?}"),
-        )
-            .into_response();
+    if mcp.relay.routes().get(&template).is_none() {
+        return unknown_template(&template).into_response();
     }
-    let places = match take_places(&state, caller.as_ref()) {
+    let actor = caller.as_ref().map(|c| c.0.actor());
+    let places = match mcp.legacy_sse.take_places(&mcp.limits, actor) {
         Ok(places) => places,
-        Err(refusal) => return refusal,
+        Err(refusal) => return refusal.into_response(),
     };
-    let limits = state.mcp.limits;
+    let limits = mcp.limits;
     let id = uuid::Uuid::new_v4().simple().to_string();
     // Every message in the channel holds a place in the backlog, so it never fills.
     let (tx, rx) = mpsc::channel::<Queued>(limits.sse_queue_messages);
-    state.mcp.legacy_sse.by_id.lock().insert(
+    mcp.legacy_sse.insert(
         id.clone(),
         Connection {
             template: Arc::from(template.as_str()),
-            actor: caller.as_ref().map(|c| c.0.actor().to_owned()),
+            actor: actor.map(str::to_owned),
             tx,
             backlog: Arc::new(Backlog::new(
                 limits.sse_queue_messages,
@@ -125,13 +97,14 @@ pub(crate) async fn open(
         },
     );
     let endpoint = format!("/mcp/{template}/messages?session_id={id}");
+    let keepalive = mcp.keepalive;
+    let draining: Option<Stop> = Some(Box::pin(mcp.drain.reached(Phase::Draining)));
     let guard = Registered {
-        state: state.clone(),
+        mcp,
         id,
         _places: places,
     };
     let first = Event::default().event("endpoint").data(endpoint);
-    let draining: Option<Stop> = Some(Box::pin(state.drain.reached(Phase::Draining)));
     let messages = stream::unfold(
         (rx, guard, draining),
         |(mut rx, guard, mut draining)| async move {
@@ -151,13 +124,15 @@ pub(crate) async fn open(
                 }
             };
             // The answer leaves the backlog here: the stream has taken it.
-            let event = Event::default().event("message").data(message.text);
+            let event = Event::default()
+                .event("message")
+                .data(text(&message.message));
             Some((Ok::<_, Infallible>(event), (rx, guard, draining)))
         },
     );
     let events = stream::once(async move { Ok::<_, Infallible>(first) }).chain(messages);
     let mut response = Sse::new(events)
-        .keep_alive(KeepAlive::new().interval(state.mcp.keepalive))
+        .keep_alive(KeepAlive::new().interval(keepalive))
         .into_response();
     response
         .headers_mut()
@@ -173,7 +148,7 @@ pub(crate) struct SessionQuery {
 
 /// `POST /mcp/{template}/messages?session_id=...`: 202, the answer goes on the stream.
 pub(crate) async fn message(
-    State(state): State<AppState>,
+    State(mcp): State<Arc<McpState>>,
     Path(template): Path<String>,
     Query(query): Query<SessionQuery>,
     caller: Option<Caller>,
@@ -181,104 +156,71 @@ pub(crate) async fn message(
     body: Bytes,
 ) -> Response {
     if !crate::media::is_json(&headers) {
-        return (
+        return Refusal::transport(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "Content-Type must be application/json",
+            "Unsupported Media Type: Content-Type must be application/json",
         )
-            .into_response();
+        .into_response();
     }
-    let (tx, backlog) = {
-        let connections = state.mcp.legacy_sse.by_id.lock();
-        match connections.get(&query.session_id) {
-            Some(c)
-                if *c.template == *template
-                    && c.actor.as_deref() == caller.as_ref().map(|c| c.0.actor()) =>
-            {
-                (c.tx.clone(), c.backlog.clone())
-            }
-            _ => return (StatusCode::NOT_FOUND, "unknown session").into_response(),
-        }
+    let actor = caller.as_ref().map(|c| c.0.actor());
+    let Some((tx, backlog)) = mcp.legacy_sse.sender(&query.session_id, &template, actor) else {
+        return Refusal::new(
+            StatusCode::NOT_FOUND,
+            code::SESSION_NOT_FOUND,
+            "Session not found: unknown HTTP+SSE connection",
+        )
+        .into_response();
     };
     let request = match Message::parse(&body) {
-        Ok(Message::Request(request)) => request,
+        Ok(Message::Request(request)) => ClientRequest::from(request),
         Ok(_) => return StatusCode::ACCEPTED.into_response(),
-        Err(e) => return (StatusCode::BAD_REQUEST, e.to_string()).into_response(),
+        Err(e) => {
+            return Refusal::new(StatusCode::BAD_REQUEST, e.code(), e.to_string()).into_response();
+        }
     };
+    crate::trace::record_method(&request.method);
     let Some(mut place) = backlog.try_reserve(body.len()) else {
         return backlog_full(&backlog, request);
     };
     drop(body);
     let ctx = Ctx {
-        state: state.clone(),
+        mcp,
         scope: Scope::Template(Arc::from(template.as_str())),
         principal: caller.map(|c| c.0),
         progress: None,
         dedicated: None,
     };
-    tokio::spawn(async move {
+    let work = async move {
         let response = answer(&ctx, request).await;
         drop(ctx);
-        let text = String::from_utf8(Message::from(response).to_vec()).unwrap_or_default();
-        place.resize(text.len());
+        let message = Bytes::from(Message::from(response).to_vec());
+        place.resize(message.len());
         let _ = tx
             .send(Queued {
-                text,
+                message,
                 _place: place,
             })
             .await;
-    });
+    };
+    tokio::spawn(work.instrument(tracing::Span::current()));
     StatusCode::ACCEPTED.into_response()
 }
 
-/// A place under the replica's and (with auth on) the principal's connection caps, or
-/// the refusal.
-#[allow(clippy::result_large_err)] // the refusal is the response, built once
-fn take_places(state: &AppState, caller: Option<&Caller>) -> Result<Places, Response> {
-    let limits = state.mcp.limits;
-    let connections = &state.mcp.legacy_sse;
-    let max = limits.sse_max_connections_per_principal;
-    let own = match caller {
-        Some(caller) => {
-            let actor = Arc::from(caller.0.actor());
-            let Some(own) = connections.per_principal.try_take(actor, max) else {
-                return Err(retry_later(
-                    http_error(
-                        StatusCode::TOO_MANY_REQUESTS,
-                        -32000,
-                        format!(
-                            "Too Many Requests: you already hold {max} open HTTP+SSE \
-                             connections, the most one principal may \
-                             (MCP_GATEWAY_SSE_MAX_CONNECTIONS_PER_PRINCIPAL)"
-                        ),
-                    ),
-                    RETRY_CONNECT_SECS,
-                ));
-            };
-            Some(own)
-        }
-        None => None,
-    };
-    let Some(total) = connections.total.try_take((), limits.sse_max_connections) else {
-        return Err(retry_later(
-            http_error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                -32000,
-                "Service Unavailable: this replica holds its maximum of HTTP+SSE connections \
-                 (MCP_GATEWAY_SSE_MAX_CONNECTIONS)",
-            ),
-            RETRY_CONNECT_SECS,
-        ));
-    };
-    Ok((total, own))
+fn unknown_template(template: &str) -> Refusal {
+    Refusal::new(
+        StatusCode::NOT_FOUND,
+        code::INVALID_PARAMS,
+        format!("unknown template {template:?}"),
+    )
 }
 
 /// 429 for a message to a connection whose backlog is full: the client is not reading
 /// its stream fast enough (or at all).
-fn backlog_full(backlog: &Backlog, request: Request) -> Response {
+fn backlog_full(backlog: &Backlog, request: ClientRequest) -> Response {
     let (messages, bytes) = backlog.limits();
     tracing::debug!("HTTP+SSE connection backlog full; message refused");
     let error = ErrorObject::new(
-        -32000,
+        code::SERVER_ERROR,
         format!(
             "Too Many Requests: this connection already has {messages} messages (or {bytes} \
              bytes) not yet read from its stream; read the stream, then retry"
@@ -290,20 +232,20 @@ fn backlog_full(backlog: &Backlog, request: Request) -> Response {
     )
 }
 
-async fn answer(ctx: &Ctx, request: Request) -> RpcResponse {
-    if request.method == Method::Initialize.as_str() {
+async fn answer(ctx: &Ctx, request: ClientRequest) -> RpcResponse {
+    if request.method == Method::Initialize {
         let params: serde_json::Value = request
             .params
             .as_deref()
             .and_then(|p| serde_json::from_str(p.get()).ok())
             .unwrap_or_default();
         let version = describe::negotiate(params["protocolVersion"].as_str());
-        let result = describe::initialize_result(ctx, version).await;
+        let result = describe::initialize_result(ctx.subject(), version).await;
         return RpcResponse::result(request.id, result);
     }
-    let id = request.id.clone();
+    let ClientRequest { id, method, params } = request;
     RpcResponse {
         id: Some(id),
-        outcome: dispatch::dispatch(ctx, request).await,
+        outcome: dispatch::dispatch(ctx, method, params).await,
     }
 }

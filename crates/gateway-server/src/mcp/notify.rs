@@ -4,20 +4,20 @@
 
 use std::{collections::HashMap, sync::Arc, time::Instant};
 
+use axum::body::Bytes;
 use gateway_core::jsonrpc::{Message, Notification};
 use tokio::sync::mpsc;
 
-use super::{dispatch::Scope, names::Namespace};
-use crate::state::AppState;
+use super::{names::Namespace, scope::Scope};
+use crate::registry::RoutingTable;
 
 /// One task per upstream instance in scope, forwarding `list_changed` (once per burst:
 /// every instance of a template announces the same change) and resource updates.
 pub(super) fn notification_forwarders(
-    state: &AppState,
+    table: &RoutingTable,
     scope: &Scope,
-    tx: mpsc::Sender<String>,
+    tx: mpsc::Sender<Bytes>,
 ) -> Vec<tokio::task::JoinHandle<()>> {
-    let table = state.registry.snapshot();
     let templates: Vec<Arc<str>> = match scope {
         Scope::Template(t) => vec![t.clone()],
         Scope::Aggregate(ns) => ns.templates.clone(),
@@ -48,12 +48,12 @@ pub(super) fn notification_forwarders(
                         Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
                         Err(_) => return,
                     };
-                    let Some(text) =
+                    let Some(bytes) =
                         downstream_notification(message, &template, namespace.as_ref(), &last_sent)
                     else {
                         continue;
                     };
-                    if tx.send(text).await.is_err() {
+                    if tx.send(bytes).await.is_err() {
                         return;
                     }
                 }
@@ -71,7 +71,7 @@ fn downstream_notification(
     template: &str,
     namespace: Option<&Namespace>,
     last_sent: &parking_lot::Mutex<HashMap<String, Instant>>,
-) -> Option<String> {
+) -> Option<Bytes> {
     if n.method.ends_with("/list_changed") {
         let now = Instant::now();
         let mut last = last_sent.lock();
@@ -82,7 +82,7 @@ fn downstream_notification(
             return None;
         }
         last.insert(n.method.clone(), now);
-        return String::from_utf8(Message::from(n).to_vec()).ok();
+        return Some(Bytes::from(Message::from(n).to_vec()));
     }
     if n.method == "notifications/resources/updated" {
         let n = match namespace {
@@ -100,7 +100,7 @@ fn downstream_notification(
             }
             None => n,
         };
-        return String::from_utf8(Message::from(n).to_vec()).ok();
+        return Some(Bytes::from(Message::from(n).to_vec()));
     }
     None
 }

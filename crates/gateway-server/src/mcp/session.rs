@@ -27,10 +27,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use tokio::sync::oneshot;
 
-use super::{
-    closed::ClosedIds,
-    dedicated::{Dedicated, Outbox},
-};
+use super::{closed::ClosedIds, dedicated::Dedicated, outbox::Outbox};
 
 /// Largest client `capabilities` object kept in a session id; larger ones are dropped
 /// (the id must stay a reasonable header).
@@ -310,7 +307,7 @@ impl Sessions {
             .live
             .lock()
             .values()
-            .filter_map(|live| live.dedicated.get().map(|d| d.upstream.clone()))
+            .filter_map(|live| live.dedicated.get().map(|d| d.upstream().clone()))
             .collect();
         futures_util::future::join_all(upstreams.iter().map(|u| u.close())).await;
     }

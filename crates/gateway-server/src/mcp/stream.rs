@@ -7,6 +7,7 @@
 use std::{convert::Infallible, time::Duration};
 
 use axum::{
+    body::Bytes,
     http::{HeaderValue, header},
     response::{
         IntoResponse, Response,
@@ -27,18 +28,18 @@ impl Drop for AbortOnDrop {
     }
 }
 
-/// An SSE response of the JSON-RPC messages (serialised) arriving on `rx`; ends when
-/// every sender is gone, or when `stop` resolves (a clean end of the stream). `guard`
-/// lives as long as the response body.
+/// An SSE response of the JSON-RPC messages (encoded) arriving on `rx`; ends when every
+/// sender is gone, or when `stop` resolves (a clean end of the stream). `guard` lives as
+/// long as the response body.
 pub(crate) fn sse_response(
-    rx: mpsc::Receiver<String>,
+    rx: mpsc::Receiver<Bytes>,
     guard: impl Send + 'static,
     keepalive: Duration,
     stop: impl Future<Output = ()> + Send + 'static,
 ) -> Response {
     let events = stream::unfold((rx, guard), |(mut rx, guard)| async move {
         let message = rx.recv().await?;
-        let event = Event::default().event("message").data(message);
+        let event = Event::default().event("message").data(text(&message));
         Some((Ok::<_, Infallible>(event), (rx, guard)))
     })
     .take_until(stop);
@@ -49,4 +50,9 @@ pub(crate) fn sse_response(
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
     response
+}
+
+/// An encoded message as event data (the gateway encodes JSON, always UTF-8).
+pub(crate) fn text(message: &Bytes) -> &str {
+    std::str::from_utf8(message).unwrap_or_default()
 }

@@ -12,7 +12,7 @@ use std::num::NonZeroUsize;
 use gateway_core::{LoadBalancerSettings, TemplateName};
 use gateway_transport::{Connector, TlsConfigError};
 
-use crate::error::ApiError;
+use super::RegistryError;
 
 /// The connector for a template with `settings`.
 pub(super) fn build(
@@ -23,13 +23,13 @@ pub(super) fn build(
     Ok(with_pool(&connector, settings.pool_size()))
 }
 
-/// Like [`build`] for an API or configuration change: an unusable file is a 400 that
-/// names the setting (`upstream_tls.ca_bundle`, ...).
+/// Like [`build`] for an API or configuration change: an unusable file is refused
+/// (answered 400 naming the setting, `upstream_tls.ca_bundle`, ...).
 pub(super) fn build_checked(
     base: &Connector,
     settings: &LoadBalancerSettings,
-) -> Result<Connector, ApiError> {
-    build(base, settings).map_err(|e| ApiError::invalid(e.field(), e.message()))
+) -> Result<Connector, RegistryError> {
+    build(base, settings).map_err(RegistryError::UpstreamTls)
 }
 
 /// Like [`build`] for settings loaded from the store at start-up: when the files are

@@ -2,6 +2,7 @@
 //! a new routing snapshot is swapped in; readers never block.
 
 mod connectors;
+mod error;
 mod monitor;
 mod reconcile;
 mod table;
@@ -12,19 +13,19 @@ use std::{
     time::{SystemTime, UNIX_EPOCH},
 };
 
-use arc_swap::ArcSwap;
+pub(crate) use error::RegistryError;
 use gateway_balancer::InFlightCounter;
 use gateway_core::{
-    HealthStatus, Instance, InstanceId, LoadBalancerSettings, TemplateName,
+    HealthStatus, Instance, InstanceId, LoadBalancerSettings, TemplateName, Transport,
     api::{LoadBalancerUpdate, ValidRegistration},
 };
 use gateway_health::{CheckConfig, HealthBoard, HealthPolicy};
 use gateway_store::Store;
 use gateway_transport::Connector;
-pub(crate) use table::{InstanceHandle, InstanceStats, RoutingTable, TemplateRoute};
+pub(crate) use table::{InstanceHandle, InstanceStats, Routing, RoutingTable, TemplateRoute};
 
 use self::monitor::Monitor;
-use crate::{config::SeedTemplate, error::ApiError};
+use crate::config::SeedTemplate;
 
 pub(crate) struct Registry {
     store: Store,
@@ -35,7 +36,7 @@ pub(crate) struct Registry {
     /// One health monitor (active checker, link follower) per instance; dropping one
     /// stops it.
     monitors: parking_lot::Mutex<HashMap<InstanceId, Monitor>>,
-    table: ArcSwap<RoutingTable>,
+    table: Routing,
     /// Serialises writers; readers use `table`.
     writer: tokio::sync::Mutex<()>,
 }
@@ -47,14 +48,14 @@ impl Registry {
         connector: Connector,
         defaults: LoadBalancerSettings,
         health: HealthPolicy,
-    ) -> Result<Self, ApiError> {
+    ) -> Result<Self, RegistryError> {
         let registry = Self {
             store,
             connector,
             defaults,
             board: Arc::new(HealthBoard::new(health)),
             monitors: parking_lot::Mutex::new(HashMap::new()),
-            table: ArcSwap::from_pointee(RoutingTable::default()),
+            table: Routing::default(),
             writer: tokio::sync::Mutex::new(()),
         };
         let templates = registry.store.list_templates().await?;
@@ -84,7 +85,7 @@ impl Registry {
 
     /// Applies the configuration file's templates: settings, then instances not yet
     /// registered (ids default to `{template}-{n}`, so restarts do not duplicate them).
-    pub(crate) async fn seed(&self, seed: Vec<SeedTemplate>) -> Result<(), ApiError> {
+    pub(crate) async fn seed(&self, seed: Vec<SeedTemplate>) -> Result<(), RegistryError> {
         for template in seed {
             if let Some(update) = &template.load_balancer {
                 let current = self.template_or_default(&template.name).await?;
@@ -96,7 +97,7 @@ impl Registry {
                 let id = match &registration.id {
                     Some(id) => id.clone(),
                     None => InstanceId::parse(&format!("{}-{}", template.name, i + 1))
-                        .map_err(|e| ApiError::invalid("instance_id", e.to_string()))?,
+                        .map_err(RegistryError::InstanceId)?,
                 };
                 if self.store.get_instance(&id).await?.is_some() {
                     continue;
@@ -115,6 +116,11 @@ impl Registry {
         self.table.load_full()
     }
 
+    /// The published routing table, for the relay (it follows every change).
+    pub(crate) fn routing(&self) -> Routing {
+        self.table.clone()
+    }
+
     pub(crate) fn store(&self) -> &Store {
         &self.store
     }
@@ -123,7 +129,7 @@ impl Registry {
     pub(crate) async fn register(
         &self,
         registration: ValidRegistration,
-    ) -> Result<Arc<InstanceHandle>, ApiError> {
+    ) -> Result<Arc<InstanceHandle>, RegistryError> {
         let _w = self.writer.lock().await;
         let id = match &registration.id {
             Some(id) => id.clone(),
@@ -149,7 +155,7 @@ impl Registry {
         self.rebuild(&instance.template, settings, connector, |list| {
             list.push(handle.clone())
         });
-        tracing::info!(template = %instance.template, instance = %instance.id, transport = instance.spec.transport(), "instance registered");
+        tracing::info!(template = %instance.template, instance = %instance.id, transport = %instance.spec.transport(), "instance registered");
         Ok(handle)
     }
 
@@ -158,7 +164,7 @@ impl Registry {
         &self,
         template: &TemplateName,
         id: &InstanceId,
-    ) -> Result<bool, ApiError> {
+    ) -> Result<bool, RegistryError> {
         let _w = self.writer.lock().await;
         if !self.store.delete_instance(template, id).await? {
             return Ok(false);
@@ -191,13 +197,13 @@ impl Registry {
         &self,
         template: &TemplateName,
         update: &LoadBalancerUpdate,
-    ) -> Result<LoadBalancerSettings, ApiError> {
+    ) -> Result<LoadBalancerSettings, RegistryError> {
         let _w = self.writer.lock().await;
         let current = self
             .store
             .template_settings(template)
             .await?
-            .ok_or_else(|| ApiError::TemplateNotFound(template.to_string()))?;
+            .ok_or_else(|| RegistryError::TemplateNotFound(template.clone()))?;
         self.apply_update_locked(template, current, update).await
     }
 
@@ -210,11 +216,9 @@ impl Registry {
         template: &TemplateName,
         current: LoadBalancerSettings,
         update: &LoadBalancerUpdate,
-    ) -> Result<LoadBalancerSettings, ApiError> {
+    ) -> Result<LoadBalancerSettings, RegistryError> {
         let had_tls = current.upstream_tls().is_some();
-        let settings = update
-            .apply(current)
-            .map_err(|e| ApiError::invalid(e.field().unwrap_or("load_balancer"), e.to_string()))?;
+        let settings = update.apply(current).map_err(RegistryError::Settings)?;
         let reconnect = match &update.upstream_tls {
             Some(_) if had_tls || settings.upstream_tls().is_some() => {
                 Some(connectors::build_checked(&self.connector, &settings)?)
@@ -236,7 +240,7 @@ impl Registry {
         template: &TemplateName,
         settings: LoadBalancerSettings,
         reconnect: Option<Connector>,
-    ) -> Result<(), ApiError> {
+    ) -> Result<(), RegistryError> {
         match reconnect {
             // Other replicas re-read the TLS files too (they may have been rotated).
             Some(_) => {
@@ -258,7 +262,7 @@ impl Registry {
         let mut replaced = Vec::new();
         self.rebuild(template, settings.clone(), connector.clone(), |list| {
             for slot in list.iter_mut() {
-                let http = slot.instance.spec.transport() != "stdio";
+                let http = slot.instance.spec.transport() != Transport::Stdio;
                 if !(pool_changed || (tls_changed && http)) {
                     continue;
                 }
@@ -304,11 +308,11 @@ impl Registry {
         instance: Instance,
         settings: &LoadBalancerSettings,
         connector: &Connector,
-    ) -> Result<Arc<InstanceHandle>, ApiError> {
+    ) -> Result<Arc<InstanceHandle>, RegistryError> {
         let upstream = connector
             .connect(instance.id.clone(), &instance.spec)
-            .map_err(|e| ApiError::invalid("endpoint", e.to_string()))?;
-        let initial = if instance.spec.transport() == "stdio" {
+            .map_err(RegistryError::Endpoint)?;
+        let initial = if instance.spec.transport() == Transport::Stdio {
             HealthStatus::Starting
         } else {
             HealthStatus::Unknown
@@ -418,7 +422,7 @@ impl Registry {
     async fn template_or_default(
         &self,
         template: &TemplateName,
-    ) -> Result<LoadBalancerSettings, ApiError> {
+    ) -> Result<LoadBalancerSettings, RegistryError> {
         if let Some(settings) = self.store.template_settings(template).await? {
             return Ok(settings);
         }
@@ -426,7 +430,7 @@ impl Registry {
         Ok(self.defaults.clone())
     }
 
-    async fn generate_id(&self, template: &TemplateName) -> Result<InstanceId, ApiError> {
+    async fn generate_id(&self, template: &TemplateName) -> Result<InstanceId, RegistryError> {
         next_instance_id(&self.store, template).await
     }
 }
@@ -435,11 +439,11 @@ impl Registry {
 pub(crate) async fn next_instance_id(
     store: &Store,
     template: &TemplateName,
-) -> Result<InstanceId, ApiError> {
+) -> Result<InstanceId, RegistryError> {
     let mut n = store.count_instances(template).await? + 1;
     loop {
-        let id = InstanceId::parse(&format!("{template}-{n}"))
-            .map_err(|e| ApiError::invalid("instance_id", e.to_string()))?;
+        let id =
+            InstanceId::parse(&format!("{template}-{n}")).map_err(RegistryError::InstanceId)?;
         if store.get_instance(&id).await?.is_none() {
             return Ok(id);
         }

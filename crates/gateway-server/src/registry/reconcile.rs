@@ -10,8 +10,8 @@ use std::sync::Arc;
 
 use gateway_core::TemplateName;
 
+use super::RegistryError;
 use super::{InstanceHandle, Registry, RoutingTable, TemplateRoute, connectors};
-use crate::error::ApiError;
 
 impl Registry {
     /// Brings `template` in line with the database. `reload_tls`: the change re-read
@@ -21,14 +21,14 @@ impl Registry {
         &self,
         template: &TemplateName,
         reload_tls: bool,
-    ) -> Result<(), ApiError> {
+    ) -> Result<(), RegistryError> {
         let _w = self.writer.lock().await;
         self.reconcile_locked(template, reload_tls).await
     }
 
     /// Brings every template in line with the database (after the feed lost track of
     /// changes: a reconnect, pruned changes, a restored database).
-    pub(crate) async fn reconcile_all(&self) -> Result<(), ApiError> {
+    pub(crate) async fn reconcile_all(&self) -> Result<(), RegistryError> {
         let _w = self.writer.lock().await;
         let mut names: Vec<TemplateName> = self
             .store
@@ -52,7 +52,7 @@ impl Registry {
         &self,
         template: &TemplateName,
         reload_tls: bool,
-    ) -> Result<(), ApiError> {
+    ) -> Result<(), RegistryError> {
         let snapshot = self.snapshot();
         let route = snapshot.templates.get(template).cloned();
         let Some(settings) = self.store.template_settings(template).await? else {
@@ -87,7 +87,7 @@ impl Registry {
         let (mut started, mut restarted) = (0usize, 0usize);
         for instance in stored.iter().cloned() {
             let existing = current.iter().find(|h| h.instance.id == instance.id);
-            let http = instance.spec.transport() != "stdio";
+            let http = instance.spec.transport() != gateway_core::Transport::Stdio;
             let reconnect = pool_changed || (tls_changed && http);
             match existing {
                 Some(h) if h.instance == instance && !reconnect => next.push(h.clone()),

@@ -10,8 +10,9 @@ use std::{
     time::Duration,
 };
 
+use arc_swap::ArcSwap;
 use gateway_balancer::{Balancer, Endpoint, InFlightCounter};
-use gateway_core::{Instance, LoadBalancerSettings, TemplateName};
+use gateway_core::{HealthStatus, Instance, LoadBalancerSettings, TemplateName};
 use gateway_health::HealthCell;
 use gateway_transport::{Connector, Upstream};
 
@@ -29,21 +30,53 @@ impl InstanceHandle {
     /// waiting for its restart, `unhealthy` while otherwise not fit for traffic (failing
     /// probes or circuit open), else `healthy`, `unknown` (not probed yet) or `starting`
     /// (also just after a restart, until its first probe passes).
-    pub(crate) fn status(&self) -> &'static str {
+    pub(crate) fn status(&self) -> InstanceStatus {
         let snapshot = self.health.snapshot();
         if snapshot.link.is_some_and(|l| l.down) {
-            "restarting"
+            InstanceStatus::Restarting
         } else if snapshot.routable {
-            snapshot.status.as_str()
+            match snapshot.status {
+                HealthStatus::Unknown => InstanceStatus::Unknown,
+                HealthStatus::Healthy => InstanceStatus::Healthy,
+                HealthStatus::Unhealthy => InstanceStatus::Unhealthy,
+                HealthStatus::Starting => InstanceStatus::Starting,
+            }
         } else {
-            "unhealthy"
+            InstanceStatus::Unhealthy
         }
     }
 
     /// Fit for traffic and not still starting (what health views count as healthy).
     pub(crate) fn is_healthy(&self) -> bool {
-        self.health.is_routable()
-            && self.health.snapshot().status != gateway_core::HealthStatus::Starting
+        self.health.is_routable() && self.health.snapshot().status != HealthStatus::Starting
+    }
+}
+
+/// An instance's status as the APIs show it: its probe status, refined by what routing
+/// and the transport know.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum InstanceStatus {
+    Healthy,
+    /// Failing probes, or circuit open.
+    Unhealthy,
+    /// Its stdio child (or SSE stream) is down, waiting for its restart.
+    Restarting,
+    /// Not probed yet.
+    Unknown,
+    /// Starting (also just after a restart, until its first probe passes).
+    Starting,
+}
+
+impl InstanceStatus {
+    /// The wire name.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            InstanceStatus::Healthy => "healthy",
+            InstanceStatus::Unhealthy => "unhealthy",
+            InstanceStatus::Restarting => "restarting",
+            InstanceStatus::Unknown => "unknown",
+            InstanceStatus::Starting => "starting",
+        }
     }
 }
 
@@ -127,6 +160,23 @@ pub(crate) fn offered(instances: &[Arc<InstanceHandle>]) -> Vec<&Arc<InstanceHan
         .iter()
         .filter(|h| h.health.awaits_restart())
         .collect()
+}
+
+/// The published [`RoutingTable`]: the registry swaps in a new one on every change
+/// (writers are serialised), the relay loads the current one without locking.
+#[derive(Clone, Default)]
+pub(crate) struct Routing(Arc<ArcSwap<RoutingTable>>);
+
+impl Routing {
+    /// The current table.
+    pub(crate) fn load_full(&self) -> Arc<RoutingTable> {
+        self.0.load_full()
+    }
+
+    /// Publishes `table`.
+    pub(crate) fn store(&self, table: Arc<RoutingTable>) {
+        self.0.store(table);
+    }
 }
 
 /// Every template, by name.

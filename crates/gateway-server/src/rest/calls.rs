@@ -6,12 +6,18 @@ use axum::{
     http::header,
     response::{IntoResponse, Response},
 };
-use gateway_core::jsonrpc::to_raw;
+use gateway_core::{
+    jsonrpc::{Outcome, to_raw},
+    mcp::Method,
+};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use super::body::JsonBody;
-use crate::{error::ApiError, relay, state::AppState};
+use crate::{
+    error::ApiError,
+    relay::{Call, Options, Relay, Target},
+};
 
 /// `{"name": "...", "arguments": {...}}`.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -44,11 +50,11 @@ pub(crate) struct ReadResource {
               (status = 502, description = "The upstream failed during the call (`upstream_failed`: process exited, connection reset, HTTP 5xx, invalid reply; no Retry-After) or answered with a JSON-RPC error (`upstream_error`, kept in `rpc_error`)", body = gateway_core::api::ErrorBody),
               (status = 503, description = "No instance available, or the request could not be sent (see Retry-After)", body = gateway_core::api::ErrorBody), (status = 504, description = "Upstream timed out", body = gateway_core::api::ErrorBody)))]
 pub(crate) async fn call_tool(
-    State(state): State<AppState>,
+    State(relay): State<Relay>,
     Path(template): Path<String>,
     JsonBody(body): JsonBody<NamedCall>,
 ) -> Result<Response, ApiError> {
-    named(&state, &template, "tools/call", body).await
+    named(&relay, &template, Method::ToolsCall, body).await
 }
 
 /// Gets a prompt.
@@ -59,11 +65,11 @@ pub(crate) async fn call_tool(
               (status = 502, description = "The upstream failed during the call (`upstream_failed`: process exited, connection reset, HTTP 5xx, invalid reply; no Retry-After) or answered with a JSON-RPC error (`upstream_error`, kept in `rpc_error`)", body = gateway_core::api::ErrorBody),
               (status = 503, description = "No instance available, or the request could not be sent (see Retry-After)", body = gateway_core::api::ErrorBody), (status = 504, description = "Upstream timed out", body = gateway_core::api::ErrorBody)))]
 pub(crate) async fn get_prompt(
-    State(state): State<AppState>,
+    State(relay): State<Relay>,
     Path(template): Path<String>,
     JsonBody(body): JsonBody<NamedCall>,
 ) -> Result<Response, ApiError> {
-    named(&state, &template, "prompts/get", body).await
+    named(&relay, &template, Method::PromptsGet, body).await
 }
 
 /// Reads a resource.
@@ -74,7 +80,7 @@ pub(crate) async fn get_prompt(
               (status = 502, description = "The upstream failed during the call (`upstream_failed`: process exited, connection reset, HTTP 5xx, invalid reply; no Retry-After) or answered with a JSON-RPC error (`upstream_error`, kept in `rpc_error`)", body = gateway_core::api::ErrorBody),
               (status = 503, description = "No instance available, or the request could not be sent (see Retry-After)", body = gateway_core::api::ErrorBody), (status = 504, description = "Upstream timed out", body = gateway_core::api::ErrorBody)))]
 pub(crate) async fn read_resource(
-    State(state): State<AppState>,
+    State(relay): State<Relay>,
     Path(template): Path<String>,
     JsonBody(body): JsonBody<ReadResource>,
 ) -> Result<Response, ApiError> {
@@ -82,13 +88,13 @@ pub(crate) async fn read_resource(
         return Err(ApiError::invalid("uri", "must not be empty"));
     }
     let params = to_raw(&serde_json::json!({ "uri": body.uri }));
-    forward(&state, &template, "resources/read", params).await
+    forward(&relay, &template, Method::ResourcesRead, params).await
 }
 
 async fn named(
-    state: &AppState,
+    relay: &Relay,
     template: &str,
-    method: &str,
+    method: Method,
     body: NamedCall,
 ) -> Result<Response, ApiError> {
     if body.name.is_empty() {
@@ -123,16 +129,24 @@ async fn named(
     params.push('}');
     let params =
         RawValue::from_string(params).map_err(|e| ApiError::invalid("body", e.to_string()))?;
-    forward(state, template, method, params).await
+    forward(relay, template, method, params).await
 }
 
 async fn forward(
-    state: &AppState,
+    relay: &Relay,
     template: &str,
-    method: &str,
-    params: Box<serde_json::value::RawValue>,
+    method: Method,
+    params: Box<RawValue>,
 ) -> Result<Response, ApiError> {
-    let relayed = relay::call(state, template, method, Some(params)).await?;
-    let body = String::from(Box::<str>::from(relayed.result));
+    crate::trace::record_method(&method);
+    let call = Call::new(method, Some(params));
+    let relayed = relay
+        .call(Target::Template(template), call, Options::default())
+        .await?;
+    let result = match relayed.outcome {
+        Outcome::Result(result) => result,
+        Outcome::Error(error) => return Err(ApiError::rpc(&error)),
+    };
+    let body = String::from(Box::<str>::from(result));
     Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }

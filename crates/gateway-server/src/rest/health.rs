@@ -10,7 +10,7 @@ use axum::{
 use gateway_core::api::rfc3339;
 use serde::Serialize;
 
-use crate::{error::ApiError, state::AppState};
+use crate::{error::ApiError, relay::Relay};
 
 /// One instance's health.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -79,10 +79,10 @@ pub(crate) struct TemplateHealth {
     params(("template" = String, Path, description = "Template name")),
     responses((status = 200, description = "OK", body = TemplateHealth), (status = 404, description = "Not found", body = gateway_core::api::ErrorBody)))]
 pub(crate) async fn template_health(
-    State(state): State<AppState>,
+    State(relay): State<Relay>,
     Path(template): Path<String>,
 ) -> Result<Json<TemplateHealth>, ApiError> {
-    let table = state.registry.snapshot();
+    let table = relay.routes();
     let route = table
         .get(&template)
         .ok_or_else(|| ApiError::TemplateNotFound(template.clone()))?;
@@ -94,8 +94,8 @@ pub(crate) async fn template_health(
             handle.instance.id.to_string(),
             InstanceHealth {
                 healthy: s.routable && s.status != gateway_core::HealthStatus::Starting,
-                status: handle.status(),
-                circuit: s.circuit,
+                status: handle.status().as_str(),
+                circuit: s.circuit.as_str(),
                 score: (s.score.get() * 1000.0).round() / 1000.0,
                 latency_ms: (s.latency_ms * 10.0).round() / 10.0,
                 last_check: last.map(|c| rfc3339(system_ms(c.at))),

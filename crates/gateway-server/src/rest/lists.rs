@@ -1,12 +1,14 @@
 //! `GET /mcp/{template}/{tools,resources,resources/templates,prompts}/list`: every page
 //! drained from one instance, items forwarded verbatim, plus a `count`.
 
-use crate::{error::ApiError, relay, state::AppState};
 use axum::{
     extract::{Path, State},
     http::header,
     response::{IntoResponse, Response},
 };
+use gateway_core::mcp::Method;
+
+use crate::{error::ApiError, relay::Relay};
 
 /// `{"tools": [...], "count": N}` for tools/list.
 #[utoipa::path(get, path = "/mcp/{template}/tools/list", tag = "mcp",
@@ -16,10 +18,10 @@ use axum::{
               (status = 502, description = "The upstream failed during the call (`upstream_failed`: process exited, connection reset, HTTP 5xx, invalid reply; no Retry-After) or answered with a JSON-RPC error (`upstream_error`, kept in `rpc_error`)", body = gateway_core::api::ErrorBody),
               (status = 503, description = "No instance available, or the request could not be sent (see Retry-After)", body = gateway_core::api::ErrorBody), (status = 504, description = "Upstream timed out", body = gateway_core::api::ErrorBody)))]
 pub(crate) async fn tools(
-    State(state): State<AppState>,
+    State(relay): State<Relay>,
     Path(template): Path<String>,
 ) -> Result<Response, ApiError> {
-    list_all(&state, &template, "tools/list", "tools").await
+    list_all(&relay, &template, Method::ToolsList, "tools").await
 }
 
 /// `{"resources": [...], "count": N}`.
@@ -29,10 +31,10 @@ pub(crate) async fn tools(
               (status = 502, description = "The upstream failed during the call (`upstream_failed`: process exited, connection reset, HTTP 5xx, invalid reply; no Retry-After) or answered with a JSON-RPC error (`upstream_error`, kept in `rpc_error`)", body = gateway_core::api::ErrorBody),
               (status = 503, description = "No instance available, or the request could not be sent (see Retry-After)", body = gateway_core::api::ErrorBody), (status = 504, description = "Upstream timed out", body = gateway_core::api::ErrorBody)))]
 pub(crate) async fn resources(
-    State(state): State<AppState>,
+    State(relay): State<Relay>,
     Path(template): Path<String>,
 ) -> Result<Response, ApiError> {
-    list_all(&state, &template, "resources/list", "resources").await
+    list_all(&relay, &template, Method::ResourcesList, "resources").await
 }
 
 /// `{"resourceTemplates": [...], "count": N}`.
@@ -42,13 +44,13 @@ pub(crate) async fn resources(
               (status = 502, description = "The upstream failed during the call (`upstream_failed`: process exited, connection reset, HTTP 5xx, invalid reply; no Retry-After) or answered with a JSON-RPC error (`upstream_error`, kept in `rpc_error`)", body = gateway_core::api::ErrorBody),
               (status = 503, description = "No instance available, or the request could not be sent (see Retry-After)", body = gateway_core::api::ErrorBody), (status = 504, description = "Upstream timed out", body = gateway_core::api::ErrorBody)))]
 pub(crate) async fn resource_templates(
-    State(state): State<AppState>,
+    State(relay): State<Relay>,
     Path(template): Path<String>,
 ) -> Result<Response, ApiError> {
     list_all(
-        &state,
+        &relay,
         &template,
-        "resources/templates/list",
+        Method::ResourcesTemplatesList,
         "resourceTemplates",
     )
     .await
@@ -61,19 +63,20 @@ pub(crate) async fn resource_templates(
               (status = 502, description = "The upstream failed during the call (`upstream_failed`: process exited, connection reset, HTTP 5xx, invalid reply; no Retry-After) or answered with a JSON-RPC error (`upstream_error`, kept in `rpc_error`)", body = gateway_core::api::ErrorBody),
               (status = 503, description = "No instance available, or the request could not be sent (see Retry-After)", body = gateway_core::api::ErrorBody), (status = 504, description = "Upstream timed out", body = gateway_core::api::ErrorBody)))]
 pub(crate) async fn prompts(
-    State(state): State<AppState>,
+    State(relay): State<Relay>,
     Path(template): Path<String>,
 ) -> Result<Response, ApiError> {
-    list_all(&state, &template, "prompts/list", "prompts").await
+    list_all(&relay, &template, Method::PromptsList, "prompts").await
 }
 
 async fn list_all(
-    state: &AppState,
+    relay: &Relay,
     template: &str,
-    method: &str,
-    key: &str,
+    method: Method,
+    key: &'static str,
 ) -> Result<Response, ApiError> {
-    let items = relay::list_all(state, template, method, key).await?;
+    crate::trace::record_method(&method);
+    let items = relay.list_all(template, &method, key).await?;
     let mut body = Vec::with_capacity(items.iter().map(|i| i.get().len() + 1).sum::<usize>() + 32);
     body.extend_from_slice(b"{\"");
     body.extend_from_slice(key.as_bytes());

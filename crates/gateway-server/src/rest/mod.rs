@@ -1,5 +1,5 @@
-//! The guide's REST facade over MCP: `/mcp/{template}/...`. Handlers call
-//! [`crate::relay`], never the transports directly.
+//! The guide's REST facade over MCP: `/mcp/{template}/...`. Handlers take the
+//! [`Relay`] sub-state and call it, never the transports directly.
 
 mod body;
 mod calls;
@@ -8,14 +8,19 @@ mod lists;
 
 use axum::{
     Router,
+    extract::FromRef,
     routing::{get, post},
 };
 pub(crate) use body::JsonBody;
 pub(crate) use health::system_ms;
 
-use crate::state::AppState;
+use crate::relay::Relay;
 
-pub(crate) fn routes() -> Router<AppState> {
+pub(crate) fn routes<S>() -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    Relay: FromRef<S>,
+{
     Router::new()
         .route("/mcp/{template}/tools/list", get(lists::tools))
         .route("/mcp/{template}/tools/call", post(calls::call_tool))

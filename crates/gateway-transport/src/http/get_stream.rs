@@ -21,9 +21,9 @@ use http_body_util::BodyExt;
 use tokio::{sync::broadcast, task::JoinHandle};
 
 use super::{
+    post_back::{PostBack, error_chain, route_server_request},
     request,
     sse::{Event, SseParser},
-    streamable::{PostBack, error_chain, route_server_request},
 };
 use crate::ServerMessage;
 

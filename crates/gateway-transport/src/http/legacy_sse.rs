@@ -12,7 +12,7 @@ use tokio::sync::{mpsc, oneshot};
 use super::{HttpClient, request, sse::SseParser};
 use crate::{
     Error,
-    error::{ErrorKind, err},
+    error::{EndpointError, ErrorKind, LinkClosed, StreamRefusal, Violation, err},
     session::{
         mux::Mux,
         supervisor::{BoxFuture, Dial, Dialed},
@@ -41,11 +41,11 @@ impl Dial for SseDialer {
             .inner
             .request(request)
             .await
-            .map_err(|e| err(&self.instance, ErrorKind::Connect(e.to_string())))?;
+            .map_err(|e| err(&self.instance, ErrorKind::Connect(Box::new(e))))?;
         if response.status() != StatusCode::OK {
             return Err(err(
                 &self.instance,
-                ErrorKind::Connect(format!("GET stream answered {}", response.status())),
+                ErrorKind::Stream(StreamRefusal::Status(response.status())),
             ));
         }
         let mut body = response.into_body();
@@ -56,24 +56,28 @@ impl Dial for SseDialer {
             let Some(frame) = body.frame().await else {
                 return Err(err(
                     &self.instance,
-                    ErrorKind::Connect("stream ended before the endpoint event".into()),
+                    ErrorKind::Stream(StreamRefusal::NoEndpoint),
                 ));
             };
-            let frame =
-                frame.map_err(|e| err(&self.instance, ErrorKind::Connect(e.to_string())))?;
+            let frame = frame.map_err(|e| err(&self.instance, ErrorKind::Connect(Box::new(e))))?;
             let Ok(data) = frame.into_data() else {
                 continue;
             };
             parser.push(&data, &mut events).map_err(|_| {
                 err(
                     &self.instance,
-                    ErrorKind::Protocol("oversized SSE event".into()),
+                    ErrorKind::Protocol(Violation::OversizedEvent),
                 )
             })?;
             for event in events.drain(..) {
                 if event.event.as_deref() == Some("endpoint") {
                     break 'found resolve(&self.url, &String::from_utf8_lossy(&event.data))
-                        .map_err(|e| err(&self.instance, ErrorKind::Protocol(e.to_string())))?;
+                        .map_err(|e| {
+                            err(
+                                &self.instance,
+                                ErrorKind::Stream(StreamRefusal::Endpoint(e)),
+                            )
+                        })?;
                 }
             }
         };
@@ -87,7 +91,7 @@ impl Dial for SseDialer {
             mux: mux.clone(),
         };
         let write_task = tokio::spawn(poster.run(queue));
-        let (closed_tx, closed_rx) = oneshot::channel::<String>();
+        let (closed_tx, closed_rx) = oneshot::channel::<LinkClosed>();
         let instance = self.instance.clone();
         let reply_writer = writer.clone();
         let read_task = tokio::spawn(async move {
@@ -101,25 +105,22 @@ impl Dial for SseDialer {
                     }
                 }
                 match body.frame().await {
-                    None => break "SSE stream ended".to_owned(),
-                    Some(Err(e)) => break format!("SSE stream failed: {e}"),
+                    None => break LinkClosed::StreamEnded,
+                    Some(Err(e)) => break LinkClosed::StreamFailed(Arc::new(e)),
                     Some(Ok(frame)) => {
                         if let Ok(data) = frame.into_data()
                             && parser.push(&data, &mut events).is_err()
                         {
                             tracing::warn!(%instance, "oversized SSE event; dropping the stream");
-                            break "oversized SSE event".to_owned();
+                            break LinkClosed::Oversized;
                         }
                     }
                 }
             };
             let _ = closed_tx.send(reason);
         });
-        let closed: BoxFuture<String> = Box::pin(async move {
-            closed_rx
-                .await
-                .unwrap_or_else(|_| "SSE reader stopped".to_owned())
-        });
+        let closed: BoxFuture<LinkClosed> =
+            Box::pin(async move { closed_rx.await.unwrap_or(LinkClosed::ReaderStopped) });
         let shutdown = Box::new(move || -> BoxFuture<()> {
             Box::pin(async move {
                 read_task.abort();
@@ -133,20 +134,6 @@ impl Dial for SseDialer {
             pid: None,
         })
     }
-}
-
-/// Why an `endpoint` event's URL is refused.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-enum EndpointError {
-    #[error("invalid endpoint URL {0:?} in the endpoint event")]
-    Invalid(String),
-    /// The POSTs would carry the instance's headers (often credentials) to another
-    /// server.
-    #[error(
-        "the endpoint event names {announced}, a different origin than the SSE stream \
-         ({stream}); refused, since messages and the instance's headers would go there"
-    )]
-    CrossOrigin { announced: String, stream: String },
 }
 
 /// Resolves the `endpoint` event's URL (absolute, or relative to the stream URL) and
@@ -250,16 +237,16 @@ impl Poster {
         );
         let failure = match self.client.inner.request(request).await {
             Ok(resp) if resp.status().is_success() => None,
-            Ok(resp) => Some(format!("POST answered {}", resp.status())),
-            Err(e) => Some(e.to_string()),
+            Ok(resp) => Some(ErrorKind::PostRefused(resp.status().as_u16())),
+            Err(e) => Some(ErrorKind::Io(Box::new(e))),
         };
-        if let Some(reason) = failure {
-            tracing::warn!(instance = %self.instance, %reason, "posting to the legacy SSE endpoint failed");
+        if let Some(kind) = failure {
+            let error = err(&self.instance, kind);
+            tracing::warn!(instance = %self.instance, error = %error.report(), "posting to the legacy SSE endpoint failed");
             if let Ok(Message::Request(r)) = Message::parse(&bytes)
                 && let gateway_core::jsonrpc::RequestId::Number(id) = r.id
             {
-                self.mux
-                    .fail_one(id, err(&self.instance, ErrorKind::Io(reason)));
+                self.mux.fail_one(id, error);
             }
         }
     }

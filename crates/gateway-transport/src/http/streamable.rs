@@ -12,7 +12,7 @@ use std::sync::{
 
 use gateway_core::{
     InstanceId,
-    jsonrpc::{ErrorObject, Message, Notification, Request, Response, code},
+    jsonrpc::{Message, Notification, Request, Response},
     mcp::{
         Era, Method, ProtocolVersion,
         wire::{HEADER_METHOD, HEADER_NAME, HEADER_SESSION_ID},
@@ -25,12 +25,13 @@ use tokio::sync::{broadcast, mpsc};
 use super::{
     HttpClient,
     get_stream::{GetStream, Listener},
+    post_back::{PostBack, route_server_request},
     request,
     sse::{Event, SseParser},
 };
 use crate::{
     Error, Options, ServerInfo, ServerMessage,
-    error::{ErrorKind, err},
+    error::{ErrorKind, LinkClosed, Opening, Violation, err},
     session::{
         handshake::{Exchange, handshake},
         outbound::{self, Identity, Restore},
@@ -84,7 +85,9 @@ enum Posted {
 
 /// Per-call routing for messages that arrive on the call's SSE stream.
 struct CallStream<'a> {
-    upstream_id: i64,
+    /// The gateway id of the call (`None` for a notification or response, which has no
+    /// answer to wait for).
+    upstream_id: Option<i64>,
     restore: Option<&'a Restore>,
     progress: Option<&'a mpsc::Sender<Notification>>,
 }
@@ -154,7 +157,7 @@ impl StreamableUpstream {
             .map_err(|_| {
                 err(
                     &self.instance,
-                    ErrorKind::Connect("handshake timed out".into()),
+                    ErrorKind::OpenTimedOut(Opening::Handshake, self.options.connect_timeout),
                 )
             })??;
         if self.closed.load(Ordering::Acquire) {
@@ -216,17 +219,18 @@ impl StreamableUpstream {
                     outbound::prepare(&mut req, upstream_id, session.info.era(), &self.identity);
                 let restore = prepared.restore;
                 let target = CallStream {
-                    upstream_id,
+                    upstream_id: Some(upstream_id),
                     restore: Some(&restore),
                     progress: progress.as_ref(),
                 };
-                let method = Method::parse(&req.method);
+                // 2026-07-28 upstreams get the method and routed name as headers too.
                 let name = prepared.routed_name.map(name_header);
+                let modern = match session.info.era() {
+                    Era::Modern => Some((self.header_value(&req.method)?, name.as_deref())),
+                    Era::Legacy => None,
+                };
                 let bytes = Message::from(req).to_vec();
-                match self
-                    .post(&session, bytes, Some((&method, name.as_deref())), target)
-                    .await?
-                {
+                match self.post(&session, bytes, modern, target).await? {
                     Posted::Reply(response) => {
                         return Ok(outbound::restore_response(response, &restore));
                     }
@@ -244,7 +248,7 @@ impl StreamableUpstream {
                     Posted::Accepted => {
                         return Err(err(
                             &self.instance,
-                            ErrorKind::Protocol("202 Accepted for a request".into()),
+                            ErrorKind::Protocol(Violation::AcceptedRequest),
                         ));
                     }
                 }
@@ -260,7 +264,7 @@ impl StreamableUpstream {
         let session = self.session().await?;
         let bytes = message.to_vec();
         let target = CallStream {
-            upstream_id: -1,
+            upstream_id: None,
             restore: None,
             progress: None,
         };
@@ -301,20 +305,15 @@ impl StreamableUpstream {
         &self,
         session: &HttpSession,
         bytes: Vec<u8>,
-        modern: Option<(&Method, Option<&str>)>,
+        modern: Option<(HeaderValue, Option<&str>)>,
         target: CallStream<'_>,
     ) -> Result<Posted, Error> {
         self.check_size(bytes.len())?;
         let mut request = self.base_request(bytes);
         request::with_session(&mut request, &session.version, session.id.as_ref());
         let headers = request.headers_mut();
-        if session.info.era() == Era::Modern
-            && let Some((method, name)) = modern
-        {
-            headers.insert(
-                HeaderName::from_static(HEADER_METHOD),
-                self.header_value(method.as_str())?,
-            );
+        if let Some((method, name)) = modern {
+            headers.insert(HeaderName::from_static(HEADER_METHOD), method);
             if let Some(name) = name {
                 headers.insert(
                     HeaderName::from_static(HEADER_NAME),
@@ -344,7 +343,7 @@ impl StreamableUpstream {
         HeaderValue::from_str(value).map_err(|e| {
             err(
                 &self.instance,
-                ErrorKind::Protocol(format!("cannot build request: {e}")),
+                ErrorKind::Protocol(Violation::HeaderValue(e)),
             )
         })
     }
@@ -358,9 +357,9 @@ impl StreamableUpstream {
     ) -> Result<Posted, Error> {
         let response = self.client.inner.request(request).await.map_err(|e| {
             if e.is_connect() {
-                err(&self.instance, ErrorKind::Connect(error_chain(&e)))
+                err(&self.instance, ErrorKind::Connect(Box::new(e)))
             } else {
-                err(&self.instance, ErrorKind::Io(error_chain(&e)))
+                err(&self.instance, ErrorKind::Io(Box::new(e)))
             }
         })?;
         if let (Some(sink), Some(id)) = (capture_session, response.headers().get(HEADER_SESSION_ID))
@@ -397,7 +396,7 @@ impl StreamableUpstream {
             _ if status.is_success() && body.is_empty() => Ok(Posted::Accepted),
             _ if status.is_success() => Err(err(
                 &self.instance,
-                ErrorKind::Protocol("response body is not a JSON-RPC response".into()),
+                ErrorKind::Protocol(Violation::NotAResponse),
             )),
             _ => Err(err(&self.instance, ErrorKind::Status(status.as_u16()))),
         }
@@ -416,7 +415,7 @@ impl StreamableUpstream {
         };
         let mut out = Vec::new();
         while let Some(frame) = body.frame().await {
-            let frame = frame.map_err(|e| err(&self.instance, ErrorKind::Io(error_chain(&e))))?;
+            let frame = frame.map_err(|e| err(&self.instance, ErrorKind::Io(Box::new(e))))?;
             if let Ok(data) = frame.into_data() {
                 if out.len() + data.len() > limit {
                     if !full {
@@ -444,8 +443,12 @@ impl StreamableUpstream {
         let mut parser = SseParser::new(self.options.max_message_size);
         let mut events = Vec::new();
         while let Some(frame) = body.frame().await {
-            let frame =
-                frame.map_err(|e| err(&self.instance, ErrorKind::Closed(error_chain(&e))))?;
+            let frame = frame.map_err(|e| {
+                err(
+                    &self.instance,
+                    ErrorKind::Closed(LinkClosed::Body(Arc::new(e))),
+                )
+            })?;
             let Ok(data) = frame.into_data() else {
                 continue;
             };
@@ -469,7 +472,7 @@ impl StreamableUpstream {
         }
         Err(err(
             &self.instance,
-            ErrorKind::Closed("SSE stream ended without a response".into()),
+            ErrorKind::Closed(LinkClosed::NoResponse),
         ))
     }
 
@@ -480,13 +483,16 @@ impl StreamableUpstream {
         }
         match Message::parse(&event.data) {
             Ok(Message::Response(r))
-                if r.id == Some(gateway_core::jsonrpc::RequestId::Number(target.upstream_id)) =>
+                if target.upstream_id.is_some_and(|id| {
+                    r.id == Some(gateway_core::jsonrpc::RequestId::Number(id))
+                }) =>
             {
                 Some(r)
             }
             Ok(Message::Response(_)) => None,
             Ok(Message::Notification(n)) => {
-                let is_ours = outbound::progress_target(&n) == Some(target.upstream_id);
+                let is_ours = target.upstream_id.is_some()
+                    && outbound::progress_target(&n) == target.upstream_id;
                 match (
                     is_ours,
                     target.progress,
@@ -537,60 +543,6 @@ impl StreamableUpstream {
     }
 }
 
-/// Routes a server-to-client request from any of the session's streams: `ping` is
-/// answered at once; others go to subscribers, or are refused with -32601 while nobody
-/// subscribes. Answers go back on a separate POST (when there is a session to post to),
-/// without holding up the stream being read.
-pub(super) fn route_server_request(
-    request: Request,
-    server_tx: &broadcast::Sender<ServerMessage>,
-    post_back: Option<PostBack>,
-) {
-    let reply = if request.method == "ping" {
-        Response::result(
-            request.id,
-            gateway_core::jsonrpc::to_raw(&serde_json::json!({})),
-        )
-    } else if server_tx.receiver_count() > 0 {
-        let _ = server_tx.send(ServerMessage::Request(request));
-        return;
-    } else {
-        let e = ErrorObject::new(
-            code::METHOD_NOT_FOUND,
-            format!("gateway does not handle {}", request.method),
-        );
-        Response::error(Some(request.id), &e)
-    };
-    if let Some(post_back) = post_back {
-        tokio::spawn(post_back.send(Message::from(reply).to_vec()));
-    }
-}
-
-/// What it takes to POST an answer into a session, without a reference to the upstream
-/// (so a GET stream listener holding one keeps nothing alive).
-#[derive(Clone)]
-pub(super) struct PostBack {
-    pub(super) client: HttpClient,
-    pub(super) url: http::Uri,
-    pub(super) headers: HeaderMap,
-    pub(super) session_id: Option<HeaderValue>,
-    pub(super) version: HeaderValue,
-}
-
-impl PostBack {
-    async fn send(self, bytes: Vec<u8>) {
-        let mut request = request::build(
-            http::Method::POST,
-            &self.url,
-            Some(request::JSON_OR_SSE),
-            &self.headers,
-            bytes,
-        );
-        request::with_session(&mut request, &self.version, self.session_id.as_ref());
-        let _ = self.client.inner.request(request).await;
-    }
-}
-
 struct InFlightGuard<'a>(&'a std::sync::atomic::AtomicUsize);
 
 impl Drop for InFlightGuard<'_> {
@@ -617,17 +569,6 @@ fn name_header(value: String) -> String {
 fn base64_encode(input: &[u8]) -> String {
     use base64::Engine as _;
     base64::engine::general_purpose::STANDARD.encode(input)
-}
-
-pub(super) fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
 }
 
 /// The handshake over plain POSTs, capturing the session id `initialize` returns.
@@ -683,7 +624,7 @@ impl Exchange for HandshakeHttp<'_> {
             );
         }
         let target = CallStream {
-            upstream_id,
+            upstream_id: Some(upstream_id),
             restore: Some(&restore),
             progress: None,
         };
@@ -696,7 +637,7 @@ impl Exchange for HandshakeHttp<'_> {
             Posted::Accepted | Posted::SessionExpired => {
                 return Err(err(
                     &up.instance,
-                    ErrorKind::Protocol("no response to the handshake".into()),
+                    ErrorKind::Protocol(Violation::NoHandshakeResponse),
                 ));
             }
         };
@@ -713,7 +654,7 @@ impl Exchange for HandshakeHttp<'_> {
     async fn notify(&self, notification: Notification) -> Result<(), Error> {
         let session = self.pseudo_session(Era::Legacy);
         let target = CallStream {
-            upstream_id: -1,
+            upstream_id: None,
             restore: None,
             progress: None,
         };

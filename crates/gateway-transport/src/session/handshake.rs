@@ -14,7 +14,7 @@ use serde_json::value::RawValue;
 use super::outbound::Identity;
 use crate::{
     EraPreference, Error, ServerInfo,
-    error::{ErrorKind, err},
+    error::{ErrorKind, HandshakeFailure, err},
 };
 
 /// One request/notification exchange with an upstream, before and after the handshake.
@@ -43,7 +43,7 @@ pub(crate) async fn handshake(
             Ok(None) => {
                 return Err(err(
                     instance,
-                    ErrorKind::Handshake("upstream does not support protocol 2026-07-28".into()),
+                    ErrorKind::Handshake(HandshakeFailure::NoModernSupport),
                 ));
             }
             Err(e)
@@ -130,25 +130,21 @@ async fn initialize(
         RawValue::from_string(params).ok(),
     );
     let response = x.request(request, Era::Legacy).await?;
-    let failed = |why: String| err(instance, ErrorKind::Handshake(why));
+    let failed = |why| err(instance, ErrorKind::Handshake(why));
     let result = match response.outcome {
         Outcome::Result(r) => r,
         Outcome::Error(e) => {
-            return Err(failed(format!(
-                "initialize returned an error: {}",
-                truncate(e.get())
-            )));
+            let text = truncate(e.get()).to_owned();
+            return Err(failed(HandshakeFailure::Refused(text)));
         }
     };
     let init: Initialized = serde_json::from_str(result.get())
-        .map_err(|e| failed(format!("invalid InitializeResult: {e}")))?;
+        .map_err(|e| failed(HandshakeFailure::InvalidResult(e)))?;
     let version = ProtocolVersion::parse(&init.protocol_version)
         .filter(|v| v.era() == Era::Legacy)
         .ok_or_else(|| {
-            failed(format!(
-                "unsupported protocol version {:?}",
-                truncate(&init.protocol_version)
-            ))
+            let version = truncate(&init.protocol_version).to_owned();
+            failed(HandshakeFailure::UnsupportedVersion(version))
         })?;
     x.notify(Notification {
         method: "notifications/initialized".into(),

@@ -22,7 +22,7 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 use super::outbound::{self, Identity, Restore};
 use crate::{
     Error, ServerMessage,
-    error::{ErrorKind, err},
+    error::{ErrorKind, LinkClosed, err},
 };
 
 type Reply = Result<Response, Error>;
@@ -176,13 +176,11 @@ impl Mux {
     }
 
     /// Fails every pending call (the link died).
-    pub(crate) fn fail_all(&self, reason: &str) {
+    pub(crate) fn fail_all(&self, reason: &LinkClosed) {
         let drained: Vec<Pending> = self.pending.lock().drain().map(|(_, p)| p).collect();
         for p in drained {
-            let _ = p.tx.send(Err(err(
-                &self.instance,
-                ErrorKind::Closed(reason.to_owned()),
-            )));
+            let _ =
+                p.tx.send(Err(err(&self.instance, ErrorKind::Closed(reason.clone()))));
         }
     }
 }
@@ -206,7 +204,7 @@ impl PendingCall {
             Ok(Ok(reply)) => reply,
             Ok(Err(_)) => Err(err(
                 &self.mux.instance,
-                ErrorKind::Closed("link dropped".into()),
+                ErrorKind::Closed(LinkClosed::Dropped),
             )),
             Err(_) => {
                 self.cancel("timeout");
@@ -324,7 +322,7 @@ mod tests {
     async fn fail_all_wakes_callers() {
         let (mux, identity, w, _wrx) = setup();
         let (_, call) = mux.begin(req("x"), Era::Legacy, &identity, None, w);
-        mux.fail_all("process exited");
+        mux.fail_all(&LinkClosed::Test("process exited"));
         let e = call.wait(Duration::from_secs(1)).await.unwrap_err();
         assert!(
             !e.is_unsent() && e.to_string().contains("process exited"),

@@ -53,8 +53,8 @@ pub(crate) struct Restore {
 #[derive(Debug)]
 pub(crate) struct Prepared {
     pub(crate) restore: Restore,
-    /// `params.name` or `params.uri`, whichever `method` routes on (the 2026-07-28
-    /// `Mcp-Name` header), when `params` has it.
+    /// `params.name` or `params.uri`, whichever `method` routes on, when `params` has it
+    /// and the upstream speaks 2026-07-28 (its `Mcp-Name` header); `None` for legacy.
     pub(crate) routed_name: Option<String>,
 }
 
@@ -68,7 +68,12 @@ pub(crate) fn prepare(
     identity: &Identity,
 ) -> Prepared {
     let original_id = std::mem::replace(&mut request.id, RequestId::Number(upstream_id));
-    let routed = Method::parse(&request.method).name_param();
+    // Only 2026-07-28 upstreams get the routed name (as `Mcp-Name`): legacy calls are
+    // not classified here at all.
+    let routed = match era {
+        Era::Modern => Method::parse(&request.method).name_param(),
+        Era::Legacy => None,
+    };
     let mut token = None;
     let mut has_meta = false;
     let mut routed_name = None;
@@ -300,8 +305,16 @@ mod tests {
         let mut r = request(
             r#"{"jsonrpc":"2.0","id":1,"method":"resources/read","params":{"uri":"file:///a","name":"n"}}"#,
         );
-        let prepared = prepare(&mut r, 2, Era::Legacy, &identity);
+        let prepared = prepare(&mut r, 2, Era::Modern, &identity);
         assert_eq!(prepared.routed_name.as_deref(), Some("file:///a"));
+        let mut r = request(
+            r#"{"jsonrpc":"2.0","id":1,"method":"resources/read","params":{"uri":"file:///a"}}"#,
+        );
+        let prepared = prepare(&mut r, 2, Era::Legacy, &identity);
+        assert_eq!(
+            prepared.routed_name, None,
+            "legacy upstreams get no Mcp-Name"
+        );
     }
 
     #[test]

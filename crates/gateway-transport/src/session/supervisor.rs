@@ -21,7 +21,7 @@ use super::{
 };
 use crate::{
     Error, LinkState, Options, ServerInfo, ServerMessage,
-    error::{ErrorKind, err},
+    error::{ErrorKind, HandshakeFailure, LinkClosed, Opening, err},
     link_state::fold,
 };
 
@@ -33,7 +33,7 @@ pub(crate) struct Dialed {
     /// Outbound messages (the link's writer task drains it).
     pub(crate) writer: mpsc::Sender<Vec<u8>>,
     /// Resolves with a reason when the link dies on its own.
-    pub(crate) closed: BoxFuture<String>,
+    pub(crate) closed: BoxFuture<LinkClosed>,
     /// Closes the link gracefully (e.g. the stdio shutdown ladder).
     pub(crate) shutdown: Box<dyn FnOnce() -> BoxFuture<()> + Send>,
     /// OS process id, for stdio links.
@@ -252,14 +252,14 @@ impl<D: Dial> SlotRunner<D> {
                         _ = self.shutdown.changed() => {
                             let _ = self.state.send(SlotState::Stopped);
                             self.links.set(self.slot, LinkState::Closed);
-                            mux.fail_all("gateway is shutting down");
+                            mux.fail_all(&LinkClosed::Shutdown);
                             shutdown().await;
                             break;
                         }
                     }
                 }
                 Err(e) => {
-                    tracing::warn!(instance = %self.instance, slot = self.slot, error = %e, "upstream link failed to start");
+                    tracing::warn!(instance = %self.instance, slot = self.slot, error = %e.report(), "upstream link failed to start");
                     let _ = self.state.send(SlotState::Starting);
                     self.restarting(&mut attempt, backoff)
                 }
@@ -296,7 +296,12 @@ impl<D: Dial> SlotRunner<D> {
         let mut dialed =
             tokio::time::timeout(self.options.connect_timeout, self.dialer.dial(mux.clone()))
                 .await
-                .map_err(|_| err(&self.instance, ErrorKind::Connect("timed out".into())))??;
+                .map_err(|_| {
+                    err(
+                        &self.instance,
+                        ErrorKind::OpenTimedOut(Opening::Link, self.options.connect_timeout),
+                    )
+                })??;
         let link = MessageLink {
             instance: self.instance.clone(),
             mux,
@@ -319,7 +324,8 @@ impl<D: Dial> SlotRunner<D> {
             Ok(info) => info,
             Err(e) => {
                 (dialed.shutdown)().await;
-                return Err(err(&self.instance, ErrorKind::Handshake(e.to_string())));
+                let failure = HandshakeFailure::Link(Box::new(e));
+                return Err(err(&self.instance, ErrorKind::Handshake(failure)));
             }
         };
         let pid = dialed.pid;

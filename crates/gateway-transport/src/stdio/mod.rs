@@ -16,7 +16,7 @@ use tokio::{
 
 use crate::{
     Error,
-    error::{ErrorKind, err},
+    error::{ErrorKind, LinkClosed, err},
     session::{
         mux::Mux,
         supervisor::{Dial, Dialed},
@@ -50,15 +50,25 @@ impl Dial for StdioDialer {
             )
         })?;
         let pid = child.id();
-        let io_err = |what: &str| {
+        // Piped at spawn, so always there; a pipe that is not is an I/O failure.
+        let io_err = |what: &'static str| {
             err(
                 &self.instance,
-                ErrorKind::Io(format!("child {what} not captured")),
+                ErrorKind::Io(Box::new(std::io::Error::other(what))),
             )
         };
-        let stdin = child.stdin.take().ok_or_else(|| io_err("stdin"))?;
-        let stdout = child.stdout.take().ok_or_else(|| io_err("stdout"))?;
-        let stderr = child.stderr.take().ok_or_else(|| io_err("stderr"))?;
+        let stdin = child
+            .stdin
+            .take()
+            .ok_or_else(|| io_err("child stdin not captured"))?;
+        let stdout = child
+            .stdout
+            .take()
+            .ok_or_else(|| io_err("child stdout not captured"))?;
+        let stderr = child
+            .stderr
+            .take()
+            .ok_or_else(|| io_err("child stderr not captured"))?;
 
         let (writer, queue) = mpsc::channel(WRITE_QUEUE);
         let (close_stdin, close_rx) = oneshot::channel::<()>();
@@ -74,7 +84,7 @@ impl Dial for StdioDialer {
 
         // The child is owned by a task that reports its exit and runs the shutdown
         // ladder on request, so it is always reaped.
-        let (exited_tx, exited_rx) = oneshot::channel::<String>();
+        let (exited_tx, exited_rx) = oneshot::channel::<LinkClosed>();
         let (stop_tx, mut stop_rx) = oneshot::channel::<oneshot::Sender<()>>();
         let grace = self.shutdown_grace;
         tokio::spawn(async move {
@@ -84,8 +94,8 @@ impl Dial for StdioDialer {
                     let _ = reader_done.await;
                     spawn::signal_group(pid, nix::sys::signal::Signal::SIGKILL);
                     let reason = match status {
-                        Ok(s) => format!("process exited ({s})"),
-                        Err(e) => format!("process wait failed: {e}"),
+                        Ok(s) => LinkClosed::Exited(s),
+                        Err(e) => LinkClosed::WaitFailed(Arc::new(e)),
                     };
                     let _ = exited_tx.send(reason);
                     if let Ok(done) = stop_rx.await {
@@ -100,11 +110,7 @@ impl Dial for StdioDialer {
             }
         });
 
-        let closed = Box::pin(async move {
-            exited_rx
-                .await
-                .unwrap_or_else(|_| "process task ended".to_owned())
-        });
+        let closed = Box::pin(async move { exited_rx.await.unwrap_or(LinkClosed::TaskEnded) });
         let shutdown = Box::new(move || -> crate::session::supervisor::BoxFuture<()> {
             Box::pin(async move {
                 let (done_tx, done_rx) = oneshot::channel();

@@ -28,13 +28,13 @@ impl Dial for FakeDial {
     async fn dial(&self, mux: Arc<Mux>) -> Result<Dialed, Error> {
         let (writer, mut inbox) = mpsc::channel::<Vec<u8>>(16);
         let (kill, killed) = oneshot::channel::<()>();
-        let closed: BoxFuture<String> = if self.die_at_once.load(Ordering::Relaxed) {
-            Box::pin(async { "exited at once".to_owned() })
+        let closed: BoxFuture<LinkClosed> = if self.die_at_once.load(Ordering::Relaxed) {
+            Box::pin(async { LinkClosed::Test("exited at once") })
         } else {
             self.kills.lock().push(kill);
             Box::pin(async move {
                 let _ = killed.await;
-                "killed".to_owned()
+                LinkClosed::Test("killed")
             })
         };
         tokio::spawn(async move {

@@ -1,0 +1,122 @@
+//! [`Attempt`]: one try of a call on one instance: counted in flight (the balancer's
+//! least-connections input), timed, reported to the instance's health and counters,
+//! and traced as an `upstream` span (template, instance, method, attempt, outcome).
+
+use std::{sync::Arc, time::Duration};
+
+use gateway_core::jsonrpc::{Notification, Outcome, Request, RequestId};
+use gateway_health::Outcome as Health;
+use gateway_transport::{CallOptions, Error as TransportError, Upstream};
+use tokio::{sync::mpsc, time::Instant};
+use tracing::{Instrument as _, field::Empty};
+
+use super::{Call, Options, RelayError, Relayed};
+use crate::registry::InstanceHandle;
+
+/// One try on one instance.
+pub(super) struct Attempt<'a> {
+    pub(super) template: &'a str,
+    pub(super) handle: &'a Arc<InstanceHandle>,
+    /// 1 for the first try of a call.
+    pub(super) number: u32,
+    /// What is left of the call's deadline.
+    pub(super) timeout: Duration,
+    /// How long a restarting stdio or SSE link may be waited for (`None`: the connect
+    /// timeout; zero: fail at once, unsent, when other candidates are left).
+    pub(super) ready_wait: Option<Duration>,
+}
+
+impl<'a> Attempt<'a> {
+    /// The only try of a call that has one target.
+    pub(super) fn once(
+        template: &'a str,
+        handle: &'a Arc<InstanceHandle>,
+        timeout: Duration,
+    ) -> Self {
+        Self {
+            template,
+            handle,
+            number: 1,
+            timeout,
+            ready_wait: None,
+        }
+    }
+
+    /// Runs a single-try call: a transport failure is the call's error.
+    pub(super) async fn run(
+        self,
+        upstream: &Upstream,
+        call: &Call,
+        options: Options,
+    ) -> Result<Relayed, RelayError> {
+        match self.send(upstream, call, options.progress).await {
+            Ok(outcome) => Ok(Relayed {
+                outcome,
+                instance: self.handle.clone(),
+            }),
+            Err(e) => Err(RelayError::from_transport(self.template, e)),
+        }
+    }
+
+    /// Sends the call over `upstream` (the instance's pooled connection, or a session's
+    /// own) and reports how it went. Any answer, a JSON-RPC error included, means the
+    /// instance works.
+    pub(super) async fn send(
+        &self,
+        upstream: &Upstream,
+        call: &Call,
+        progress: Option<mpsc::Sender<Notification>>,
+    ) -> Result<Outcome, TransportError> {
+        let handle = self.handle;
+        // Field values are only evaluated when the span is enabled (debug level).
+        let span = tracing::debug_span!(
+            "upstream",
+            otel.kind = "client",
+            mcp.method.name = call.method.as_str(),
+            template = self.template,
+            instance = handle.instance.id.as_str(),
+            network.transport = upstream.transport().network(),
+            attempt = self.number,
+            outcome = Empty,
+            "error.type" = Empty,
+        );
+        let _in_flight = handle.counter.enter();
+        let started = Instant::now();
+        let request = Request::new(
+            RequestId::Number(0),
+            call.method.as_str(),
+            call.params.clone(),
+        );
+        let options = CallOptions {
+            timeout: Some(self.timeout),
+            ready_timeout: self.ready_wait,
+            progress,
+        };
+        let result = upstream
+            .call(request, options)
+            .instrument(span.clone())
+            .await;
+        let elapsed = started.elapsed();
+        match result {
+            Ok(response) => {
+                handle.stats.record(true, elapsed);
+                handle.health.report(Health::Success, elapsed);
+                let answered = match response.outcome {
+                    Outcome::Result(_) => "ok",
+                    Outcome::Error(_) => "rpc_error",
+                };
+                span.record("outcome", answered);
+                Ok(response.outcome)
+            }
+            Err(e) => {
+                handle.stats.record(false, elapsed);
+                if e.is_instance_failure() {
+                    handle.health.report(Health::Failure, elapsed);
+                }
+                span.record("outcome", "error");
+                span.record("error.type", e.class());
+                Err(e)
+            }
+        }
+    }
+}

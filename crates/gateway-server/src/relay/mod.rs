@@ -1,0 +1,126 @@
+//! [`Relay`]: the one way a request reaches an upstream, whoever asks (the REST facade,
+//! the MCP endpoints of both eras, the aggregated `/mcp`, the HTTP+SSE transport,
+//! dedicated sessions).
+//!
+//! `call(target, call, options)` takes a [`Target`] (a template's pool, one instance of
+//! it, or a session's own upstream) and a [`Call`] (the method, parsed once where the
+//! request came in, and the raw params), and returns the upstream's answer (a result or
+//! its JSON-RPC error, raw) with the instance that gave it, or a [`RelayError`]. On the
+//! way, in order:
+//!
+//! 1. `Template`: the routing snapshot (lock-free) gives the route; its balancer gives
+//!    candidates, the strategy's choice first ([`retry`]).
+//! 2. Each candidate's breaker is asked; the attempt runs within what is left of the
+//!    template's request timeout ([`attempt`]): counted in flight, timed, reported to
+//!    the instance's health and counters, traced (span `upstream`).
+//! 3. A failed attempt moves to the next candidate only when that is safe (an
+//!    idempotent method, or a request that provably never left), within `max_retries`
+//!    and the retry budget (20% of first attempts, plus a reserve).
+//! 4. No answer: 504 if the deadline struck last, 502 if a request broke at an
+//!    upstream, else 503 ([`RelayError`]).
+//!
+//! Dropping the returned future cancels the upstream call (the transport tells the
+//! upstream with `notifications/cancelled`). [`Relay::list_all`] drains a list's pages
+//! from the instance that served the first one ([`pages`]).
+
+mod attempt;
+mod error;
+mod pages;
+mod retry;
+mod stats;
+mod target;
+#[cfg(test)]
+mod tests;
+
+use std::sync::{Arc, atomic::Ordering};
+
+use gateway_core::jsonrpc::{Notification, Outcome};
+use gateway_health::RetryBudget;
+use tokio::sync::mpsc;
+
+pub(crate) use error::RelayError;
+pub(crate) use pages::ListError;
+pub(crate) use stats::GatewayStats;
+pub(crate) use target::{Call, Pinned, Target};
+
+use crate::registry::{InstanceHandle, Routing, RoutingTable};
+
+/// The relay: routing snapshot, retry budget and counters behind one `Arc`. A clone is
+/// one reference-count increment.
+#[derive(Clone)]
+pub(crate) struct Relay(Arc<Inner>);
+
+struct Inner {
+    routing: Routing,
+    /// Retries may add at most 20% load (plus a small reserve).
+    budget: RetryBudget,
+    stats: Arc<GatewayStats>,
+}
+
+/// Per-call options.
+#[derive(Default)]
+pub(crate) struct Options {
+    /// Receives the call's `notifications/progress` (with the caller's own token), when
+    /// its params carry a progress token.
+    pub(crate) progress: Option<mpsc::Sender<Notification>>,
+}
+
+/// An upstream's answer (a result, or its JSON-RPC error, raw) and the instance that
+/// gave it.
+pub(crate) struct Relayed {
+    pub(crate) outcome: Outcome,
+    pub(crate) instance: Arc<InstanceHandle>,
+}
+
+impl Relay {
+    pub(crate) fn new(routing: Routing, budget: RetryBudget, stats: Arc<GatewayStats>) -> Self {
+        Self(Arc::new(Inner {
+            routing,
+            budget,
+            stats,
+        }))
+    }
+
+    /// The current routing snapshot (templates, instances, balancers).
+    pub(crate) fn routes(&self) -> Arc<RoutingTable> {
+        self.0.routing.load_full()
+    }
+
+    /// Sends `call` to `target` and returns the upstream's answer (see the module docs).
+    pub(crate) async fn call(
+        &self,
+        target: Target<'_>,
+        call: Call,
+        options: Options,
+    ) -> Result<Relayed, RelayError> {
+        let inner = &*self.0;
+        let result = match target {
+            Target::Template(name) => {
+                let table = inner.routing.load_full();
+                let route = table
+                    .get(name)
+                    .ok_or_else(|| RelayError::TemplateNotFound(name.into()))?;
+                if route.instances.is_empty() {
+                    return Err(RelayError::NoInstances(name.into()));
+                }
+                inner.stats.requests.fetch_add(1, Ordering::Relaxed);
+                inner.budget.deposit();
+                retry::across_candidates(&inner.budget, route, &call, options).await
+            }
+            Target::Instance(route, handle) => {
+                let timeout = route.settings.request_timeout();
+                let once = attempt::Attempt::once(route.name.as_str(), handle, timeout);
+                return once.run(&handle.upstream, &call, options).await;
+            }
+            Target::Pinned(pinned) => {
+                inner.stats.requests.fetch_add(1, Ordering::Relaxed);
+                let once = attempt::Attempt::once(&pinned.template, &pinned.handle, pinned.timeout);
+                once.run(&pinned.upstream, &call, options).await
+            }
+        };
+        if result.is_err() {
+            inner.stats.errors.fetch_add(1, Ordering::Relaxed);
+        }
+        result
+    }
+}

@@ -1,0 +1,23 @@
+//! [`GatewayStats`]: gateway-wide counters of relayed calls.
+
+use std::{sync::atomic::AtomicU64, time::Instant};
+
+/// Gateway-wide counters (monotonic; exportable as metrics).
+pub(crate) struct GatewayStats {
+    pub(crate) started: Instant,
+    /// Relayed client calls (a template's pool or a session's own upstream; a list's
+    /// further pages are part of their call).
+    pub(crate) requests: AtomicU64,
+    /// Relayed calls that got no answer.
+    pub(crate) errors: AtomicU64,
+}
+
+impl GatewayStats {
+    pub(crate) fn new() -> Self {
+        Self {
+            started: Instant::now(),
+            requests: AtomicU64::new(0),
+            errors: AtomicU64::new(0),
+        }
+    }
+}
