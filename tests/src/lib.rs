@@ -93,6 +93,14 @@ pub fn venv_python() -> Option<PathBuf> {
     Some(deps_dir().join("venv/bin/python"))
 }
 
+/// `schemathesis` in `.mcp-test/venv-fuzz`, if installed.
+pub fn schemathesis() -> Option<PathBuf> {
+    require(
+        deps_dir().join("venv-fuzz/bin/schemathesis"),
+        "schemathesis (.mcp-test/venv-fuzz)",
+    )
+}
+
 /// The Python of `.mcp-test/venv-legacy`, where the predecessor's client
 /// (`mcp-platform==1.2.0`) is installed, if present.
 pub fn legacy_python() -> Option<PathBuf> {

@@ -54,5 +54,5 @@ pub use server::{Error, Server, shutdown_signal};
 
 /// The OpenAPI document as JSON (for tooling and tests).
 pub fn openapi_json() -> String {
-    openapi::document().to_pretty_json().unwrap_or_default()
+    serde_json::to_string_pretty(&openapi::document()).unwrap_or_default()
 }

@@ -57,8 +57,13 @@ impl fmt::Debug for TokenResponse {
 #[serde(deny_unknown_fields)]
 pub struct CreateUser {
     /// User name (letters, digits, `_-.@`; at most 64 bytes).
+    #[cfg_attr(
+        feature = "openapi",
+        schema(pattern = "^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
+    )]
     pub username: String,
     /// Password (see the password policy: at least 12 characters, not the user name).
+    #[cfg_attr(feature = "openapi", schema(min_length = 12))]
     pub password: String,
     /// `admin` or `user` (default `user`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -140,9 +145,17 @@ pub struct UserInfo {
 #[serde(deny_unknown_fields)]
 pub struct CreateApiKey {
     /// A label for the key (e.g. the application using it).
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 1, max_length = 128, pattern = "^[^\\x00-\\x1f\\x7f]+$")
+    )]
     pub name: String,
     /// The user owning the key (admins only; default: the caller).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(pattern = "^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
+    )]
     pub owner: Option<String>,
     /// Role preset for the key's scopes (default: the owner's role).
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -5,6 +5,7 @@ mod auth;
 mod register;
 mod upstream_tls;
 mod views;
+pub mod whole;
 
 pub use auth::{
     ApiKeyInfo, AuditEntry, AuditPage, CreateApiKey, CreateUser, CreatedApiKey, LoginRequest, Me,

@@ -58,7 +58,11 @@ pub struct RegisterInstance {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub transport: Option<String>,
     /// Weight for the weighted strategy (1..=10000, default 1).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "super::whole::option"
+    )]
     pub weight: Option<i64>,
     /// Free-form metadata (a JSON object).
     #[serde(default, skip_serializing_if = "Option::is_none")]

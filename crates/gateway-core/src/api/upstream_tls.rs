@@ -63,19 +63,42 @@ impl From<&UpstreamTls> for UpstreamTlsConfig {
     }
 }
 
-/// Deserializes a field that distinguishes absent (`None`, via `#[serde(default)]`),
-/// `null` (`Some(None)`) and a value (`Some(Some(v))`).
+/// Deserializes an object field that distinguishes absent (`None`, via
+/// `#[serde(default)]`), `null` (`Some(None)`) and an object (`Some(Some(v))`). Only an
+/// object is a value: serde would also fill a struct from an array.
 pub(crate) fn nullable<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
 where
     D: Deserializer<'de>,
-    T: Deserialize<'de>,
+    T: serde::de::DeserializeOwned,
 {
-    Option::<T>::deserialize(deserializer).map(Some)
+    let Some(object) =
+        Option::<serde_json::Map<String, serde_json::Value>>::deserialize(deserializer)?
+    else {
+        return Ok(Some(None));
+    };
+    T::deserialize(serde_json::Value::Object(object))
+        .map(|v| Some(Some(v)))
+        .map_err(serde::de::Error::custom)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn upstream_tls_is_an_object_or_null() {
+        use crate::api::LoadBalancerUpdate;
+        let parse = |json: &str| serde_json::from_str::<LoadBalancerUpdate>(json);
+        assert!(parse(r#"{"upstream_tls": [null, null]}"#).is_err());
+        assert_eq!(
+            parse(r#"{"upstream_tls": null}"#).unwrap().upstream_tls,
+            Some(None)
+        );
+        assert_eq!(parse(r#"{}"#).unwrap().upstream_tls, None);
+        let set = parse(r#"{"upstream_tls": {"system_roots": true}}"#).unwrap();
+        assert_eq!(set.upstream_tls.unwrap().unwrap().system_roots, Some(true));
+        assert!(parse(r#"{"upstream_tls": {"nope": 1}}"#).is_err());
+    }
 
     #[test]
     fn round_trips_with_the_effective_system_roots() {

@@ -228,19 +228,39 @@ pub struct LoadBalancerUpdate {
     #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub strategy: Option<Strategy>,
     /// New health-check interval, seconds.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "super::whole::option"
+    )]
     pub health_check_interval: Option<u64>,
     /// New health-check timeout, seconds.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "super::whole::option"
+    )]
     pub health_check_timeout: Option<u64>,
     /// New retry count.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "super::whole::option"
+    )]
     pub max_retries: Option<u32>,
     /// New request timeout, seconds.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "super::whole::option"
+    )]
     pub timeout: Option<u64>,
     /// New stdio pool size.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "super::whole::option"
+    )]
     pub pool_size: Option<u32>,
     /// New health probe: `ping`, `tools_list` or an HTTP path.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -251,7 +271,11 @@ pub struct LoadBalancerUpdate {
     #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub session_mode: Option<crate::SessionMode>,
     /// New cap on dedicated upstream sessions (1 to 10000).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "super::whole::option"
+    )]
     #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 10000))]
     pub max_sessions: Option<u32>,
     /// New upstream TLS settings, replacing the current ones as a whole; `null` removes

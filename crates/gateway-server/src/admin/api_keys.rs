@@ -27,6 +27,7 @@ use crate::{
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub(crate) struct KeyQuery {
     /// Only keys of this user.
+    #[param(pattern = "^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")]
     owner: Option<String>,
 }
 

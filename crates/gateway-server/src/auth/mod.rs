@@ -32,4 +32,5 @@ mod routes;
 pub(crate) use access::Access;
 pub(crate) use extract::{Caller, RequestMeta};
 pub(crate) use layer::authorize;
+pub(crate) use policy::is_public;
 pub(crate) use routes::{AuthApi, routes};

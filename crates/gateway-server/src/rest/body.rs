@@ -27,8 +27,21 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
                 ApiError::invalid("body", e.body_text())
             }
         })?;
+        // Every body of this API is an object; serde would also fill a struct from an
+        // array (`[null, null]`), which no client means.
+        if !is_object(&bytes) {
+            return Err(ApiError::invalid("body", "must be a JSON object"));
+        }
         parse(&bytes).map(JsonBody)
     }
+}
+
+/// Whether `bytes` starts (after whitespace) like a JSON object.
+fn is_object(bytes: &[u8]) -> bool {
+    bytes
+        .iter()
+        .find(|b| !b.is_ascii_whitespace())
+        .is_some_and(|&b| b == b'{')
 }
 
 /// Parses `bytes`; a failure names the JSON path serde stopped at (`name`,
@@ -69,6 +82,14 @@ fn missing_field(e: &serde_json::Error) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_objects_are_bodies() {
+        assert!(is_object(b" \n{\"a\":1}"));
+        assert!(!is_object(b"[null, null]"));
+        assert!(!is_object(b"null"));
+        assert!(!is_object(b""));
+    }
 
     #[derive(Debug, serde::Deserialize)]
     #[serde(deny_unknown_fields)]

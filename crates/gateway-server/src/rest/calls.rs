@@ -23,6 +23,7 @@ use crate::{
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub(crate) struct NamedCall {
     /// Tool or prompt name.
+    #[schema(min_length = 1)]
     name: String,
     /// Arguments object (forwarded byte for byte).
     #[serde(default)]
@@ -38,6 +39,7 @@ pub(crate) struct NamedCall {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub(crate) struct ReadResource {
     /// Resource URI.
+    #[schema(min_length = 1)]
     uri: String,
 }
 

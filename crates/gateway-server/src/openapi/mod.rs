@@ -10,6 +10,8 @@ use axum::{
 use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
 
+mod responses;
+
 use crate::{
     admin::{AccountsApi, AdminApi},
     auth::AuthApi,
@@ -31,18 +33,30 @@ use crate::{
 )]
 struct ApiDoc;
 
-/// The full document.
-pub(crate) fn document() -> utoipa::openapi::OpenApi {
-    let mut doc = ApiDoc::openapi();
-    doc.merge(RestApi::openapi());
-    doc.merge(AdminApi::openapi());
-    doc.merge(AuthApi::openapi());
-    doc.merge(AccountsApi::openapi());
-    doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
-    doc
+impl ApiDoc {
+    /// Every handler's own documentation, merged.
+    fn openapi_full() -> utoipa::openapi::OpenApi {
+        let mut doc = ApiDoc::openapi();
+        doc.merge(RestApi::openapi());
+        doc.merge(AdminApi::openapi());
+        doc.merge(AuthApi::openapi());
+        doc.merge(AccountsApi::openapi());
+        doc
+    }
 }
 
-const REDOC_JS: &[u8] = include_bytes!("../assets/redoc.standalone.js");
+/// The full document, as served at `/openapi.json`.
+pub(crate) fn document() -> serde_json::Value {
+    let mut doc = ApiDoc::openapi_full();
+    doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
+    // utoipa's types cannot hold every JSON Schema form the shared answers use, so
+    // they are added to the JSON. Serialising derived types cannot fail.
+    let mut json = serde_json::to_value(&doc).unwrap_or_default();
+    responses::complete(&mut json);
+    json
+}
+
+const REDOC_JS: &[u8] = include_bytes!("../../assets/redoc.standalone.js");
 const REDOC_HTML: &str = r#"<!DOCTYPE html>
 <html><head><title>mcp-gateway API (ReDoc)</title><meta charset="utf-8"/>
 <meta name="viewport" content="width=device-width, initial-scale=1"></head>
@@ -50,7 +64,7 @@ const REDOC_HTML: &str = r#"<!DOCTYPE html>
 
 pub(crate) fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
     Router::new()
-        .merge(SwaggerUi::new("/docs").url("/openapi.json", document()))
+        .merge(SwaggerUi::new("/docs").external_url_unchecked("/openapi.json", document()))
         .route("/redoc", get(|| async { Html(REDOC_HTML) }))
         .route(
             "/redoc/redoc.standalone.js",
