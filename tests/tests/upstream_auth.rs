@@ -172,6 +172,19 @@ async fn token_exchange_gives_the_upstream_a_token_for_the_user() {
     assert_eq!(claims_of(&bobs)["sub"], "bob");
     assert_eq!(env.provider.exchanges().await.0, 2);
 
+    // A user's concurrent first calls exchange once (single flight).
+    let carol = user_token(&env, "carol").await;
+    let (a, b, c, d) = tokio::join!(
+        env.call_echo("exchanged", &carol),
+        env.call_echo("exchanged", &carol),
+        env.call_echo("exchanged", &carol),
+        env.call_echo("exchanged", &carol),
+    );
+    for r in [a, b, c, d] {
+        r.expect_status(200);
+    }
+    assert_eq!(env.provider.exchanges().await.0, 3);
+
     // The gateway's own JWT and an API key: nothing to exchange, a clear refusal, and
     // nothing reaches the upstream.
     let (_, before) = last_call(&echo).await;

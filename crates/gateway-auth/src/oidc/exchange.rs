@@ -29,6 +29,9 @@ const MAX_TOKEN_LEN: usize = 16 * 1024;
 /// How long before its expiry a cached token stops being used, at most (a tenth of its
 /// lifetime when that is less, at least one second).
 const MAX_MARGIN: Duration = Duration::from_secs(60);
+/// Exchanges for the same key run one at a time (the others then find the cached token);
+/// keys share these locks by their hash, so the lock table stays fixed in size.
+const STRIPES: usize = 64;
 
 /// What to exchange for.
 #[derive(Debug, Clone, Copy)]
@@ -106,6 +109,8 @@ pub struct TokenExchanger {
     clients: Vec<Client>,
     fetcher: Fetcher,
     cache: ExchangeCache,
+    /// Single flight per cache key (striped).
+    stripes: Box<[tokio::sync::Mutex<()>]>,
 }
 
 impl std::fmt::Debug for TokenExchanger {
@@ -133,6 +138,7 @@ impl TokenExchanger {
             clients,
             fetcher: Fetcher::new()?,
             cache: ExchangeCache::default(),
+            stripes: (0..STRIPES).map(|_| tokio::sync::Mutex::new(())).collect(),
         }))
     }
 
@@ -160,6 +166,12 @@ impl TokenExchanger {
             return Err(ExchangeError::OtherIssuer(client.name.clone()));
         }
         let key = cache_key(principal.actor(), request);
+        if let Some(token) = self.cache.get(&key, Instant::now()) {
+            return Ok(token);
+        }
+        // Concurrent first calls of one user exchange once: the others wait here and
+        // find the token cached.
+        let _flight = self.stripes[usize::from(key[0]) % STRIPES].lock().await;
         if let Some(token) = self.cache.get(&key, Instant::now()) {
             return Ok(token);
         }

@@ -468,6 +468,35 @@ mod tests {
     }
 
     #[test]
+    fn upstream_auth_is_kept_or_replaced_and_shown_unless_static() {
+        let parse = |json: &str| serde_json::from_str::<LoadBalancerUpdate>(json).unwrap();
+        let base = LoadBalancerSettings::default();
+        let view = serde_json::to_value(LoadBalancerConfig::from(&base)).unwrap();
+        assert!(
+            view.get("upstream_auth").is_none(),
+            "static is not shown: {view}"
+        );
+        let set = parse(r#"{"upstream_auth": {"mode": "passthrough", "audience": "https://up"}}"#)
+            .apply(base.clone())
+            .unwrap();
+        let view = serde_json::to_value(LoadBalancerConfig::from(&set)).unwrap();
+        assert_eq!(
+            view["upstream_auth"],
+            serde_json::json!({"mode": "passthrough", "audience": "https://up"})
+        );
+        let kept = parse(r#"{"max_retries": 1}"#).apply(set.clone()).unwrap();
+        assert_eq!(kept.upstream_auth(), set.upstream_auth());
+        let back = parse(r#"{"upstream_auth": {"mode": "static"}}"#)
+            .apply(set)
+            .unwrap();
+        assert!(back.upstream_auth().is_default());
+        let e = parse(r#"{"upstream_auth": {"mode": "token_exchange", "audience": "a"}}"#)
+            .apply(base)
+            .unwrap_err();
+        assert_eq!(e.field(), Some("upstream_auth.issuer"), "{e}");
+    }
+
+    #[test]
     fn upstream_tls_is_kept_replaced_or_removed() {
         let parse = |json: &str| serde_json::from_str::<LoadBalancerUpdate>(json).unwrap();
         let base = LoadBalancerSettings::default();
