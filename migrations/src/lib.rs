@@ -25,6 +25,7 @@ mod m20261124_000007_add_template_health_probe;
 mod m20261124_000008_add_template_session_mode;
 mod m20261202_000001_add_template_upstream_tls;
 mod m20261210_000001_create_changes;
+mod m20261211_000001_add_template_upstream_auth;
 mod mysql;
 
 use sea_orm_migration::prelude::*;
@@ -48,6 +49,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000008_add_template_session_mode::Migration),
             Box::new(m20261202_000001_add_template_upstream_tls::Migration),
             Box::new(m20261210_000001_create_changes::Migration),
+            Box::new(m20261211_000001_add_template_upstream_auth::Migration),
         ]
     }
 
@@ -81,6 +83,7 @@ mod tests {
                 "m20261124_000008_add_template_session_mode",
                 "m20261202_000001_add_template_upstream_tls",
                 "m20261210_000001_create_changes",
+                "m20261211_000001_add_template_upstream_auth",
             ]
         );
         let mut sorted = names.clone();

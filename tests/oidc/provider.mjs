@@ -10,7 +10,11 @@
 // - resource indicators (RFC 8707): any loopback `resource` gets an RS256 JWT access token
 //   whose `aud` is that resource, with the scopes mcp:read, mcp:call, gateway:read,
 //   gateway:write and admin;
-// - the development login and consent pages (any login name and password).
+// - the development login and consent pages (any login name and password);
+// - RFC 8693 token exchange (a custom grant type) for the confidential client
+//   `gw-exchange` / `gw-exchange-secret`: a valid access token of this provider as
+//   `subject_token` gets an RS256 JWT for the requested `audience` with the subject's
+//   `sub` (and `act: {sub: "gw-exchange"}`), valid `EXCHANGE_TTL` seconds.
 //
 // Users whose login starts with `admin` get `groups: ["gateway-admins"]`; users whose
 // login contains `limited` get `templates: ["alpha"]`.
@@ -18,6 +22,8 @@
 // Test hooks under /__test/ (this is a test fixture, not a provider feature):
 //   POST /__test/rotate {"mode": "add"}  new RSA signing key first, old keys still published
 //   POST /__test/rotate {"mode": "drop"} publish only the current signing key
+//   GET  /__test/exchanges  {"count": N, "last": {"sub", "audience", "scope"}} of the
+//        token exchanges granted so far
 //   POST /__test/sign {"claims": {...}, "header": {...}, "key": "rsa"|"ec"|"foreign"}
 //        signs arbitrary claims with the provider's current RSA key, its ES256 key, or a
 //        key it does not publish (default header: alg for the key, kid of the current
@@ -42,6 +48,10 @@ const { default: Provider, errors } = await import(
 );
 
 const SCOPES = ['mcp:read', 'mcp:call', 'gateway:read', 'gateway:write', 'admin'];
+const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
+const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
+const EXCHANGE_TTL = 300;
+const exchanges = { count: 0, last: null };
 
 let serial = 0;
 function newKey(type) {
@@ -88,6 +98,14 @@ function makeProvider(issuer) {
         client_id: 'gw-admin-service',
         client_secret: 'gw-admin-secret',
         grant_types: ['client_credentials'],
+        response_types: [],
+        redirect_uris: [],
+        scope: SCOPES.join(' '),
+      },
+      {
+        client_id: 'gw-exchange',
+        client_secret: 'gw-exchange-secret',
+        grant_types: [TOKEN_EXCHANGE],
         response_types: [],
         redirect_uris: [],
         scope: SCOPES.join(' '),
@@ -159,7 +177,74 @@ function makeProvider(issuer) {
     // Browser-based clients (none in the tests) may call the token endpoint.
     clientBasedCORS: () => true,
   });
+  provider.registerGrantType(TOKEN_EXCHANGE, tokenExchange, [
+    'subject_token',
+    'subject_token_type',
+    'requested_token_type',
+    'audience',
+    'scope',
+  ]);
   return provider;
+}
+
+// The subject token's claims if it is a valid, unexpired JWT access token signed by one
+// of this provider's published RSA keys.
+function verifiedClaims(token) {
+  const parts = String(token ?? '').split('.');
+  if (parts.length !== 3) return null;
+  let header;
+  let claims;
+  try {
+    header = JSON.parse(Buffer.from(parts[0], 'base64url').toString('utf8'));
+    claims = JSON.parse(Buffer.from(parts[1], 'base64url').toString('utf8'));
+  } catch {
+    return null;
+  }
+  const key = rsaKeys.find((k) => k.kid === header.kid);
+  if (!key || header.alg !== 'RS256') return null;
+  const ok = crypto.verify(
+    'sha256',
+    Buffer.from(`${parts[0]}.${parts[1]}`),
+    crypto.createPublicKey(key.privateKey),
+    Buffer.from(parts[2], 'base64url'),
+  );
+  if (!ok || claims.iss !== issuer || !(claims.exp > Date.now() / 1000)) return null;
+  return claims;
+}
+
+async function tokenExchange(ctx) {
+  const { params, client } = ctx.oidc;
+  if (params.subject_token_type !== ACCESS_TOKEN_TYPE) {
+    throw new errors.InvalidRequest('subject_token_type must be an access token');
+  }
+  if (!params.audience) {
+    throw new errors.InvalidTarget('audience is required');
+  }
+  const subject = verifiedClaims(params.subject_token);
+  if (!subject || !subject.sub) {
+    throw new errors.InvalidGrant('subject_token is not a valid access token of this issuer');
+  }
+  const now = Math.floor(Date.now() / 1000);
+  const claims = {
+    iss: issuer,
+    sub: subject.sub,
+    aud: params.audience,
+    iat: now,
+    exp: now + EXCHANGE_TTL,
+    jti: crypto.randomBytes(8).toString('hex'),
+    client_id: client.clientId,
+    act: { sub: client.clientId },
+  };
+  if (params.scope) claims.scope = params.scope;
+  const header = { alg: 'RS256', kid: rsaKeys[0].kid, typ: 'at+jwt' };
+  exchanges.count += 1;
+  exchanges.last = { sub: subject.sub, audience: params.audience, scope: params.scope ?? null };
+  ctx.body = {
+    access_token: sign(header, claims, rsaKeys[0]),
+    issued_token_type: ACCESS_TOKEN_TYPE,
+    token_type: 'Bearer',
+    expires_in: EXCHANGE_TTL,
+  };
 }
 
 function b64url(data) {
@@ -197,6 +282,9 @@ let issuer;
 
 async function testHook(req, res) {
   const body = await readJson(req);
+  if (req.url === '/__test/exchanges' && req.method === 'GET') {
+    return reply(res, 200, exchanges);
+  }
   if (req.url === '/__test/rotate' && req.method === 'POST') {
     if (body.mode === 'add') {
       rsaKeys = [newKey('rsa'), ...rsaKeys];

@@ -177,6 +177,11 @@ pub struct EchoHttp {
 impl EchoHttp {
     /// Starts `bin --http 127.0.0.1:<port>` (port 0 = any) and waits for its banner.
     pub async fn spawn(bin: &str, port: u16, instance_id: &str) -> EchoHttp {
+        EchoHttp::spawn_with(bin, port, instance_id, &[]).await
+    }
+
+    /// [`EchoHttp::spawn`] with `extra` arguments (e.g. `--record-requests`).
+    pub async fn spawn_with(bin: &str, port: u16, instance_id: &str, extra: &[&str]) -> EchoHttp {
         let mut child = Command::new(bin)
             .args([
                 "--http",
@@ -184,6 +189,7 @@ impl EchoHttp {
                 "--instance-id",
                 instance_id,
             ])
+            .args(extra)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .kill_on_drop(true)
@@ -208,6 +214,19 @@ impl EchoHttp {
     /// The MCP endpoint URL.
     pub fn url(&self) -> String {
         format!("http://127.0.0.1:{}/mcp", self.port)
+    }
+
+    /// What a fixture started with `--record-requests` received: `{"method", "tool",
+    /// "authorization"}` per JSON-RPC request, oldest first (the last 256).
+    pub async fn recorded(&self) -> Vec<serde_json::Value> {
+        let body: serde_json::Value =
+            reqwest::get(format!("http://127.0.0.1:{}/__test/requests", self.port))
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+        body["requests"].as_array().cloned().unwrap_or_default()
     }
 
     /// SIGKILLs the process and reaps it.

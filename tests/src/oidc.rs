@@ -23,6 +23,8 @@ use crate::{
 
 /// The client credentials clients of the provider script.
 pub const SERVICE: (&str, &str) = ("gw-service", "gw-service-secret");
+/// The confidential client allowed the token-exchange grant (RFC 8693).
+pub const EXCHANGE_CLIENT: (&str, &str) = ("gw-exchange", "gw-exchange-secret");
 /// A client credentials client whose tokens carry `groups: ["gateway-admins"]`.
 pub const ADMIN_SERVICE: (&str, &str) = ("gw-admin-service", "gw-admin-secret");
 /// The public PKCE client (loopback redirects on any port).
@@ -234,6 +236,21 @@ impl OidcProvider {
         let json: Value = r.json().await.unwrap();
         assert_eq!(status, 200, "token request refused: {json}");
         json
+    }
+
+    /// How many token exchanges the provider granted, and the last one's `{sub,
+    /// audience, scope}`.
+    pub async fn exchanges(&self) -> (u64, Value) {
+        let r: Value = self
+            .http
+            .get(format!("{}/__test/exchanges", self.issuer))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        (r["count"].as_u64().unwrap(), r["last"].clone())
     }
 
     /// The provider's pid.
@@ -476,6 +493,16 @@ impl OAuthEnv {
     /// gateway (`gateway`), with `overrides` on top of the issuer settings above (`null`
     /// removes a key); `None` when the provider is not installed.
     pub async fn start(gateway: &str, echo: &str, overrides: Value) -> Option<OAuthEnv> {
+        OAuthEnv::start_with(gateway, echo, overrides, &[]).await
+    }
+
+    /// [`OAuthEnv::start`] with more environment variables for the gateway.
+    pub async fn start_with(
+        gateway: &str,
+        echo: &str,
+        overrides: Value,
+        env: &[(&str, &str)],
+    ) -> Option<OAuthEnv> {
         init_tracing();
         let provider = OidcProvider::start().await?;
         let mut issuer = json!({
@@ -490,10 +517,12 @@ impl OAuthEnv {
             }
         }
         let echo = EchoHttp::spawn(echo, 0, "echo").await;
-        let gw = AuthGateway::builder(gateway)
-            .env("MCP_GATEWAY_OAUTH_ISSUERS", json!([issuer]).to_string())
-            .start()
-            .await;
+        let mut builder = AuthGateway::builder(gateway)
+            .env("MCP_GATEWAY_OAUTH_ISSUERS", json!([issuer]).to_string());
+        for (key, value) in env {
+            builder = builder.env(key, *value);
+        }
+        let gw = builder.start().await;
         let c = gw.client();
         let admin = c.login("admin", ADMIN_PASSWORD).await;
         for template in ["alpha", "beta"] {

@@ -85,7 +85,7 @@ pub use config::{AuthConfig, RoleLimits};
 pub use endpoint_allowlist::EndpointAllowlist;
 pub use error::{Error, Result};
 pub use fleet::{FleetRateLimiter, RedisLink};
-pub use principal::Principal;
+pub use principal::{ExternalToken, Principal};
 pub use rate_limit::{CheckFuture, Decision, MemoryRateLimiter, Quota, RateLimiter};
 pub use seal::{SealError, SessionKey, SessionSealer};
 pub use secret::Secret;

@@ -5,7 +5,10 @@ use std::{num::NonZeroU32, sync::Arc};
 use gateway_core::{Role, Scope, Scopes, TemplateAccess, Username};
 use gateway_store::{ApiKeyRecord, UserRecord};
 
-use crate::error::{Error, Result};
+use crate::{
+    Secret,
+    error::{Error, Result},
+};
 
 /// Who is calling: a user (with a JWT) or one of its API keys, with the effective
 /// scopes and templates (a key's are intersected with its owner's current ones), or a
@@ -27,6 +30,53 @@ pub struct Principal {
     /// `user:NAME`, `key:ID` or `oidc:ISSUER:SUBJECT`: the audit actor and the
     /// rate-limit key.
     actor: Arc<str>,
+    /// The identity provider's access token it authenticated with (external users).
+    token: Option<Arc<ExternalToken>>,
+}
+
+/// The access token of a trusted identity provider that a principal authenticated with:
+/// what `passthrough` forwards and `token_exchange` presents as its subject token. The
+/// gateway's own tokens and API keys never become one. `Debug` redacts the token.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ExternalToken {
+    token: Secret,
+    audiences: Box<[String]>,
+    expires_at: u64,
+}
+
+impl ExternalToken {
+    pub(crate) fn new(token: &str, audiences: Box<[String]>, expires_at: u64) -> Self {
+        Self {
+            token: Secret::new(token),
+            audiences,
+            expires_at,
+        }
+    }
+
+    /// The token itself: read it only where it is sent.
+    pub fn secret(&self) -> &Secret {
+        &self.token
+    }
+
+    /// Its verified `aud` values.
+    pub fn audiences(&self) -> &[String] {
+        &self.audiences
+    }
+
+    /// Its `exp`, Unix seconds.
+    pub fn expires_at(&self) -> u64 {
+        self.expires_at
+    }
+}
+
+impl std::fmt::Debug for ExternalToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ExternalToken")
+            .field("token", &self.token)
+            .field("audiences", &self.audiences)
+            .field("expires_at", &self.expires_at)
+            .finish()
+    }
 }
 
 impl Principal {
@@ -42,6 +92,7 @@ impl Principal {
             key_id: None,
             rate_limit: None,
             actor: format!("user:{}", user.username).into(),
+            token: None,
         }
     }
 
@@ -57,6 +108,7 @@ impl Principal {
             key_id: Some(key.id.as_str().into()),
             rate_limit: key.rate_limit.and_then(NonZeroU32::new),
             actor: format!("key:{}", key.id).into(),
+            token: None,
         }
     }
 
@@ -80,7 +132,20 @@ impl Principal {
             key_id: None,
             rate_limit: None,
             actor: format!("oidc:{issuer}:{subject}").into(),
+            token: None,
         }
+    }
+
+    /// This principal with the identity provider's token it authenticated with.
+    pub(crate) fn with_token(mut self, token: ExternalToken) -> Principal {
+        self.token = Some(Arc::new(token));
+        self
+    }
+
+    /// The identity provider's access token, for a user of one (never the gateway's own
+    /// tokens or API keys).
+    pub fn external_token(&self) -> Option<&ExternalToken> {
+        self.token.as_deref()
     }
 
     /// The user name: a local user (a key's owner), or `ISSUER:SUBJECT`.

@@ -120,6 +120,7 @@ impl From<RegistryError> for ApiError {
                 ApiError::invalid(e.field().unwrap_or("load_balancer"), e.to_string())
             }
             RegistryError::UpstreamTls(e) => ApiError::invalid(e.field(), e.message()),
+            RegistryError::UpstreamAuth { field, message } => ApiError::invalid(field, message),
             RegistryError::Store(e) => ApiError::from(e),
         }
     }
@@ -247,6 +248,10 @@ fn relay_status(e: &RelayError) -> (StatusCode, &'static str) {
         }
         RelayError::TimedOut { .. } => (StatusCode::GATEWAY_TIMEOUT, "upstream_timeout"),
         RelayError::Failed { .. } => (StatusCode::BAD_GATEWAY, "upstream_failed"),
+        RelayError::Credentials { cause, .. } if cause.is_caller_error() => {
+            (StatusCode::FORBIDDEN, "upstream_credentials")
+        }
+        RelayError::Credentials { .. } => (StatusCode::BAD_GATEWAY, "upstream_credentials"),
     }
 }
 

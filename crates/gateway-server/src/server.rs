@@ -16,7 +16,7 @@ use crate::{
     listen::Listener,
     mcp::{McpState, Sessions},
     registry::{Registry, RegistryError},
-    relay::{GatewayStats, Relay},
+    relay::{Credentials, GatewayStats, Relay},
     router,
     state::{AppState, Shared},
 };
@@ -127,9 +127,28 @@ impl Server {
         let sessions = sessions(&store, &settings).await?;
         let connector = Connector::new(settings.transport_options());
         let health = settings.health_policy;
+        // Token exchange for templates' upstreams (`upstream_auth`), when an issuer has
+        // an exchange client; without authentication there is no user to exchange for.
+        let exchanger = match settings.auth.enabled {
+            true => gateway_auth::oidc::TokenExchanger::new(&settings.auth.oauth.issuers)
+                .map_err(Error::Auth)?
+                .map(Arc::new),
+            false => None,
+        };
+        let credentials = Credentials::new(exchanger);
         let registry = Registry::load(store.clone(), connector, settings.template_defaults, health)
             .await
-            .map_err(|e: RegistryError| Error::Registry(e.to_string()))?;
+            .map_err(|e: RegistryError| Error::Registry(e.to_string()))?
+            .with_exchange_issuers(
+                settings
+                    .auth
+                    .oauth
+                    .issuers
+                    .iter()
+                    .filter(|i| settings.auth.enabled && i.token_exchange.is_some())
+                    .map(|i| i.name.clone())
+                    .collect(),
+            );
         registry
             .seed(settings.seed.clone())
             .await
@@ -158,6 +177,7 @@ impl Server {
             registry.routing(),
             gateway_health::RetryBudget::default(),
             stats.clone(),
+            credentials,
         );
         let access = Arc::new(access);
         let drain = Drain::new();

@@ -10,7 +10,8 @@ use std::{collections::BTreeMap, fmt, path::PathBuf, time::Duration};
 
 use gateway_core::{
     EndpointUrl, Headers, Instance, InstanceId, InstanceSpec, LoadBalancerSettings, SessionMode,
-    StdioCommand, Strategy, TemplateName, ValidationError, Weight, api::UpstreamTlsConfig,
+    StdioCommand, Strategy, TemplateName, UpstreamAuth, ValidationError, Weight,
+    api::{UpstreamAuthConfig, UpstreamTlsConfig},
 };
 use sea_orm::ActiveValue::Set;
 use serde::{
@@ -49,6 +50,10 @@ pub(crate) fn template_row(
         upstream_tls: Set(settings
             .upstream_tls()
             .map(|tls| to_json("upstream_tls", &UpstreamTlsConfig::from(tls)))
+            .transpose()?),
+        upstream_auth: Set(Some(settings.upstream_auth())
+            .filter(|auth| !auth.is_default())
+            .map(|auth| to_json("upstream_auth", &UpstreamAuthConfig::from(auth)))
             .transpose()?),
         created_at_ms: Set(now_ms),
         updated_at_ms: Set(now_ms),
@@ -103,7 +108,20 @@ pub(crate) fn template_from_row(
             Some(wire.validate().map_err(|e| corrupt("upstream_tls", &e))?)
         }
     };
-    Ok((name, settings.with_upstream_tls(upstream_tls)))
+    let upstream_auth = match &row.upstream_auth {
+        None => UpstreamAuth::default(),
+        Some(text) => {
+            let wire: UpstreamAuthConfig =
+                from_json(text).map_err(|e| corrupt("upstream_auth", &e))?;
+            wire.validate().map_err(|e| corrupt("upstream_auth", &e))?
+        }
+    };
+    Ok((
+        name,
+        settings
+            .with_upstream_tls(upstream_tls)
+            .with_upstream_auth(upstream_auth),
+    ))
 }
 
 /// The column that holds the [`LoadBalancerSettings`] field named in a validation error.

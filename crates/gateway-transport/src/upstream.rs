@@ -197,6 +197,10 @@ pub struct CallOptions {
     /// connect timeout). Zero fails at once with an unsent error, so a caller with
     /// other instances can go elsewhere.
     pub ready_timeout: Option<Duration>,
+    /// Replaces the instance's stored `Authorization` header on this call's requests (a
+    /// per-user token; Streamable HTTP only: stdio and legacy SSE links ignore it, so
+    /// the gateway refuses per-user credentials for them). Marked sensitive.
+    pub authorization: Option<HeaderValue>,
 }
 
 /// A connection to one upstream instance, shared by all callers. Cheap to clone.
@@ -252,7 +256,9 @@ impl Upstream {
                     return Ok(info);
                 }
                 let ping = Request::new(gateway_core::jsonrpc::RequestId::Number(0), "ping", None);
-                let _ = http.call(ping, None, self.inner.request_timeout).await;
+                let _ = http
+                    .call(ping, None, self.inner.request_timeout, None)
+                    .await;
                 http.info()
                     .ok_or_else(|| err(&self.inner.instance, ErrorKind::NotReady))
             }
@@ -286,7 +292,15 @@ impl Upstream {
                     .request(request, ready.info.era(), options.progress, timeout)
                     .await
             }
-            Adapter::Http(http) => http.call(request, options.progress, timeout).await,
+            Adapter::Http(http) => {
+                http.call(
+                    request,
+                    options.progress,
+                    timeout,
+                    options.authorization.as_ref(),
+                )
+                .await
+            }
             #[cfg(any(test, feature = "test-util"))]
             Adapter::Fake(fake) => fake.call(request, options).await,
         }

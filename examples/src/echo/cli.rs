@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use super::{EchoConfig, serve_http, serve_stdio};
 
-const USAGE: &str = "usage: echo_server (--stdio | --http ADDR:PORT) [--instance-id ID]";
+const USAGE: &str =
+    "usage: echo_server (--stdio | --http ADDR:PORT) [--instance-id ID] [--record-requests]";
 
 /// Which transport to serve.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,6 +28,7 @@ struct Args {
 fn parse_args<I: IntoIterator<Item = String>>(args: I) -> Result<Option<Args>, String> {
     let mut mode = None;
     let mut instance_id = None;
+    let mut record_requests = false;
     let mut args = args.into_iter();
     while let Some(arg) = args.next() {
         let (flag, inline) = match arg.split_once('=') {
@@ -51,6 +53,10 @@ fn parse_args<I: IntoIterator<Item = String>>(args: I) -> Result<Option<Args>, S
                 })?;
                 Mode::Http(addr)
             }
+            "--record-requests" if inline.is_none() => {
+                record_requests = true;
+                continue;
+            }
             "--instance-id" => {
                 let id = value("--instance-id")?;
                 if id.is_empty() {
@@ -68,7 +74,8 @@ fn parse_args<I: IntoIterator<Item = String>>(args: I) -> Result<Option<Args>, S
         }
     }
     let mode = mode.ok_or_else(|| "one of --stdio or --http is required".to_owned())?;
-    let config = instance_id.map(EchoConfig::new).unwrap_or_default();
+    let mut config = instance_id.map(EchoConfig::new).unwrap_or_default();
+    config.record_requests = record_requests;
     Ok(Some(Args { mode, config }))
 }
 

@@ -1,6 +1,6 @@
 //! Streamable HTTP transport: accept loop, routing, sessions, `GET` and `DELETE`.
 
-use std::collections::HashSet;
+use std::collections::{HashSet, VecDeque};
 use std::convert::Infallible;
 use std::io;
 use std::sync::Arc;
@@ -29,6 +29,9 @@ pub(crate) const MCP_PATH: &str = "/mcp";
 pub(crate) struct State {
     pub(crate) config: EchoConfig,
     sessions: Mutex<HashSet<String>>,
+    /// With `record_requests`: the last [`RECORDED`] requests' method, tool and
+    /// `Authorization`.
+    recorded: Mutex<VecDeque<serde_json::Value>>,
     /// Set once the first legacy session is issued; from then on legacy requests need one.
     issued: AtomicBool,
 }
@@ -38,8 +41,23 @@ impl State {
         Self {
             config,
             sessions: Mutex::new(HashSet::new()),
+            recorded: Mutex::new(VecDeque::new()),
             issued: AtomicBool::new(false),
         }
+    }
+
+    /// Records a request's `method`, `tool` and `authorization` (when recording).
+    pub(crate) fn record(&self, method: &str, tool: Option<&str>, authorization: Option<&str>) {
+        if !self.config.record_requests {
+            return;
+        }
+        let mut recorded = self.recorded.lock();
+        if recorded.len() == RECORDED {
+            recorded.pop_front();
+        }
+        recorded.push_back(serde_json::json!({
+            "method": method, "tool": tool, "authorization": authorization,
+        }));
     }
 
     /// Issues and remembers a new session id.
@@ -126,8 +144,19 @@ pub async fn serve_http(listener: TcpListener, config: EchoConfig) -> io::Result
     }
 }
 
+/// Requests remembered with `record_requests`.
+const RECORDED: usize = 256;
+
 /// Routes one HTTP request.
 async fn route(request: Request<Incoming>, state: Arc<State>) -> Response<RespBody> {
+    if state.config.record_requests
+        && request.method() == Method::GET
+        && request.uri().path() == "/__test/requests"
+    {
+        let recorded: Vec<_> = state.recorded.lock().iter().cloned().collect();
+        let body = serde_json::json!({ "requests": recorded });
+        return body::json(StatusCode::OK, &body);
+    }
     if request.uri().path() != MCP_PATH {
         return body::empty(StatusCode::NOT_FOUND);
     }

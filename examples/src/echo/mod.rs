@@ -28,6 +28,11 @@
 //! | `fail` | `message?: string` | a result with `isError: true` |
 //! | `crash` | none | the process exits with code 3 without answering |
 //! | `whoami` | none | the instance id as text and `structuredContent: {"instance_id": id, "pid": process id}` |
+//!
+//! # Test hook
+//! With `--record-requests`, `GET /__test/requests` answers `{"requests": [{"method",
+//! "tool", "authorization"}, ...]}`: the last 256 JSON-RPC requests received over HTTP
+//! with the `Authorization` header each carried (`null` when absent).
 
 mod body;
 mod cli;
@@ -76,6 +81,11 @@ pub const SUPPORTED_PROTOCOL_VERSIONS: [&str; 5] = [
 pub struct EchoConfig {
     /// Identifier reported by the `whoami` tool (lets tests tell replicas apart).
     pub instance_id: String,
+    /// Over HTTP, remember the `Authorization` header of each request (the last 256)
+    /// and serve them at `GET /__test/requests` (`--record-requests`): lets tests see
+    /// which credentials a gateway sent upstream. Off by default (a benchmark upstream
+    /// takes no lock per request).
+    pub record_requests: bool,
 }
 
 impl EchoConfig {
@@ -83,6 +93,7 @@ impl EchoConfig {
     pub fn new(instance_id: impl Into<String>) -> Self {
         Self {
             instance_id: instance_id.into(),
+            record_requests: false,
         }
     }
 }

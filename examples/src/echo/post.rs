@@ -122,6 +122,16 @@ async fn handle_request(
     accept: Accept,
     state: Arc<State>,
 ) -> Response<RespBody> {
+    let tool = request
+        .params
+        .as_ref()
+        .and_then(|p| p.get("name"))
+        .and_then(Value::as_str);
+    state.record(
+        &request.method,
+        tool,
+        hdr::get(&parts.headers, &header::AUTHORIZATION),
+    );
     let modern = match check_message(parts, &state, &request.method, request.params.as_ref()) {
         Ok(modern) => modern,
         Err(rejection) => return rejection.response(request.id),

@@ -102,6 +102,12 @@ impl Fetcher {
     /// The `jwks_uri` of `issuer`'s metadata: OpenID Connect discovery first, then
     /// RFC 8414. The document must name exactly `issuer` (else it is another issuer's).
     pub(crate) async fn discover_jwks_uri(&self, issuer: &str) -> Result<String, FetchError> {
+        self.discover(issuer, "jwks_uri").await
+    }
+
+    /// The URL in `field` (`jwks_uri`, `token_endpoint`) of `issuer`'s metadata, found
+    /// as [`Fetcher::discover_jwks_uri`] finds `jwks_uri`.
+    pub(crate) async fn discover(&self, issuer: &str, field: &str) -> Result<String, FetchError> {
         let mut last = None;
         for url in metadata_urls(issuer) {
             let body = match self.get(&url).await {
@@ -122,17 +128,52 @@ impl Fetcher {
             if metadata.get("issuer").and_then(|v| v.as_str()) != Some(issuer) {
                 return Err(invalid("the metadata names another issuer"));
             }
-            let jwks_uri = metadata
-                .get("jwks_uri")
+            let found = metadata
+                .get(field)
                 .and_then(|v| v.as_str())
-                .ok_or_else(|| invalid("the metadata has no jwks_uri"))?;
-            check_url(jwks_uri).map_err(|e| invalid(&format!("jwks_uri: {e}")))?;
-            return Ok(jwks_uri.to_owned());
+                .ok_or_else(|| invalid(&format!("the metadata has no {field}")))?;
+            check_url(found).map_err(|e| invalid(&format!("{field}: {e}")))?;
+            return Ok(found.to_owned());
         }
         Err(last.unwrap_or_else(|| FetchError::Invalid {
             url: issuer.to_owned(),
             reason: "no metadata location".to_owned(),
         }))
+    }
+
+    /// `POST url` with a form body and HTTP Basic client authentication; the status and
+    /// the body (at most [`MAX_DOCUMENT`] bytes) whatever the status.
+    pub(crate) async fn post_form(
+        &self,
+        url: &str,
+        basic: &str,
+        form: String,
+    ) -> Result<(u16, Vec<u8>), FetchError> {
+        let transport = |source| FetchError::Transport {
+            url: url.to_owned(),
+            source,
+        };
+        let mut response = self
+            .http
+            .post(url)
+            .header("accept", "application/json")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("authorization", basic)
+            .body(form)
+            .send()
+            .await
+            .map_err(transport)?;
+        let status = response.status().as_u16();
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(transport)? {
+            if body.len() + chunk.len() > MAX_DOCUMENT {
+                return Err(FetchError::TooLarge {
+                    url: url.to_owned(),
+                });
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok((status, body))
     }
 }
 

@@ -9,16 +9,23 @@
 //!   refreshed on a schedule and on an unknown `kid` (rate-bound), single-flight.
 //! - `claims`: claims → user name, role, scopes, templates.
 //! - `cache`: verified tokens, so a reused token costs a SHA-256 and a lookup.
+//! - `exchange` + `exchange_cache`: RFC 8693 token exchange for upstreams (a user's
+//!   token for one an upstream accepts), cached per user and template.
 
 mod cache;
 mod claims;
+mod exchange;
+mod exchange_cache;
 mod fetch;
 mod issuer;
 mod keys;
 mod settings;
 mod verifier;
 
-pub use settings::{ClaimMapping, IssuerConfig, OAuthConfig, TokenAlgorithm, check_url};
+pub use exchange::{ExchangeError, ExchangeRequest, TokenExchanger};
+pub use settings::{
+    ClaimMapping, ExchangeClient, IssuerConfig, OAuthConfig, TokenAlgorithm, check_url,
+};
 pub(crate) use verifier::{ExternalIssuers, Rejection};
 
 #[cfg(test)]

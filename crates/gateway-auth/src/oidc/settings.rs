@@ -44,6 +44,21 @@ pub struct IssuerConfig {
     /// The least time between two fetches caused by tokens (an unknown `kid`, keys not
     /// loaded yet), so tokens cannot make the gateway hammer the issuer.
     pub jwks_min_refetch: Duration,
+    /// The gateway's client at this issuer for RFC 8693 token exchange (templates with
+    /// `upstream_auth` `token_exchange` name the issuer), if any.
+    pub token_exchange: Option<ExchangeClient>,
+}
+
+/// How the gateway authenticates at an issuer's token endpoint to exchange its users'
+/// tokens (HTTP Basic, `client_secret_basic`).
+#[derive(Debug, Clone)]
+pub struct ExchangeClient {
+    /// The gateway's client id at the issuer.
+    pub client_id: String,
+    /// Its secret (`Debug` redacts it).
+    pub client_secret: crate::Secret,
+    /// The token endpoint; `None`: from the issuer's discovery document.
+    pub token_endpoint: Option<String>,
 }
 
 impl IssuerConfig {
@@ -61,6 +76,7 @@ impl IssuerConfig {
             leeway: Duration::from_secs(60),
             jwks_refresh: Duration::from_secs(300),
             jwks_min_refetch: Duration::from_secs(30),
+            token_exchange: None,
         }
     }
 }

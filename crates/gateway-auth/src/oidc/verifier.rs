@@ -25,7 +25,7 @@ use super::{
     issuer::{Issuer, Reason},
     settings::{OAuthConfig, TokenAlgorithm},
 };
-use crate::{Principal, error::Result};
+use crate::{Principal, error::Result, principal::ExternalToken};
 
 /// Longest accepted external token, bytes (identity providers' tokens with group lists
 /// can be long).
@@ -119,12 +119,13 @@ impl ExternalIssuers {
         if !self.audience_ok(issuer, &audiences, resource_path) {
             return Err(Rejection::Invalid("audience"));
         }
+        let exp = claims.get("exp").and_then(Value::as_u64).unwrap_or(0);
+        let held = ExternalToken::new(token, audiences.clone().into_boxed_slice(), exp);
         let principal = match claims::principal(&issuer.config, &claims) {
-            Ok(p) => Arc::new(p),
+            Ok(p) => Arc::new(p.with_token(held)),
             Err(Refusal::NoSubject) => return Err(Rejection::Invalid("subject")),
             Err(Refusal::NoRole) => return Err(Rejection::NoRole),
         };
-        let exp = claims.get("exp").and_then(Value::as_u64).unwrap_or(0);
         self.cache.insert(
             key,
             Entry {

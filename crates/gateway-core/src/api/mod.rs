@@ -3,6 +3,7 @@
 
 mod auth;
 mod register;
+mod upstream_auth;
 mod upstream_tls;
 mod views;
 pub mod whole;
@@ -12,6 +13,7 @@ pub use auth::{
     TokenResponse, UpdateUser, UserInfo,
 };
 pub use register::{CommandLine, RegisterInstance, ValidRegistration};
+pub use upstream_auth::UpstreamAuthConfig;
 pub use upstream_tls::UpstreamTlsConfig;
 pub use views::{InstanceInfo, LoadBalancerConfig, LoadBalancerUpdate, rfc3339};
 

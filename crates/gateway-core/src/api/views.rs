@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use super::upstream_auth::UpstreamAuthConfig;
 use super::upstream_tls::{UpstreamTlsConfig, nullable};
 use crate::{Instance, InstanceSpec, LoadBalancerSettings, Strategy};
 
@@ -177,6 +178,10 @@ pub struct LoadBalancerConfig {
     /// `admin` scope).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub upstream_tls: Option<UpstreamTlsConfig>,
+    /// Which credentials the template's upstreams get (absent: `static`, each
+    /// instance's stored headers).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upstream_auth: Option<UpstreamAuthConfig>,
 }
 
 fn default_max_sessions() -> u32 {
@@ -202,6 +207,9 @@ impl From<&LoadBalancerSettings> for LoadBalancerConfig {
             session_mode: s.session_mode(),
             max_sessions: s.max_sessions(),
             upstream_tls: s.upstream_tls().map(UpstreamTlsConfig::from),
+            upstream_auth: Some(s.upstream_auth())
+                .filter(|a| !a.is_default())
+                .map(UpstreamAuthConfig::from),
         }
     }
 }
@@ -291,6 +299,12 @@ pub struct LoadBalancerUpdate {
         schema(value_type = Option<UpstreamTlsConfig>, nullable)
     )]
     pub upstream_tls: Option<Option<UpstreamTlsConfig>>,
+    /// New upstream authentication, replacing the current one as a whole (`{"mode":
+    /// "static"}` goes back to the default). `passthrough` and `token_exchange` need
+    /// Streamable HTTP instances; `token_exchange` names an issuer configured with an
+    /// exchange client.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upstream_auth: Option<UpstreamAuthConfig>,
 }
 
 impl LoadBalancerUpdate {
@@ -303,6 +317,10 @@ impl LoadBalancerUpdate {
             None => current.upstream_tls().cloned(),
             Some(None) => None,
             Some(Some(tls)) => Some(tls.validate()?),
+        };
+        let upstream_auth = match &self.upstream_auth {
+            None => current.upstream_auth().clone(),
+            Some(auth) => auth.validate()?,
         };
         let c = LoadBalancerConfig::from(current);
         let settings = LoadBalancerSettings::new(
@@ -317,6 +335,7 @@ impl LoadBalancerUpdate {
         settings
             .with_health_probe(self.health_probe.clone().unwrap_or(c.health_probe))
             .with_upstream_tls(upstream_tls)
+            .with_upstream_auth(upstream_auth)
             .with_session_mode(
                 self.session_mode.unwrap_or(c.session_mode),
                 self.max_sessions.unwrap_or(c.max_sessions),
@@ -470,6 +489,35 @@ mod tests {
             (old.session_mode, old.max_sessions),
             (SessionMode::Shared, 100)
         );
+    }
+
+    #[test]
+    fn upstream_auth_is_kept_or_replaced_and_shown_unless_static() {
+        let parse = |json: &str| serde_json::from_str::<LoadBalancerUpdate>(json).unwrap();
+        let base = LoadBalancerSettings::default();
+        let view = serde_json::to_value(LoadBalancerConfig::from(&base)).unwrap();
+        assert!(
+            view.get("upstream_auth").is_none(),
+            "static is not shown: {view}"
+        );
+        let set = parse(r#"{"upstream_auth": {"mode": "passthrough", "audience": "https://up"}}"#)
+            .apply(base.clone())
+            .unwrap();
+        let view = serde_json::to_value(LoadBalancerConfig::from(&set)).unwrap();
+        assert_eq!(
+            view["upstream_auth"],
+            serde_json::json!({"mode": "passthrough", "audience": "https://up"})
+        );
+        let kept = parse(r#"{"max_retries": 1}"#).apply(set.clone()).unwrap();
+        assert_eq!(kept.upstream_auth(), set.upstream_auth());
+        let back = parse(r#"{"upstream_auth": {"mode": "static"}}"#)
+            .apply(set)
+            .unwrap();
+        assert!(back.upstream_auth().is_default());
+        let e = parse(r#"{"upstream_auth": {"mode": "token_exchange", "audience": "a"}}"#)
+            .apply(base)
+            .unwrap_err();
+        assert_eq!(e.field(), Some("upstream_auth.issuer"), "{e}");
     }
 
     #[test]

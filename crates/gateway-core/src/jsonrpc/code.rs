@@ -43,5 +43,8 @@ pub const MESSAGE_TOO_LARGE: i32 = -32052;
 /// Gateway: the request reached an upstream and the call broke there (process exited,
 /// connection reset, HTTP 5xx, invalid reply).
 pub const UPSTREAM_FAILED: i32 = -32053;
+/// Gateway: the credentials the template's upstream needs (`upstream_auth` passthrough
+/// or token_exchange) could not be had for this caller or from its identity provider.
+pub const UPSTREAM_CREDENTIALS: i32 = -32054;
 /// The client cancelled the request (`notifications/cancelled`) before it was answered.
 pub const REQUEST_CANCELLED: i32 = -32800;

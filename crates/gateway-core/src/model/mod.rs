@@ -9,6 +9,7 @@ mod probe;
 mod session_mode;
 mod settings;
 mod strategy;
+mod upstream_auth;
 mod upstream_tls;
 mod weight;
 
@@ -21,5 +22,6 @@ pub use probe::HealthProbe;
 pub use session_mode::SessionMode;
 pub use settings::LoadBalancerSettings;
 pub use strategy::Strategy;
+pub use upstream_auth::{UpstreamAuth, UpstreamAuthMode};
 pub use upstream_tls::{ClientIdentity, UpstreamTls};
 pub use weight::Weight;

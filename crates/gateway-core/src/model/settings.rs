@@ -2,7 +2,9 @@
 
 use std::time::Duration;
 
-use crate::{HealthProbe, SessionMode, Strategy, UpstreamTls, error::ValidationError};
+use crate::{
+    HealthProbe, SessionMode, Strategy, UpstreamAuth, UpstreamTls, error::ValidationError,
+};
 
 /// How a template balances, checks and retries. Construct with [`LoadBalancerSettings::new`]
 /// (validated) or `Default`.
@@ -18,6 +20,7 @@ pub struct LoadBalancerSettings {
     session_mode: SessionMode,
     max_sessions: u32,
     upstream_tls: Option<UpstreamTls>,
+    upstream_auth: UpstreamAuth,
 }
 
 /// Bounds, shared by validation and documentation.
@@ -92,6 +95,7 @@ impl LoadBalancerSettings {
             session_mode: SessionMode::Shared,
             max_sessions: Self::DEFAULT_MAX_SESSIONS,
             upstream_tls: None,
+            upstream_auth: UpstreamAuth::default(),
         })
     }
 
@@ -175,6 +179,18 @@ impl LoadBalancerSettings {
         self
     }
 
+    /// Which credentials the template's upstreams get (default `static`: the
+    /// instances' stored headers).
+    pub fn upstream_auth(&self) -> &UpstreamAuth {
+        &self.upstream_auth
+    }
+
+    /// A copy with other upstream authentication.
+    pub fn with_upstream_auth(mut self, auth: UpstreamAuth) -> Self {
+        self.upstream_auth = auth;
+        self
+    }
+
     /// A copy with another strategy.
     pub fn with_strategy(mut self, strategy: Strategy) -> Self {
         self.strategy = strategy;
@@ -199,6 +215,7 @@ impl Default for LoadBalancerSettings {
             session_mode: SessionMode::Shared,
             max_sessions: Self::DEFAULT_MAX_SESSIONS,
             upstream_tls: None,
+            upstream_auth: UpstreamAuth::default(),
         }
     }
 }

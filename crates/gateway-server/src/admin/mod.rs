@@ -73,6 +73,7 @@ pub(crate) fn routes() -> Router<AppState> {
         gateway_core::api::LoadBalancerConfig,
         gateway_core::api::LoadBalancerUpdate,
         gateway_core::api::UpstreamTlsConfig,
+        gateway_core::api::UpstreamAuthConfig,
         gateway_core::api::ErrorBody
     ))
 )]

@@ -204,11 +204,13 @@ pub(crate) async fn get_load_balancer(
 /// Changes a template's load-balancer settings (absent fields are kept). An
 /// `upstream_tls` object replaces the template's upstream TLS settings (`null` removes
 /// them): its files are read and checked first, and the template's HTTP and SSE
-/// instances reconnect with them.
+/// instances reconnect with them. An `upstream_auth` object replaces which credentials
+/// the upstreams get (`none`, `static`, `passthrough`, `token_exchange`); it is checked
+/// against the instances and the configured issuers.
 #[utoipa::path(put, path = "/gateway/templates/{template}/load-balancer", tag = "registry",
     params(("template" = String, Path, description = "Template name")),
     request_body = LoadBalancerUpdate,
-    responses((status = 200, description = "OK (`upstream_tls` shown to admins only)", body = LoadBalancerConfig), (status = 400, description = "Invalid input (the `field` names it, e.g. `upstream_tls.ca_bundle` for a missing or non-PEM file)", body = gateway_core::api::ErrorBody), (status = 404, description = "Not found", body = gateway_core::api::ErrorBody)))]
+    responses((status = 200, description = "OK (`upstream_tls` shown to admins only)", body = LoadBalancerConfig), (status = 400, description = "Invalid input (the `field` names it, e.g. `upstream_tls.ca_bundle` for a missing or non-PEM file, `upstream_auth.issuer` for an issuer without a token-exchange client)", body = gateway_core::api::ErrorBody), (status = 404, description = "Not found", body = gateway_core::api::ErrorBody)))]
 pub(crate) async fn set_load_balancer(
     State(state): State<AppState>,
     audience: Audience,

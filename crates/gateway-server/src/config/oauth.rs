@@ -25,10 +25,13 @@
 //! | `leeway` (s) | 60 | clock skew tolerated on `exp`/`nbf` (at most 600) |
 //! | `jwks_refresh` (s) | 300 | how often the keys are fetched again (1 to 86400) |
 //! | `jwks_min_refetch` (s) | 30 | least time between token-triggered fetches (unknown `kid`), 1 to 3600 |
+//! | `token_exchange` | none | the gateway's client for RFC 8693 token exchange (templates with `upstream_auth` `token_exchange` name this issuer): `{"client_id": …, "client_secret": …, "token_endpoint"?: …}` (the endpoint defaults to the discovery document's `token_endpoint`; the secret is never logged or shown) |
 
 use std::{collections::BTreeMap, time::Duration};
 
-use gateway_auth::oidc::{ClaimMapping, IssuerConfig, OAuthConfig, TokenAlgorithm, check_url};
+use gateway_auth::oidc::{
+    ClaimMapping, ExchangeClient, IssuerConfig, OAuthConfig, TokenAlgorithm, check_url,
+};
 use gateway_core::{Role, Scopes};
 use serde::Deserialize;
 
@@ -94,6 +97,26 @@ pub(super) struct IssuerFile {
     leeway: Option<u64>,
     jwks_refresh: Option<u64>,
     jwks_min_refetch: Option<u64>,
+    token_exchange: Option<ExchangeFile>,
+}
+
+/// An issuer's `token_exchange` object.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ExchangeFile {
+    client_id: String,
+    client_secret: String,
+    token_endpoint: Option<String>,
+}
+
+impl std::fmt::Debug for ExchangeFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ExchangeFile")
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"<redacted>")
+            .field("token_endpoint", &self.token_endpoint)
+            .finish()
+    }
 }
 
 /// A string or an array of strings.
@@ -220,6 +243,7 @@ fn env_issuers(value: &str) -> Result<Vec<IssuerFile>, ConfigError> {
             leeway: None,
             jwks_refresh: None,
             jwks_min_refetch: None,
+            token_exchange: None,
         })
         .collect())
 }
@@ -355,6 +379,28 @@ fn validate(entry: IssuerFile, key: &str) -> Result<IssuerConfig, ConfigError> {
         config.jwks_min_refetch,
         1..=3600,
     )?;
+    if let Some(exchange) = entry.token_exchange {
+        let text = |name: &str, v: &str| {
+            if v.is_empty() || v.len() > 1024 || !v.bytes().all(|b| b.is_ascii_graphic()) {
+                Err(err(
+                    &format!("token_exchange.{name}"),
+                    "must be 1-1024 visible ASCII characters".to_owned(),
+                ))
+            } else {
+                Ok(())
+            }
+        };
+        text("client_id", &exchange.client_id)?;
+        text("client_secret", &exchange.client_secret)?;
+        if let Some(url) = &exchange.token_endpoint {
+            check_url(url).map_err(|e| err("token_exchange.token_endpoint", e))?;
+        }
+        config.token_exchange = Some(ExchangeClient {
+            client_id: exchange.client_id,
+            client_secret: gateway_auth::Secret::new(exchange.client_secret),
+            token_endpoint: exchange.token_endpoint,
+        });
+    }
     Ok(config)
 }
 

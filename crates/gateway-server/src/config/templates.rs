@@ -10,6 +10,7 @@
 //! | `load_balancer.upstream_tls.system_roots` | `false` with a `ca_bundle`, else `true` | trust the system's roots as well as `ca_bundle` |
 //! | `load_balancer.upstream_tls.client_cert` | none | absolute path of the PEM client certificate chain presented to upstreams (mTLS); needs `client_key` |
 //! | `load_balancer.upstream_tls.client_key` | none | absolute path of its PEM private key (PKCS#8, PKCS#1 or SEC1) |
+//! | `load_balancer.upstream_auth` | `{"mode": "static"}` | which credentials the upstreams get: `none`, `static` (the instances' stored headers), `passthrough` (+ `audience`), `token_exchange` (+ `issuer`, `audience`, optional `resource`, `scope`); see `gateway_core::UpstreamAuth` |
 
 use std::collections::BTreeMap;
 
@@ -52,6 +53,7 @@ pub(super) fn load(
     for (name, template) in templates {
         let key = format!("templates.{name}");
         let parsed = TemplateName::parse(&name).map_err(|e| ConfigError::new(&key, e))?;
+        let mut upstream_auth = None;
         if let Some(update) = &template.load_balancer {
             let lb = format!("{key}.load_balancer");
             let settings = update
@@ -64,12 +66,22 @@ pub(super) fn load(
                 gateway_transport::check_upstream_tls(tls)
                     .map_err(|e| ConfigError::new(format!("{lb}.{}", e.field()), e.message()))?;
             }
+            upstream_auth = Some(settings.upstream_auth().clone());
         }
         let mut instances = Vec::new();
         for (i, instance) in template.instances.into_iter().enumerate() {
             let valid = instance.validate(Some(&name)).map_err(|e| {
                 ConfigError::new(format!("{key}.instances[{i}].{}", e.field), e.message)
             })?;
+            if let Some(Err((field, reason))) = upstream_auth
+                .as_ref()
+                .map(|a| a.check_instance(&valid.spec))
+            {
+                return Err(ConfigError::new(
+                    format!("{key}.instances[{i}].{field}"),
+                    reason,
+                ));
+            }
             instances.push(valid);
         }
         seed.push(SeedTemplate {

@@ -211,6 +211,50 @@ fn upstream_tls_errors_name_the_key() {
 }
 
 #[test]
+fn upstream_auth_errors_name_the_key() {
+    let load = |json: &str| {
+        let file = write(json);
+        Settings::load_with_env(
+            Overrides {
+                config_file: Some(file.0.clone()),
+                ..Default::default()
+            },
+            env(&[]),
+        )
+    };
+    let e = load(
+        r#"{"templates": {"x": {"load_balancer": {"upstream_auth": {"mode": "passthrough"}}}}}"#,
+    )
+    .unwrap_err();
+    assert_eq!(e.key(), "templates.x.load_balancer.upstream_auth.audience");
+    let e =
+        load(r#"{"templates": {"x": {"load_balancer": {"upstream_auth": {"mode": "maybe"}}}}}"#)
+            .unwrap_err();
+    assert_eq!(e.key(), "templates.x.load_balancer.upstream_auth.mode");
+    // An instance that cannot carry a per-user token is refused by its key.
+    let e = load(
+        r#"{"templates": {"x": {"instances": [{"endpoint": "http://127.0.0.1:1/mcp"}, {"command": "server"}],
+            "load_balancer": {"upstream_auth": {"mode": "token_exchange", "issuer": "corp", "audience": "up"}}}}}"#,
+    )
+    .unwrap_err();
+    assert_eq!(e.key(), "templates.x.instances[1].transport");
+    let e = load(
+        r#"{"templates": {"x": {"instances": [{"endpoint": "http://127.0.0.1:1/mcp", "headers": {"Authorization": "Bearer s"}}],
+            "load_balancer": {"upstream_auth": {"mode": "none"}}}}}"#,
+    )
+    .unwrap_err();
+    assert_eq!(e.key(), "templates.x.instances[0].headers");
+    assert!(!e.to_string().contains("Bearer s"), "{e}");
+    let s = load(
+        r#"{"templates": {"x": {"load_balancer": {"upstream_auth": {"mode": "passthrough", "audience": "https://up"}}}}}"#,
+    )
+    .unwrap();
+    let update = s.seed[0].load_balancer.as_ref().unwrap();
+    let settings = update.apply(LoadBalancerSettings::default()).unwrap();
+    assert_eq!(settings.upstream_auth().audience(), Some("https://up"));
+}
+
+#[test]
 fn mcp_limits_have_defaults_and_errors_name_the_key() {
     let s = Settings::load_with_env(Overrides::default(), env(&[])).unwrap();
     assert_eq!(s.mcp.limits, McpLimits::default());

@@ -92,7 +92,7 @@ pub(crate) async fn dispatch(ctx: &Ctx, method: Method, params: Option<Box<RawVa
                 // The merged list is served as one page: no cursor was ever issued.
                 return reply::error(code::INVALID_PARAMS, "invalid cursor");
             }
-            fanout::list(&ctx.mcp.relay, ns, &method).await
+            fanout::list(&ctx.mcp.relay, ns, &method, ctx.principal.as_ref()).await
         }
         (Method::ToolsCall | Method::PromptsGet, Scope::Aggregate(ns)) => {
             route_by(ctx, ns, method, params, "name").await
@@ -148,6 +148,7 @@ async fn forward(
     };
     let options = Options {
         progress: ctx.progress.clone(),
+        caller: ctx.principal.clone(),
     };
     match ctx
         .mcp

@@ -2,7 +2,9 @@
 //! once (all pages drained), prefixes names, drops collisions, and serves one page. A
 //! template that fails is left out and logged: one broken upstream never breaks `/mcp`.
 
-use std::collections::HashSet;
+use std::{collections::HashSet, sync::Arc};
+
+use gateway_auth::Principal;
 
 use futures_util::future::join_all;
 use gateway_core::{
@@ -25,10 +27,15 @@ fn shape(method: &Method) -> (&'static str, &'static str, bool) {
 }
 
 /// Serves `tools/list`, `prompts/list`, `resources/list` or `resources/templates/list`.
-pub(crate) async fn list(relay: &Relay, ns: &Namespace, method: &Method) -> Outcome {
+pub(crate) async fn list(
+    relay: &Relay,
+    ns: &Namespace,
+    method: &Method,
+    caller: Option<&Arc<Principal>>,
+) -> Outcome {
     let (key, field, is_uri) = shape(method);
     let pages = join_all(ns.templates.iter().map(|template| async move {
-        let items = relay.list_all(template, method, key).await;
+        let items = relay.list_all(template, method, key, caller).await;
         (template, items)
     }))
     .await;

@@ -158,6 +158,7 @@ pub(super) fn relay_error(e: &RelayError) -> Outcome {
         RelayError::NoInstances(_) | RelayError::Unavailable { .. } => code::UPSTREAM_UNAVAILABLE,
         RelayError::TimedOut { .. } => code::UPSTREAM_TIMEOUT,
         RelayError::Failed { .. } => code::UPSTREAM_FAILED,
+        RelayError::Credentials { .. } => code::UPSTREAM_CREDENTIALS,
     };
     e.log_hidden_cause();
     let mut object = ErrorObject::new(code, e.to_string());

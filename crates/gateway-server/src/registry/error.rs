@@ -21,6 +21,15 @@ pub(crate) enum RegistryError {
     /// The template's upstream TLS files cannot be used.
     #[error("{0}")]
     UpstreamTls(#[source] gateway_transport::TlsConfigError),
+    /// The template's `upstream_auth` and an instance do not fit together, or the
+    /// setting names an issuer that cannot exchange tokens; `field` is the input at
+    /// fault (`upstream_auth.mode`, `upstream_auth.issuer`, or the instance's
+    /// `transport` or `headers`).
+    #[error("{message}")]
+    UpstreamAuth {
+        field: &'static str,
+        message: String,
+    },
     /// The store failed (or refused a duplicate).
     #[error("database error")]
     Store(#[from] gateway_store::Error),

@@ -39,6 +39,9 @@ pub(crate) struct Registry {
     table: Routing,
     /// Serialises writers; readers use `table`.
     writer: tokio::sync::Mutex<()>,
+    /// Issuers (short names) with a token-exchange client: what `upstream_auth`
+    /// `token_exchange` may name.
+    exchange_issuers: Vec<String>,
 }
 
 impl Registry {
@@ -57,6 +60,7 @@ impl Registry {
             monitors: parking_lot::Mutex::new(HashMap::new()),
             table: Routing::default(),
             writer: tokio::sync::Mutex::new(()),
+            exchange_issuers: Vec::new(),
         };
         let templates = registry.store.list_templates().await?;
         let instances = registry.store.list_instances().await?;
@@ -112,6 +116,13 @@ impl Registry {
         Ok(())
     }
 
+    /// The issuers `upstream_auth` `token_exchange` may name (those configured with an
+    /// exchange client).
+    pub(crate) fn with_exchange_issuers(mut self, names: Vec<String>) -> Self {
+        self.exchange_issuers = names;
+        self
+    }
+
     pub(crate) fn snapshot(&self) -> Arc<RoutingTable> {
         self.table.load_full()
     }
@@ -137,6 +148,17 @@ impl Registry {
         };
         let instance = registration.into_instance(id, now_ms());
         let settings = self.template_or_default(&instance.template).await?;
+        settings
+            .upstream_auth()
+            .check_instance(&instance.spec)
+            .map_err(|(field, reason)| RegistryError::UpstreamAuth {
+                field,
+                message: format!(
+                    "{reason} (template {} has upstream_auth {})",
+                    instance.template,
+                    settings.upstream_auth().mode().as_str()
+                ),
+            })?;
         let connector = match self.snapshot().templates.get(&instance.template) {
             Some(route) => route.connector.clone(),
             None => connectors::build_or_refuse(&self.connector, &instance.template, &settings),
@@ -219,6 +241,9 @@ impl Registry {
     ) -> Result<LoadBalancerSettings, RegistryError> {
         let had_tls = current.upstream_tls().is_some();
         let settings = update.apply(current).map_err(RegistryError::Settings)?;
+        if update.upstream_auth.is_some() {
+            self.check_upstream_auth(template, &settings)?;
+        }
         let reconnect = match &update.upstream_tls {
             Some(_) if had_tls || settings.upstream_tls().is_some() => {
                 Some(connectors::build_checked(&self.connector, &settings)?)
@@ -228,6 +253,48 @@ impl Registry {
         self.update_settings_locked(template, settings.clone(), reconnect)
             .await?;
         Ok(settings)
+    }
+
+    /// The one check of a template's `upstream_auth` against this gateway: the issuer of
+    /// `token_exchange` must have an exchange client, and every registered instance must
+    /// fit the mode (see [`gateway_core::UpstreamAuth::check_instance`]).
+    fn check_upstream_auth(
+        &self,
+        template: &TemplateName,
+        settings: &LoadBalancerSettings,
+    ) -> Result<(), RegistryError> {
+        let auth = settings.upstream_auth();
+        if let Some(issuer) = auth.issuer()
+            && !self.exchange_issuers.iter().any(|n| n == issuer)
+        {
+            let known = if self.exchange_issuers.is_empty() {
+                "none is: give an issuer of MCP_GATEWAY_OAUTH_ISSUERS a token_exchange client"
+                    .to_owned()
+            } else {
+                format!("these are: {}", self.exchange_issuers.join(", "))
+            };
+            return Err(RegistryError::UpstreamAuth {
+                field: gateway_core::UpstreamAuth::FIELD_ISSUER,
+                message: format!(
+                    "issuer {issuer:?} is not configured for token exchange ({known})"
+                ),
+            });
+        }
+        if let Some(route) = self.snapshot().templates.get(template) {
+            for handle in &route.instances {
+                if let Err((_, reason)) = auth.check_instance(&handle.instance.spec) {
+                    return Err(RegistryError::UpstreamAuth {
+                        field: gateway_core::UpstreamAuth::FIELD_MODE,
+                        message: format!(
+                            "{} cannot be used: instance {} does not fit: {reason}",
+                            auth.mode().as_str(),
+                            handle.instance.id
+                        ),
+                    });
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Stores and publishes `settings`. Upstreams are restarted when their connection
@@ -288,7 +355,7 @@ impl Registry {
                 }
             }
         }
-        tracing::info!(%template, strategy = %settings.strategy(), upstream_tls = settings.upstream_tls().is_some(), "template settings changed");
+        tracing::info!(%template, strategy = %settings.strategy(), upstream_tls = settings.upstream_tls().is_some(), upstream_auth = settings.upstream_auth().mode().as_str(), "template settings changed");
         Ok(())
     }
 

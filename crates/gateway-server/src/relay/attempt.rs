@@ -7,6 +7,7 @@ use std::{sync::Arc, time::Duration};
 use gateway_core::jsonrpc::{Notification, Outcome, Request, RequestId};
 use gateway_health::Outcome as Health;
 use gateway_transport::{CallOptions, Error as TransportError, Upstream};
+use http::HeaderValue;
 use tokio::{sync::mpsc, time::Instant};
 use tracing::{Instrument as _, field::Empty};
 
@@ -48,8 +49,12 @@ impl<'a> Attempt<'a> {
         upstream: &Upstream,
         call: &Call,
         options: Options,
+        authorization: Option<&HeaderValue>,
     ) -> Result<Relayed, RelayError> {
-        match self.send(upstream, call, options.progress).await {
+        match self
+            .send(upstream, call, options.progress, authorization)
+            .await
+        {
             Ok(outcome) => Ok(Relayed {
                 outcome,
                 instance: self.handle.clone(),
@@ -60,12 +65,13 @@ impl<'a> Attempt<'a> {
 
     /// Sends the call over `upstream` (the instance's pooled connection, or a session's
     /// own) and reports how it went. Any answer, a JSON-RPC error included, means the
-    /// instance works.
+    /// instance works. `authorization` is the call's per-user credential, if any.
     pub(super) async fn send(
         &self,
         upstream: &Upstream,
         call: &Call,
         progress: Option<mpsc::Sender<Notification>>,
+        authorization: Option<&HeaderValue>,
     ) -> Result<Outcome, TransportError> {
         let handle = self.handle;
         // Field values are only evaluated when the span is enabled (debug level).
@@ -91,6 +97,7 @@ impl<'a> Attempt<'a> {
             timeout: Some(self.timeout),
             ready_timeout: self.ready_wait,
             progress,
+            authorization: authorization.cloned(),
         };
         let result = upstream
             .call(request, options)

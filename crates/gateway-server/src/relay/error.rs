@@ -45,6 +45,13 @@ pub(crate) enum RelayError {
         #[source]
         cause: TransportError,
     },
+    /// The credentials the template's upstream needs could not be had for this caller
+    /// (403) or from the identity provider (502); nothing was sent upstream.
+    #[error("template {template:?}: {cause}")]
+    Credentials {
+        template: Box<str>,
+        cause: super::CredentialError,
+    },
 }
 
 impl RelayError {
@@ -82,6 +89,7 @@ impl RelayError {
             RelayError::NoInstances(_) | RelayError::Unavailable { .. } => "unavailable",
             RelayError::TimedOut { .. } => "timeout",
             RelayError::Failed { .. } => "upstream_failed",
+            RelayError::Credentials { .. } => "upstream_credentials",
         }
     }
 

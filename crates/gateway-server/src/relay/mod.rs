@@ -9,7 +9,9 @@
 //! way, in order:
 //!
 //! 1. `Template`: the routing snapshot (lock-free) gives the route; its balancer gives
-//!    candidates, the strategy's choice first ([`retry`]).
+//!    candidates, the strategy's choice first ([`retry`]). The template's
+//!    `upstream_auth` and the caller decide the call's `Authorization`, once for every
+//!    try ([`credentials`]): a caller without usable credentials gets no attempt.
 //! 2. Each candidate's breaker is asked; the attempt runs within what is left of the
 //!    template's request timeout ([`attempt`]): counted in flight, timed, reported to
 //!    the instance's health and counters, traced (span `upstream`).
@@ -24,6 +26,7 @@
 //! from the instance that served the first one ([`pages`]).
 
 mod attempt;
+mod credentials;
 mod error;
 mod pages;
 mod retry;
@@ -34,10 +37,12 @@ mod tests;
 
 use std::sync::{Arc, atomic::Ordering};
 
+use gateway_auth::Principal;
 use gateway_core::jsonrpc::{Notification, Outcome};
 use gateway_health::RetryBudget;
 use tokio::sync::mpsc;
 
+pub(crate) use credentials::{CredentialError, Credentials};
 pub(crate) use error::RelayError;
 pub(crate) use pages::ListError;
 pub(crate) use stats::GatewayStats;
@@ -55,6 +60,7 @@ struct Inner {
     /// Retries may add at most 20% load (plus a small reserve).
     budget: RetryBudget,
     stats: Arc<GatewayStats>,
+    credentials: Credentials,
 }
 
 /// Per-call options.
@@ -63,6 +69,9 @@ pub(crate) struct Options {
     /// Receives the call's `notifications/progress` (with the caller's own token), when
     /// its params carry a progress token.
     pub(crate) progress: Option<mpsc::Sender<Notification>>,
+    /// Who is calling (`None` with authentication off): what `passthrough` forwards and
+    /// `token_exchange` exchanges.
+    pub(crate) caller: Option<Arc<Principal>>,
 }
 
 /// An upstream's answer (a result, or its JSON-RPC error, raw) and the instance that
@@ -73,12 +82,39 @@ pub(crate) struct Relayed {
 }
 
 impl Relay {
-    pub(crate) fn new(routing: Routing, budget: RetryBudget, stats: Arc<GatewayStats>) -> Self {
+    pub(crate) fn new(
+        routing: Routing,
+        budget: RetryBudget,
+        stats: Arc<GatewayStats>,
+        credentials: Credentials,
+    ) -> Self {
         Self(Arc::new(Inner {
             routing,
             budget,
             stats,
+            credentials,
         }))
+    }
+
+    /// The `Authorization` of a call to `route` by `caller` (see [`credentials`]).
+    async fn authorization(
+        &self,
+        route: &crate::registry::TemplateRoute,
+        caller: Option<&Principal>,
+    ) -> Result<Option<http::HeaderValue>, RelayError> {
+        self.0
+            .credentials
+            .authorization(route.name.as_str(), route.settings.upstream_auth(), caller)
+            .await
+            .inspect_err(|cause| {
+                if !cause.is_caller_error() {
+                    tracing::warn!(template = %route.name, error = %cause, "upstream credentials unavailable");
+                }
+            })
+            .map_err(|cause| RelayError::Credentials {
+                template: route.name.as_str().into(),
+                cause,
+            })
     }
 
     /// The current routing snapshot (templates, instances, balancers).
@@ -104,18 +140,50 @@ impl Relay {
                     return Err(RelayError::NoInstances(name.into()));
                 }
                 inner.stats.requests.fetch_add(1, Ordering::Relaxed);
-                inner.budget.deposit();
-                retry::across_candidates(&inner.budget, route, &call, options).await
+                match self.authorization(route, options.caller.as_deref()).await {
+                    Ok(authorization) => {
+                        inner.budget.deposit();
+                        retry::across_candidates(
+                            &inner.budget,
+                            route,
+                            &call,
+                            options,
+                            authorization.as_ref(),
+                        )
+                        .await
+                    }
+                    Err(e) => Err(e),
+                }
             }
             Target::Instance(route, handle) => {
+                let authorization = self.authorization(route, options.caller.as_deref()).await?;
                 let timeout = route.settings.request_timeout();
                 let once = attempt::Attempt::once(route.name.as_str(), handle, timeout);
-                return once.run(&handle.upstream, &call, options).await;
+                return once
+                    .run(&handle.upstream, &call, options, authorization.as_ref())
+                    .await;
             }
             Target::Pinned(pinned) => {
                 inner.stats.requests.fetch_add(1, Ordering::Relaxed);
-                let once = attempt::Attempt::once(&pinned.template, &pinned.handle, pinned.timeout);
-                once.run(&pinned.upstream, &call, options).await
+                let table = inner.routing.load_full();
+                // A session outliving its template's removal goes on without per-user
+                // credentials (nothing can be decided for it any more).
+                let authorization = match table.get(&pinned.template) {
+                    Some(route) => self.authorization(route, options.caller.as_deref()).await,
+                    None => Ok(None),
+                };
+                match authorization {
+                    Ok(authorization) => {
+                        let once = attempt::Attempt::once(
+                            &pinned.template,
+                            &pinned.handle,
+                            pinned.timeout,
+                        );
+                        once.run(&pinned.upstream, &call, options, authorization.as_ref())
+                            .await
+                    }
+                    Err(e) => Err(e),
+                }
             }
         };
         if result.is_err() {

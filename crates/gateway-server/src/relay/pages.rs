@@ -1,11 +1,13 @@
 //! [`Relay::list_all`]: every item of a list method, all pages drained from the instance
 //! that served the first page (cursors are an instance's own), items kept raw.
 
+use gateway_auth::Principal;
 use gateway_core::{
     jsonrpc::Outcome,
     mcp::{Method, RawObject},
 };
 use serde_json::value::RawValue;
+use std::sync::Arc;
 
 use super::{Call, Options, Relay, RelayError, Target};
 
@@ -38,16 +40,22 @@ pub(crate) enum BadPage {
 }
 
 impl Relay {
-    /// Every item of `method` (`key`: `tools`, `prompts`, ...) from `template`.
+    /// Every item of `method` (`key`: `tools`, `prompts`, ...) from `template`, asked
+    /// for `caller`.
     pub(crate) async fn list_all(
         &self,
         template: &str,
         method: &Method,
         key: &'static str,
+        caller: Option<&Arc<Principal>>,
     ) -> Result<Vec<Box<RawValue>>, ListError> {
+        let options = || Options {
+            caller: caller.cloned(),
+            ..Options::default()
+        };
         let call = Call::new(method.clone(), None);
         let first = self
-            .call(Target::Template(template), call, Options::default())
+            .call(Target::Template(template), call, options())
             .await?;
         let mut items = Vec::new();
         let mut next = read_page(first.outcome, key, &mut items)?;
@@ -69,11 +77,7 @@ impl Relay {
             let params = gateway_core::jsonrpc::to_raw(&serde_json::json!({ "cursor": cursor }));
             let call = Call::new(method.clone(), Some(params));
             let page = self
-                .call(
-                    Target::Instance(route, &first.instance),
-                    call,
-                    Options::default(),
-                )
+                .call(Target::Instance(route, &first.instance), call, options())
                 .await?;
             next = read_page(page.outcome, key, &mut items)?;
             pages += 1;

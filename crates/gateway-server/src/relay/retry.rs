@@ -17,6 +17,7 @@ pub(super) async fn across_candidates(
     route: &TemplateRoute,
     call: &Call,
     options: Options,
+    authorization: Option<&http::HeaderValue>,
 ) -> Result<Relayed, RelayError> {
     let template = route.name.as_str();
     let idempotent = call.method.is_idempotent();
@@ -62,7 +63,10 @@ pub(super) async fn across_candidates(
         };
         // Every try but the last may need the sender again.
         let progress = options.progress.clone();
-        match attempt.send(&handle.upstream, call, progress).await {
+        match attempt
+            .send(&handle.upstream, call, progress, authorization)
+            .await
+        {
             Ok(outcome) => {
                 return Ok(Relayed {
                     outcome,

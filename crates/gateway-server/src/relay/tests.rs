@@ -152,7 +152,12 @@ fn setup(plays: &[Play], max_retries: u32, timeout_secs: u64, budget: RetryBudge
     routing.store(Arc::new(RoutingTable {
         templates: BTreeMap::from([(name, Arc::new(route))]),
     }));
-    let relay = Relay::new(routing, budget, Arc::new(GatewayStats::new()));
+    let relay = Relay::new(
+        routing,
+        budget,
+        Arc::new(GatewayStats::new()),
+        Credentials::default(),
+    );
     Setup { relay, fakes }
 }
 
@@ -426,9 +431,14 @@ async fn pages_are_drained_from_the_instance_that_issued_the_cursor() {
     routing.store(Arc::new(RoutingTable {
         templates: BTreeMap::from([(name, Arc::new(route))]),
     }));
-    let relay = Relay::new(routing, budget(), Arc::new(GatewayStats::new()));
+    let relay = Relay::new(
+        routing,
+        budget(),
+        Arc::new(GatewayStats::new()),
+        Credentials::default(),
+    );
     let items = relay
-        .list_all("p", &Method::ToolsList, "tools")
+        .list_all("p", &Method::ToolsList, "tools", None)
         .await
         .unwrap();
     let names: Vec<_> = items.iter().map(|i| i.get()).collect();

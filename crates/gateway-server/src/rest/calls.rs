@@ -15,6 +15,7 @@ use serde_json::value::RawValue;
 
 use super::body::JsonBody;
 use crate::{
+    auth::Caller,
     error::ApiError,
     relay::{Call, Options, Relay, Target},
 };
@@ -53,10 +54,11 @@ pub(crate) struct ReadResource {
               (status = 503, description = "No instance available, or the request could not be sent (see Retry-After)", body = gateway_core::api::ErrorBody), (status = 504, description = "Upstream timed out", body = gateway_core::api::ErrorBody)))]
 pub(crate) async fn call_tool(
     State(relay): State<Relay>,
+    caller: Option<Caller>,
     Path(template): Path<String>,
     JsonBody(body): JsonBody<NamedCall>,
 ) -> Result<Response, ApiError> {
-    named(&relay, &template, Method::ToolsCall, body).await
+    named(&relay, caller, &template, Method::ToolsCall, body).await
 }
 
 /// Gets a prompt.
@@ -68,10 +70,11 @@ pub(crate) async fn call_tool(
               (status = 503, description = "No instance available, or the request could not be sent (see Retry-After)", body = gateway_core::api::ErrorBody), (status = 504, description = "Upstream timed out", body = gateway_core::api::ErrorBody)))]
 pub(crate) async fn get_prompt(
     State(relay): State<Relay>,
+    caller: Option<Caller>,
     Path(template): Path<String>,
     JsonBody(body): JsonBody<NamedCall>,
 ) -> Result<Response, ApiError> {
-    named(&relay, &template, Method::PromptsGet, body).await
+    named(&relay, caller, &template, Method::PromptsGet, body).await
 }
 
 /// Reads a resource.
@@ -83,6 +86,7 @@ pub(crate) async fn get_prompt(
               (status = 503, description = "No instance available, or the request could not be sent (see Retry-After)", body = gateway_core::api::ErrorBody), (status = 504, description = "Upstream timed out", body = gateway_core::api::ErrorBody)))]
 pub(crate) async fn read_resource(
     State(relay): State<Relay>,
+    caller: Option<Caller>,
     Path(template): Path<String>,
     JsonBody(body): JsonBody<ReadResource>,
 ) -> Result<Response, ApiError> {
@@ -90,11 +94,12 @@ pub(crate) async fn read_resource(
         return Err(ApiError::invalid("uri", "must not be empty"));
     }
     let params = to_raw(&serde_json::json!({ "uri": body.uri }));
-    forward(&relay, &template, Method::ResourcesRead, params).await
+    forward(&relay, caller, &template, Method::ResourcesRead, params).await
 }
 
 async fn named(
     relay: &Relay,
+    caller: Option<Caller>,
     template: &str,
     method: Method,
     body: NamedCall,
@@ -131,19 +136,24 @@ async fn named(
     params.push('}');
     let params =
         RawValue::from_string(params).map_err(|e| ApiError::invalid("body", e.to_string()))?;
-    forward(relay, template, method, params).await
+    forward(relay, caller, template, method, params).await
 }
 
 async fn forward(
     relay: &Relay,
+    caller: Option<Caller>,
     template: &str,
     method: Method,
     params: Box<RawValue>,
 ) -> Result<Response, ApiError> {
     crate::trace::record_method(&method);
     let call = Call::new(method, Some(params));
+    let options = Options {
+        caller: caller.map(|c| c.0),
+        ..Options::default()
+    };
     let relayed = relay
-        .call(Target::Template(template), call, Options::default())
+        .call(Target::Template(template), call, options)
         .await?;
     let result = match relayed.outcome {
         Outcome::Result(result) => result,

@@ -8,7 +8,7 @@ use axum::{
 };
 use gateway_core::mcp::Method;
 
-use crate::{error::ApiError, relay::Relay};
+use crate::{auth::Caller, error::ApiError, relay::Relay};
 
 /// `{"tools": [...], "count": N}` for tools/list.
 #[utoipa::path(get, path = "/mcp/{template}/tools/list", tag = "mcp",
@@ -19,9 +19,10 @@ use crate::{error::ApiError, relay::Relay};
               (status = 503, description = "No instance available, or the request could not be sent (see Retry-After)", body = gateway_core::api::ErrorBody), (status = 504, description = "Upstream timed out", body = gateway_core::api::ErrorBody)))]
 pub(crate) async fn tools(
     State(relay): State<Relay>,
+    caller: Option<Caller>,
     Path(template): Path<String>,
 ) -> Result<Response, ApiError> {
-    list_all(&relay, &template, Method::ToolsList, "tools").await
+    list_all(&relay, caller, &template, Method::ToolsList, "tools").await
 }
 
 /// `{"resources": [...], "count": N}`.
@@ -32,9 +33,17 @@ pub(crate) async fn tools(
               (status = 503, description = "No instance available, or the request could not be sent (see Retry-After)", body = gateway_core::api::ErrorBody), (status = 504, description = "Upstream timed out", body = gateway_core::api::ErrorBody)))]
 pub(crate) async fn resources(
     State(relay): State<Relay>,
+    caller: Option<Caller>,
     Path(template): Path<String>,
 ) -> Result<Response, ApiError> {
-    list_all(&relay, &template, Method::ResourcesList, "resources").await
+    list_all(
+        &relay,
+        caller,
+        &template,
+        Method::ResourcesList,
+        "resources",
+    )
+    .await
 }
 
 /// `{"resourceTemplates": [...], "count": N}`.
@@ -45,10 +54,12 @@ pub(crate) async fn resources(
               (status = 503, description = "No instance available, or the request could not be sent (see Retry-After)", body = gateway_core::api::ErrorBody), (status = 504, description = "Upstream timed out", body = gateway_core::api::ErrorBody)))]
 pub(crate) async fn resource_templates(
     State(relay): State<Relay>,
+    caller: Option<Caller>,
     Path(template): Path<String>,
 ) -> Result<Response, ApiError> {
     list_all(
         &relay,
+        caller,
         &template,
         Method::ResourcesTemplatesList,
         "resourceTemplates",
@@ -64,19 +75,24 @@ pub(crate) async fn resource_templates(
               (status = 503, description = "No instance available, or the request could not be sent (see Retry-After)", body = gateway_core::api::ErrorBody), (status = 504, description = "Upstream timed out", body = gateway_core::api::ErrorBody)))]
 pub(crate) async fn prompts(
     State(relay): State<Relay>,
+    caller: Option<Caller>,
     Path(template): Path<String>,
 ) -> Result<Response, ApiError> {
-    list_all(&relay, &template, Method::PromptsList, "prompts").await
+    list_all(&relay, caller, &template, Method::PromptsList, "prompts").await
 }
 
 async fn list_all(
     relay: &Relay,
+    caller: Option<Caller>,
     template: &str,
     method: Method,
     key: &'static str,
 ) -> Result<Response, ApiError> {
     crate::trace::record_method(&method);
-    let items = relay.list_all(template, &method, key).await?;
+    let caller = caller.map(|c| c.0);
+    let items = relay
+        .list_all(template, &method, key, caller.as_ref())
+        .await?;
     let mut body = Vec::with_capacity(items.iter().map(|i| i.get().len() + 1).sum::<usize>() + 32);
     body.extend_from_slice(b"{\"");
     body.extend_from_slice(key.as_bytes());

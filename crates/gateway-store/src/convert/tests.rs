@@ -189,6 +189,7 @@ fn templates_round_trip_and_validate() {
         session_mode: value(row.session_mode),
         max_sessions: value(row.max_sessions),
         upstream_tls: value(row.upstream_tls),
+        upstream_auth: value(row.upstream_auth),
         created_at_ms: value(row.created_at_ms),
         updated_at_ms: value(row.updated_at_ms),
     };
@@ -258,6 +259,30 @@ fn templates_round_trip_and_validate() {
         }
     }
     model.upstream_tls = None;
+
+    // Upstream authentication: `static` is stored as NULL, others as JSON.
+    assert_eq!(model.upstream_auth, None);
+    let auth = gateway_core::UpstreamAuth::new(
+        "token_exchange",
+        Some("https://up"),
+        Some("corp"),
+        None,
+        None,
+    )
+    .unwrap();
+    let with_auth = settings.clone().with_upstream_auth(auth);
+    let stored = value(template_row(&name, &with_auth, 10).unwrap().upstream_auth).unwrap();
+    model.upstream_auth = Some(stored);
+    assert_eq!(
+        template_from_row(&model).unwrap().1.upstream_auth(),
+        with_auth.upstream_auth()
+    );
+    model.upstream_auth = Some(r#"{"mode": "passthrough"}"#.to_owned());
+    match template_from_row(&model).unwrap_err() {
+        Error::Corrupt { field, .. } => assert_eq!(field, "upstream_auth"),
+        other => panic!("{other:?}"),
+    }
+    model.upstream_auth = None;
 
     model.pool_size = 0;
     match template_from_row(&model).unwrap_err() {

@@ -4,8 +4,9 @@ use sea_orm::entity::prelude::*;
 
 /// One row of `gateway_templates` (schema: migrations `m20261124_000001_create_templates`,
 /// `m20261124_000007_add_template_health_probe`,
-/// `m20261124_000008_add_template_session_mode` and
-/// `m20261202_000001_add_template_upstream_tls`).
+/// `m20261124_000008_add_template_session_mode`,
+/// `m20261202_000001_add_template_upstream_tls` and
+/// `m20261211_000001_add_template_upstream_auth`).
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "gateway_templates")]
 pub(crate) struct Model {
@@ -22,6 +23,9 @@ pub(crate) struct Model {
     pub(crate) max_sessions: i32,
     /// JSON of `gateway_core::api::UpstreamTlsConfig` (file paths only), or `NULL`.
     pub(crate) upstream_tls: Option<String>,
+    /// JSON of `gateway_core::api::UpstreamAuthConfig` (no secrets), or `NULL` for
+    /// `static`.
+    pub(crate) upstream_auth: Option<String>,
     pub(crate) created_at_ms: i64,
     pub(crate) updated_at_ms: i64,
 }

@@ -56,6 +56,7 @@ impl Store {
                 Column::SessionMode,
                 Column::MaxSessions,
                 Column::UpstreamTls,
+                Column::UpstreamAuth,
                 Column::UpdatedAtMs,
             ])
             .to_owned();

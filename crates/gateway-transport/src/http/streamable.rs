@@ -134,8 +134,14 @@ impl StreamableUpstream {
         session.get_stream.as_ref().map(GetStream::is_finished)
     }
 
-    /// The current session, opening one (once, for all waiting callers) if needed.
-    async fn session(&self) -> Result<Arc<HttpSession>, Error> {
+    /// The current session, opening one (once, for all waiting callers) if needed. A
+    /// session opened for a call with its own `authorization` (a per-user token) opens
+    /// with it: an upstream that authenticates every request sees the handshake
+    /// authenticated too.
+    async fn session(
+        &self,
+        authorization: Option<&HeaderValue>,
+    ) -> Result<Arc<HttpSession>, Error> {
         if self.closed.load(Ordering::Acquire) {
             return Err(err(&self.instance, ErrorKind::ShuttingDown));
         }
@@ -148,6 +154,7 @@ impl StreamableUpstream {
         }
         let exchange = HandshakeHttp {
             up: self,
+            authorization: authorization.cloned(),
             session_id: parking_lot::Mutex::new(None),
             version: parking_lot::Mutex::new(None),
         };
@@ -201,18 +208,21 @@ impl StreamableUpstream {
         }
     }
 
+    /// Sends `request`; `authorization`, when given, replaces the instance's stored
+    /// `Authorization` header on this call's requests.
     pub(crate) async fn call(
         &self,
         request: Request,
         progress: Option<mpsc::Sender<Notification>>,
         timeout: std::time::Duration,
+        authorization: Option<&HeaderValue>,
     ) -> Result<Response, Error> {
         self.in_flight.fetch_add(1, Ordering::Relaxed);
         let _done = InFlightGuard(&self.in_flight);
         let attempt = async {
             let mut retried = false;
             loop {
-                let session = self.session().await?;
+                let session = self.session(authorization).await?;
                 let mut req = request.clone();
                 let upstream_id = self.next_id.fetch_add(1, Ordering::Relaxed);
                 let prepared =
@@ -230,7 +240,10 @@ impl StreamableUpstream {
                     Era::Legacy => None,
                 };
                 let bytes = Message::from(req).to_vec();
-                match self.post(&session, bytes, modern, target).await? {
+                match self
+                    .post(&session, bytes, modern, target, authorization)
+                    .await?
+                {
                     Posted::Reply(response) => {
                         return Ok(outbound::restore_response(response, &restore));
                     }
@@ -261,14 +274,14 @@ impl StreamableUpstream {
 
     /// Sends a notification or a response to a server request.
     pub(crate) async fn send(&self, message: Message) -> Result<(), Error> {
-        let session = self.session().await?;
+        let session = self.session(None).await?;
         let bytes = message.to_vec();
         let target = CallStream {
             upstream_id: None,
             restore: None,
             progress: None,
         };
-        match self.post(&session, bytes, None, target).await? {
+        match self.post(&session, bytes, None, target, None).await? {
             Posted::SessionExpired => {
                 self.expire(&session);
                 Err(err(&self.instance, ErrorKind::Status(404)))
@@ -307,9 +320,10 @@ impl StreamableUpstream {
         bytes: Vec<u8>,
         modern: Option<(HeaderValue, Option<&str>)>,
         target: CallStream<'_>,
+        authorization: Option<&HeaderValue>,
     ) -> Result<Posted, Error> {
         self.check_size(bytes.len())?;
-        let mut request = self.base_request(bytes);
+        let mut request = self.base_request(bytes, authorization);
         request::with_session(&mut request, &session.version, session.id.as_ref());
         let headers = request.headers_mut();
         if let Some((method, name)) = modern {
@@ -326,15 +340,25 @@ impl StreamableUpstream {
     }
 
     /// A POST of `bytes` to the MCP endpoint with the content headers and the instance's
-    /// own headers.
-    fn base_request(&self, bytes: Vec<u8>) -> request::UpstreamRequest {
-        request::build(
+    /// own headers, `authorization` replacing its `Authorization` when given.
+    fn base_request(
+        &self,
+        bytes: Vec<u8>,
+        authorization: Option<&HeaderValue>,
+    ) -> request::UpstreamRequest {
+        let mut request = request::build(
             http::Method::POST,
             &self.url,
             Some(request::JSON_OR_SSE),
             &self.headers,
             bytes,
-        )
+        );
+        if let Some(value) = authorization {
+            request
+                .headers_mut()
+                .insert(http::header::AUTHORIZATION, value.clone());
+        }
+        request
     }
 
     /// A header value the gateway sends (a method or routed name); one that is not a
@@ -574,6 +598,8 @@ fn base64_encode(input: &[u8]) -> String {
 /// The handshake over plain POSTs, capturing the session id `initialize` returns.
 struct HandshakeHttp<'a> {
     up: &'a StreamableUpstream,
+    /// The opening call's own `Authorization`, if any.
+    authorization: Option<HeaderValue>,
     session_id: parking_lot::Mutex<Option<HeaderValue>>,
     version: parking_lot::Mutex<Option<HeaderValue>>,
 }
@@ -614,7 +640,8 @@ impl Exchange for HandshakeHttp<'_> {
         let upstream_id = up.next_id.fetch_add(1, Ordering::Relaxed);
         let restore = outbound::prepare(&mut request, upstream_id, era, &up.identity).restore;
         let method = Method::parse(&request.method);
-        let mut post = up.base_request(Message::from(request).to_vec());
+        let mut post =
+            up.base_request(Message::from(request).to_vec(), self.authorization.as_ref());
         if era == Era::Modern {
             let version = HeaderValue::from_static(ProtocolVersion::V2026_07_28.as_str());
             request::with_session(&mut post, &version, None);
@@ -659,7 +686,13 @@ impl Exchange for HandshakeHttp<'_> {
             progress: None,
         };
         self.up
-            .post(&session, Message::from(notification).to_vec(), None, target)
+            .post(
+                &session,
+                Message::from(notification).to_vec(),
+                None,
+                target,
+                self.authorization.as_ref(),
+            )
             .await
             .map(|_| ())
     }

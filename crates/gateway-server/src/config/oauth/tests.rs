@@ -219,3 +219,32 @@ fn mistakes_name_the_key() {
     let e = from_env(&[(ENV_PUBLIC_URL, "http://gw.example.com")]).unwrap_err();
     assert_eq!(e.key(), ENV_PUBLIC_URL);
 }
+
+#[test]
+fn token_exchange_clients_are_read_and_checked() {
+    let json = r#"[{"issuer": "https://idp.example.com", "name": "corp",
+        "token_exchange": {"client_id": "gateway", "client_secret": "s3cret"}}]"#;
+    let s = from_env(&[(ENV_ISSUERS, json)]).unwrap();
+    let exchange = s.issuers[0].token_exchange.as_ref().unwrap();
+    assert_eq!(exchange.client_id, "gateway");
+    assert_eq!(exchange.client_secret.expose(), "s3cret");
+    assert!(
+        !format!("{:?}", s.issuers[0]).contains("s3cret"),
+        "redacted"
+    );
+    for (block, key) in [
+        (
+            r#"{"client_id": "", "client_secret": "x"}"#,
+            "token_exchange.client_id",
+        ),
+        (
+            r#"{"client_id": "g", "client_secret": "x", "token_endpoint": "http://idp.example.com/token"}"#,
+            "token_exchange.token_endpoint",
+        ),
+    ] {
+        let json =
+            format!(r#"[{{"issuer": "https://idp.example.com", "token_exchange": {block}}}]"#);
+        let e = from_env(&[(ENV_ISSUERS, &json)]).unwrap_err();
+        assert_eq!(e.key(), format!("{ENV_ISSUERS}[0].{key}"), "{block}");
+    }
+}

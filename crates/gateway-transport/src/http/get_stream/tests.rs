@@ -215,7 +215,10 @@ fn upstream(
 /// Opens the session (the listener starts with it).
 async fn open(up: &StreamableUpstream) {
     let ping = Request::new(RequestId::Number(1), "ping", None);
-    let r = up.call(ping, None, Duration::from_secs(5)).await.unwrap();
+    let r = up
+        .call(ping, None, Duration::from_secs(5), None)
+        .await
+        .unwrap();
     assert!(r.error_object().is_none());
 }
 
