@@ -5,16 +5,14 @@
 //! key authenticates, every stored instance has its endpoint). SQLite and PostgreSQL.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::{
-    sync::{Arc, Mutex},
-    time::Duration,
-};
+use std::{sync::Arc, time::Duration};
 
 use gateway_e2e::{
     TempDb,
     auth::{ADMIN_PASSWORD, AuthGateway, Cred, USER_PASSWORD},
     fleet::SharedDb,
 };
+use parking_lot::Mutex;
 use serde_json::{Value, json};
 
 const GATEWAY: &str = env!("CARGO_BIN_EXE_gw-server-e2e");
@@ -80,7 +78,7 @@ async fn write(base: String, token: String, writer: usize, acked: Arc<Mutex<Acke
             return;
         };
         if r.status() == 201 {
-            acked.lock().unwrap().users.push(user);
+            acked.lock().users.push(user);
         }
         let Ok(r) = post(
             "/auth/api-keys",
@@ -96,7 +94,7 @@ async fn write(base: String, token: String, writer: usize, acked: Arc<Mutex<Acke
             };
             let key = created["key"].as_str().unwrap().to_owned();
             let id = created["id"].as_str().unwrap().to_owned();
-            acked.lock().unwrap().keys.push((id, key));
+            acked.lock().keys.push((id, key));
         }
     }
 }
@@ -119,7 +117,7 @@ where
         "a burst of acknowledged changes",
         Duration::from_secs(60),
         || {
-            let total = acked.lock().unwrap().total();
+            let total = acked.lock().total();
             async move { total >= ACKED_BEFORE_KILL }
         },
     )
@@ -128,7 +126,7 @@ where
     for w in writers {
         w.await.unwrap();
     }
-    let acked = std::mem::take(&mut *acked.lock().unwrap());
+    let acked = std::mem::take(&mut *acked.lock());
     assert!(acked.total() >= ACKED_BEFORE_KILL);
 
     let second = start().await;
