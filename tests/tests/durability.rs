@@ -64,7 +64,6 @@ async fn write(base: String, token: String, writer: usize, acked: Arc<Mutex<Acke
         if r.status() == 201 {
             acked
                 .lock()
-                .unwrap()
                 .instances
                 .push((template, id.clone(), endpoint));
         }
