@@ -33,6 +33,9 @@
 mod error;
 #[cfg(any(test, feature = "test-util"))]
 mod fake;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod http;
 mod info;
 mod link_state;

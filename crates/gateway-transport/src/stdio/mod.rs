@@ -2,7 +2,7 @@
 //! JSON-RPC. One process (or a small pool) per instance serves every caller: calls are
 //! multiplexed by rewriting ids, never one process per request.
 
-mod codec;
+pub(crate) mod codec;
 mod spawn;
 
 use std::sync::Arc;
