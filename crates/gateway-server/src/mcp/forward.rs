@@ -16,7 +16,7 @@ use std::sync::Arc;
 use axum::{
     body::{Body, Bytes},
     extract::{MatchedPath, Request, State},
-    http::{HeaderMap, StatusCode, Uri, header},
+    http::{HeaderMap, HeaderValue, StatusCode, Uri, header},
     middleware::Next,
     response::{IntoResponse, Response},
 };
@@ -127,6 +127,16 @@ fn outgoing(
     let headers = request.headers_mut();
     headers.clone_from(&parts.headers);
     strip_hop_by_hop(headers);
+    // An HTTP/2 client names the host in `:authority`, not `Host`: the owner checks the
+    // name the client used (its Host allowlist), not the owner's own address.
+    if !headers.contains_key(header::HOST)
+        && let Some(host) = parts
+            .uri
+            .authority()
+            .and_then(|a| HeaderValue::from_str(a.as_str()).ok())
+    {
+        headers.insert(header::HOST, host);
+    }
     // The body was read whole: hyper frames it again.
     headers.remove(header::CONTENT_LENGTH);
     headers.insert(X_GATEWAY_FORWARDED, signed);
