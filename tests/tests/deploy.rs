@@ -152,6 +152,8 @@ async fn the_deployment_has_what_a_fleet_needs() {
         "MCP_GATEWAY_DATABASE_URL",
         "MCP_GATEWAY_REDIS_URL",
         "MCP_GATEWAY_REPLICA_ID",
+        // Where the other replicas forward this pod's dedicated and HTTP+SSE sessions.
+        "MCP_GATEWAY_ADVERTISE_URL",
     ] {
         assert!(env.contains(&var), "{var} missing from {env:?}");
     }
@@ -205,6 +207,11 @@ async fn the_compose_example_parses_and_its_haproxy_config_is_valid() {
                 .starts_with("postgres://")
         );
         assert_eq!(env["MCP_GATEWAY_REPLICA_ID"], name);
+        assert_eq!(
+            env["MCP_GATEWAY_ADVERTISE_URL"],
+            format!("http://{name}:8080"),
+            "{name}: the other replica forwards its sessions there"
+        );
     }
     let Some(haproxy) = program("haproxy", "haproxy") else {
         return;

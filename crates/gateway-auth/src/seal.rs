@@ -97,6 +97,11 @@ impl SessionKey {
         STANDARD.encode(self.0)
     }
 
+    /// The raw key, for deriving other keys from it (never to show).
+    pub(crate) fn bytes(&self) -> &[u8] {
+        &self.0
+    }
+
     fn id(&self) -> [u8; KEY_ID_LEN] {
         let digest = Sha256::digest(self.0);
         let mut id = [0u8; KEY_ID_LEN];

@@ -109,6 +109,7 @@ struct ConfigFile {
     redis_url: Option<String>,
     redis_prefix: Option<String>,
     change_poll_ms: Option<u64>,
+    advertise_url: Option<String>,
     #[serde(default)]
     templates: BTreeMap<String, templates::TemplateFile>,
 }
@@ -353,6 +354,7 @@ impl Settings {
                 redis_url: file.redis_url,
                 redis_prefix: file.redis_prefix,
                 change_poll_ms: file.change_poll_ms,
+                advertise_url: file.advertise_url,
             },
             &env,
         )?;

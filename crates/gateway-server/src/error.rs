@@ -55,6 +55,10 @@ pub(crate) enum ApiError {
     TemplateForbidden(String),
     #[error("{0}")]
     Forbidden(String),
+    /// A request claiming to come from another replica whose `X-Gateway-Forwarded`
+    /// header does not verify.
+    #[error("X-Gateway-Forwarded refused: {0}")]
+    ForwardRefused(gateway_auth::HopError),
     #[error("{}", browser_refusal(*.0))]
     BrowserRefused(Refused),
     #[error("rate limit exceeded ({} requests per minute)", .0.limit)]
@@ -199,6 +203,7 @@ impl IntoResponse for ApiError {
             }
             ApiError::TemplateForbidden(_) => (StatusCode::FORBIDDEN, "template_forbidden"),
             ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
+            ApiError::ForwardRefused(_) => (StatusCode::FORBIDDEN, "forward_refused"),
             ApiError::BrowserRefused(Refused::Host) => (StatusCode::FORBIDDEN, "forbidden_host"),
             ApiError::BrowserRefused(_) => (StatusCode::FORBIDDEN, "forbidden_origin"),
             ApiError::RateLimited(_) => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),

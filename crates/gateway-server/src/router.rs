@@ -11,8 +11,8 @@ use tower_http::{
 };
 
 use crate::{
-    admin, auth, browser, drain, error::ApiError, mcp, openapi, request_id, rest, state::AppState,
-    trace::RequestSpan,
+    admin, auth, browser, drain, error::ApiError, fleet, mcp, openapi, request_id, rest,
+    state::AppState, trace::RequestSpan,
 };
 
 /// The application: MCP endpoints, REST facade, management API, API docs.
@@ -21,8 +21,14 @@ pub(crate) fn app(state: AppState) -> Router {
     let access = state.access.clone();
     let drain = state.drain.clone();
     let browser = state.browser.clone();
+    let hop = state.mcp.hop.clone();
+    // A request for a session another replica holds goes there (mcp/forward.rs).
+    let mcp_routes = mcp::routes().route_layer(axum::middleware::from_fn_with_state(
+        state.mcp.clone(),
+        mcp::divert,
+    ));
     Router::new()
-        .merge(mcp::routes())
+        .merge(mcp_routes)
         .merge(rest::routes())
         .merge(admin::routes())
         .merge(auth::routes())
@@ -36,6 +42,9 @@ pub(crate) fn app(state: AppState) -> Router {
             access,
             auth::authorize,
         ))
+        // Before authentication: a request forwarded by another replica proves it
+        // (403 otherwise), and is then not rate-limited twice (fleet/hop.rs).
+        .layer(axum::middleware::from_fn_with_state(hop, fleet::hop::admit))
         .layer(DefaultBodyLimit::max(max_body))
         // Before authentication: cross-site and DNS-rebinding requests, CORS (browser/).
         .layer(axum::middleware::from_fn_with_state(

@@ -2,7 +2,7 @@
 
 use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 
-use gateway_auth::{SessionKey, SessionSealer};
+use gateway_auth::{HopSigner, SessionKey, SessionSealer};
 
 use gateway_store::Store;
 use gateway_transport::Connector;
@@ -12,7 +12,10 @@ use crate::{
     auth::Access,
     config::Settings,
     drain::{Drain, Phase},
-    fleet::Fleet,
+    fleet::{
+        Fleet,
+        hop::{Hop, Owner},
+    },
     listen::Listener,
     mcp::{McpState, Sessions},
     registry::{Registry, RegistryError},
@@ -124,7 +127,20 @@ impl Server {
             }
             false => (Access::disabled(&settings.auth), None),
         };
-        let sessions = sessions(&store, &settings).await?;
+        let (sessions, signer) = sessions(&store, &settings).await?;
+        let bound = listener.local_addr().map_err(|source| Error::Bind {
+            addr: settings.host.clone(),
+            source,
+        })?;
+        let advertise = match &settings.fleet.advertise_url {
+            Some(url) => url.clone(),
+            None => default_advertise_url(settings.listen.tls.is_some(), bound),
+        };
+        let hop = Arc::new(Hop::new(
+            Owner::this_process(advertise, fleet.replica_id.clone()),
+            signer,
+            settings.max_message_size,
+        ));
         let connector = Connector::new(settings.transport_options());
         let health = settings.health_policy;
         // Token exchange for templates' upstreams (`upstream_auth`), when an issuer has
@@ -159,6 +175,7 @@ impl Server {
             database = backend,
             auth = access.is_enabled(),
             replica = %fleet.replica_id,
+            advertise_url = %hop.me.url,
             redis = fleet.redis.is_some(),
             "gateway ready"
         );
@@ -190,6 +207,7 @@ impl Server {
             mcp.limits,
             access.clone(),
             drain.clone(),
+            hop.clone(),
         ));
         Ok(Server {
             listener,
@@ -294,8 +312,10 @@ impl Server {
 }
 
 /// MCP sessions: sealed with the key from the settings, or one generated once and kept
-/// in the database (so replicas sharing it share the key); reaped when idle.
-async fn sessions(store: &Store, settings: &Settings) -> Result<Arc<Sessions>, Error> {
+/// in the database (so replicas sharing it share the key); reaped when idle. With them,
+/// the key that signs requests forwarded between replicas: `MCP_GATEWAY_FLEET_SECRET`,
+/// or derived from the session key (which every replica of a fleet shares).
+async fn sessions(store: &Store, settings: &Settings) -> Result<(Arc<Sessions>, HopSigner), Error> {
     let mcp = &settings.mcp;
     let bad_key = |e: gateway_auth::SealError| Error::SessionKey(e.to_string());
     let current = match &mcp.session_key {
@@ -318,6 +338,10 @@ async fn sessions(store: &Store, settings: &Settings) -> Result<Arc<Sessions>, E
         .map(|k| SessionKey::from_base64(k))
         .collect::<Result<Vec<_>, _>>()
         .map_err(bad_key)?;
+    let signer = match &settings.fleet.fleet_secret {
+        Some(secret) => HopSigner::from_secret(secret.expose().as_bytes()),
+        None => HopSigner::derived(&current),
+    };
     let sessions = Arc::new(Sessions::new(
         SessionSealer::new(current, previous),
         mcp.session_idle_timeout,
@@ -326,7 +350,30 @@ async fn sessions(store: &Store, settings: &Settings) -> Result<Arc<Sessions>, E
         mcp.limits.max_closed_sessions,
     ));
     sessions.spawn_reaper(Duration::from_secs(60).min(mcp.session_idle_timeout));
-    Ok(sessions)
+    Ok((sessions, signer))
+}
+
+/// Where other replicas reach this one when `MCP_GATEWAY_ADVERTISE_URL` is not set: the
+/// bound address, or for a wildcard bind (`0.0.0.0`, `::`) the host name (a pod's name
+/// resolves only through a headless Service: on Kubernetes set the URL from the pod IP).
+fn default_advertise_url(tls: bool, bound: SocketAddr) -> String {
+    let scheme = if tls { "https" } else { "http" };
+    let port = bound.port();
+    if !bound.ip().is_unspecified() {
+        return format!("{scheme}://{bound}");
+    }
+    let host = std::env::var("HOSTNAME")
+        .ok()
+        .filter(|h| !h.trim().is_empty())
+        .or_else(|| std::fs::read_to_string("/proc/sys/kernel/hostname").ok())
+        .map(|h| h.trim().to_owned())
+        .filter(|h| {
+            !h.is_empty()
+                && h.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-'))
+        })
+        .unwrap_or_else(|| "localhost".to_owned());
+    format!("{scheme}://{host}:{port}")
 }
 
 /// The name of the generated session key in the database's secrets table.

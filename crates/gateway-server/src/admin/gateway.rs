@@ -144,6 +144,8 @@ pub(crate) async fn stats(State(state): State<AppState>, audience: Audience) -> 
             "change_version": state.fleet.feed.version.load(Ordering::Relaxed),
             "change_wake": state.fleet.feed.wake_source(),
             "redis": state.fleet.redis.as_ref().map(|r| if r.is_up() { "healthy" } else { "unreachable" }),
+            "advertise_url": state.mcp.hop.me.url,
+            "forwarded": state.mcp.hop.counts.to_json(),
         },
     }))
 }

@@ -15,7 +15,7 @@ use super::{
     policy,
     resource::Discovery,
 };
-use crate::error::ApiError;
+use crate::{error::ApiError, fleet::hop::Forwarded};
 
 /// `X-API-Key`.
 const X_API_KEY: HeaderName = HeaderName::from_static("x-api-key");
@@ -122,11 +122,17 @@ async fn check(
         ));
         return refuse(request, denial.into_response()).await;
     }
-    let decision = access
-        .limiter
-        .check(principal.actor(), access.quota(&principal))
-        .await;
-    if !decision.allowed {
+    // A request another replica forwarded was charged there (fleet/hop.rs).
+    let decision = match request.extensions().get::<Forwarded>() {
+        Some(_) => None,
+        None => Some(
+            access
+                .limiter
+                .check(principal.actor(), access.quota(&principal))
+                .await,
+        ),
+    };
+    if let Some(decision) = decision.filter(|d| !d.allowed) {
         let mut response = ApiError::RateLimited(decision).into_response();
         rate_headers(response.headers_mut(), &decision);
         return refuse(request, response).await;
@@ -140,7 +146,9 @@ async fn check(
     let actor = principal.clone();
     request.extensions_mut().insert(Caller(principal));
     let mut response = next.run(request).await;
-    rate_headers(response.headers_mut(), &decision);
+    if let Some(decision) = &decision {
+        rate_headers(response.headers_mut(), decision);
+    }
     if let Some((action, target)) = audit {
         let outcome = match response.status().as_u16() {
             200..=299 => Outcome::Success,

@@ -6,9 +6,13 @@
 //! | `MCP_GATEWAY_REPLICA_ID` | `replica_id` | `{hostname}-{pid}` | this replica's name in logs, `/gateway/stats` and `/gateway/health` (1 to 64 of `A-Z a-z 0-9 . _ -`) |
 //! | `MCP_GATEWAY_REDIS_URL` | `redis_url` | none | `redis://[user:password@]host:port[/db]`: rate limits, login throttling and change wake-ups shared by the fleet; without it each replica limits on its own |
 //! | `MCP_GATEWAY_REDIS_PREFIX` | `redis_prefix` | `mcp-gateway:` | prefix of every Redis key and channel (two fleets on one Redis use two prefixes) |
+//! | `MCP_GATEWAY_ADVERTISE_URL` | `advertise_url` | `http(s)://{bind address or hostname}:{port}` | where the other replicas reach this one (`http://10.1.2.3:8080`): requests for a dedicated or HTTP+SSE session this replica owns are forwarded there |
+//! | `MCP_GATEWAY_FLEET_SECRET` | | derived from the session key (HKDF) | at least 32 bytes: the HMAC key of forwarded requests' `X-Gateway-Forwarded` header |
 //! | `MCP_GATEWAY_CHANGE_POLL_MS` | `change_poll_ms` | 250 | how often the change feed reads the database's change counter (50 to 60000 ms); with PostgreSQL `LISTEN` or Redis pub/sub connected it is only a safety net, read every 5 s |
 
 use std::time::Duration;
+
+use gateway_auth::{MIN_HOP_SECRET_LEN, Secret};
 
 use super::ConfigError;
 
@@ -26,6 +30,10 @@ pub struct FleetSettings {
     pub(crate) redis: Option<RedisSettings>,
     /// How often the change counter is read when nothing wakes the feed.
     pub(crate) change_poll: Duration,
+    /// Where other replicas reach this one (else derived from the bound address).
+    pub(crate) advertise_url: Option<String>,
+    /// The forwarding HMAC key (else derived from the session key).
+    pub(crate) fleet_secret: Option<Secret>,
 }
 
 /// Where the fleet's shared state lives.
@@ -58,6 +66,7 @@ pub(super) struct FleetFile {
     pub(super) redis_url: Option<String>,
     pub(super) redis_prefix: Option<String>,
     pub(super) change_poll_ms: Option<u64>,
+    pub(super) advertise_url: Option<String>,
 }
 
 pub(super) fn load(
@@ -131,11 +140,57 @@ pub(super) fn load(
             "must be between 50 and 60000 ms",
         ));
     }
+    let advertise_url = match set("MCP_GATEWAY_ADVERTISE_URL") {
+        Some(v) => Some(check_advertise_url("MCP_GATEWAY_ADVERTISE_URL", &v)?),
+        None => match file.advertise_url {
+            Some(v) => Some(check_advertise_url("advertise_url", &v)?),
+            None => None,
+        },
+    };
+    let fleet_secret = match set("MCP_GATEWAY_FLEET_SECRET") {
+        Some(v) if v.len() < MIN_HOP_SECRET_LEN => {
+            return Err(ConfigError::new(
+                "MCP_GATEWAY_FLEET_SECRET",
+                format!(
+                    "must be at least {MIN_HOP_SECRET_LEN} bytes; generate one with \
+                     `openssl rand -base64 48`"
+                ),
+            ));
+        }
+        Some(v) => Some(Secret::new(v)),
+        None => None,
+    };
     Ok(FleetSettings {
         replica_id,
         redis,
         change_poll: Duration::from_millis(poll_ms),
+        advertise_url,
+        fleet_secret,
     })
+}
+
+/// `http://host[:port]` or `https://…`, nothing after the authority (a trailing `/` is
+/// dropped): request paths are appended to it.
+fn check_advertise_url(key: &str, value: &str) -> Result<String, ConfigError> {
+    let value = value.trim().trim_end_matches('/');
+    let bad = || {
+        ConfigError::new(
+            key,
+            "must be http://host[:port] or https://host[:port] (no path), where the other \
+             replicas reach this one",
+        )
+    };
+    let uri: http::Uri = value.parse().map_err(|_| bad())?;
+    let scheme_ok = matches!(uri.scheme_str(), Some("http" | "https"));
+    let rest_ok = uri
+        .path_and_query()
+        .is_none_or(|p| p.as_str().is_empty() || p == "/");
+    match uri.authority() {
+        Some(a) if scheme_ok && rest_ok && !a.host().is_empty() && !a.as_str().contains('@') => {
+            Ok(value.to_owned())
+        }
+        _ => Err(bad()),
+    }
 }
 
 fn check_replica_id(key: &str, value: &str) -> Result<String, ConfigError> {
@@ -189,6 +244,55 @@ mod tests {
     }
 
     #[test]
+    fn advertise_url_and_fleet_secret() {
+        let s = load(
+            FleetFile {
+                advertise_url: Some("http://10.0.0.7:8080/".into()),
+                ..FleetFile::default()
+            },
+            &env(&[(
+                "MCP_GATEWAY_FLEET_SECRET",
+                "0123456789abcdef0123456789abcdef",
+            )]),
+        )
+        .unwrap();
+        assert_eq!(s.advertise_url.as_deref(), Some("http://10.0.0.7:8080"));
+        assert!(s.fleet_secret.is_some());
+        let s = load(
+            FleetFile::default(),
+            &env(&[("MCP_GATEWAY_ADVERTISE_URL", "https://gw-0.gw:8443")]),
+        )
+        .unwrap();
+        assert_eq!(s.advertise_url.as_deref(), Some("https://gw-0.gw:8443"));
+        assert!(s.fleet_secret.is_none());
+        for bad in [
+            "10.0.0.7:8080",
+            "ftp://h:1",
+            "http://h:1/mcp",
+            "http://h:1?x=1",
+            "http://u:p@h:1",
+            "http://",
+        ] {
+            let e = load(
+                FleetFile {
+                    advertise_url: Some(bad.into()),
+                    ..FleetFile::default()
+                },
+                &env(&[]),
+            )
+            .unwrap_err();
+            assert_eq!(e.key(), "advertise_url", "{bad}");
+        }
+        let e = load(
+            FleetFile::default(),
+            &env(&[("MCP_GATEWAY_FLEET_SECRET", "short")]),
+        )
+        .unwrap_err();
+        assert_eq!(e.key(), "MCP_GATEWAY_FLEET_SECRET");
+        assert!(!e.to_string().contains("short"));
+    }
+
+    #[test]
     fn defaults() {
         let s = load(FleetFile::default(), &env(&[("HOSTNAME", "gw-7f9c")])).unwrap();
         assert_eq!(s.replica_id, format!("gw-7f9c-{}", std::process::id()));
@@ -203,6 +307,7 @@ mod tests {
             redis_url: Some("redis://file:6379".into()),
             redis_prefix: Some("file:".into()),
             change_poll_ms: Some(1000),
+            advertise_url: None,
         };
         let s = load(
             file,

@@ -10,10 +10,13 @@
 //! - `wake`: what wakes the feed before its next poll: PostgreSQL `LISTEN` (the store
 //!   sends `NOTIFY` in each change's transaction), or on MySQL/SQLite Redis pub/sub (this
 //!   replica publishes each change it commits).
+//! - [`hop`]: forwarding between replicas: who owns a dedicated session or an HTTP+SSE
+//!   connection, and the signed header that proves a request was forwarded by a replica.
 //! - [`Fleet`]: this replica's id and the state `/gateway/health`, `/gateway/ready` and
 //!   `/gateway/stats` report.
 
 mod feed;
+pub(crate) mod hop;
 mod wake;
 
 use std::{

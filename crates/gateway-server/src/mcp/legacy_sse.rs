@@ -81,7 +81,8 @@ pub(crate) async fn open(
         Err(refusal) => return refusal.into_response(),
     };
     let limits = mcp.limits;
-    let id = uuid::Uuid::new_v4().simple().to_string();
+    // Names this replica, so a message POSTed to another one is forwarded here.
+    let id = mcp.sessions.connection_id(&mcp.hop.me);
     // Every message in the channel holds a place in the backlog, so it never fills.
     let (tx, rx) = mpsc::channel::<Queued>(limits.sse_queue_messages);
     mcp.legacy_sse.insert(

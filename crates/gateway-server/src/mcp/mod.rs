@@ -10,7 +10,8 @@
 //! error, chosen once) -> [`stream`] (SSE). Beside it: [`notify`] (a shared session's
 //! GET stream), [`dedicated`] and [`outbox`] (a session's own upstream and what it sends
 //! the client), [`legacy_sse`] (the 2024-11-05 transport), [`era`] (what each protocol
-//! era requires), [`describe`] (initialize and discover results).
+//! era requires), [`describe`] (initialize and discover results). In front of the
+//! handlers: [`forward`] (a request for a session another replica holds goes there).
 //!
 //! Handlers take [`McpState`] (a sub-state of the application's, [`state`]): the relay,
 //! the sessions, the limits, access control (to audit refusals) and the drain phase.
@@ -33,6 +34,7 @@ mod dispatch;
 mod endpoint;
 mod era;
 mod fanout;
+mod forward;
 mod legacy_sse;
 mod names;
 mod notify;
@@ -51,6 +53,7 @@ use axum::{
     extract::FromRef,
     routing::{get, post},
 };
+pub(crate) use forward::divert;
 pub(crate) use session::Sessions;
 pub(crate) use state::McpState;
 

@@ -28,6 +28,18 @@ use serde_json::value::RawValue;
 use tokio::sync::oneshot;
 
 use super::{closed::ClosedIds, dedicated::Dedicated, outbox::Outbox};
+use crate::fleet::hop::{Hop, Owner, Place};
+
+/// What an HTTP+SSE connection id carries: the connection and the replica holding its
+/// stream (sealed like session ids, so another replica can forward its messages there).
+#[derive(Serialize, Deserialize)]
+struct ConnectionClaims {
+    /// Random connection id.
+    #[serde(rename = "k")]
+    connection: String,
+    #[serde(rename = "o")]
+    owner: Owner,
+}
 
 /// Largest client `capabilities` object kept in a session id; larger ones are dropped
 /// (the id must stay a reasonable header).
@@ -57,6 +69,10 @@ pub(crate) struct Claims {
     /// The instance a dedicated session's upstream runs on.
     #[serde(rename = "p", default, skip_serializing_if = "Option::is_none")]
     pub(crate) pinned: Option<String>,
+    /// The replica holding a dedicated session's upstream (other replicas forward its
+    /// requests there); `None` for shared-mode sessions, which any replica serves.
+    #[serde(rename = "o", default, skip_serializing_if = "Option::is_none")]
+    pub(crate) owner: Option<Owner>,
 }
 
 impl Claims {
@@ -76,6 +92,7 @@ impl Claims {
                 .map(|c| c.to_owned()),
             issued: unix_now(),
             pinned: None,
+            owner: None,
         }
     }
 }
@@ -286,6 +303,45 @@ impl Sessions {
         }
         live.touch();
         Ok(live)
+    }
+
+    /// Where the session `id` is served: here when this replica holds it live, when it
+    /// is a shared-mode session, or when it cannot be read (the handler answers 404);
+    /// else on its owner, or nowhere when the owner was this replica before a restart.
+    pub(crate) fn place(&self, id: &str, hop: &Hop) -> Place {
+        if self.live.lock().contains_key(id) {
+            return Place::Here;
+        }
+        let Ok(plain) = self.sealer.open(id) else {
+            return Place::Here;
+        };
+        match serde_json::from_slice::<Claims>(&plain) {
+            Ok(claims) => hop.place(claims.owner.as_ref()),
+            Err(_) => Place::Here,
+        }
+    }
+
+    /// A new HTTP+SSE connection id, naming this replica as the holder of its stream.
+    pub(crate) fn connection_id(&self, owner: &Owner) -> String {
+        let claims = ConnectionClaims {
+            connection: uuid::Uuid::new_v4().simple().to_string(),
+            owner: owner.clone(),
+        };
+        // Serialising plain data into a Vec cannot fail.
+        self.sealer
+            .seal(&serde_json::to_vec(&claims).unwrap_or_default())
+    }
+
+    /// Where the HTTP+SSE connection `id` lives (here when it cannot be read: the
+    /// handler answers 404).
+    pub(crate) fn connection_place(&self, id: &str, hop: &Hop) -> Place {
+        let Ok(plain) = self.sealer.open(id) else {
+            return Place::Here;
+        };
+        match serde_json::from_slice::<ConnectionClaims>(&plain) {
+            Ok(claims) => hop.place(Some(&claims.owner)),
+            Err(_) => Place::Here,
+        }
     }
 
     /// Ends a session on this replica (DELETE). Other replicas still accept the id until

@@ -3,7 +3,7 @@
 use std::{sync::Arc, time::Duration};
 
 use super::{connections::Connections, dedicated::SessionCounts, session::Sessions};
-use crate::{auth::Access, config::McpLimits, drain::Drain, relay::Relay};
+use crate::{auth::Access, config::McpLimits, drain::Drain, fleet::hop::Hop, relay::Relay};
 
 /// What the MCP endpoints use.
 pub(crate) struct McpState {
@@ -22,6 +22,9 @@ pub(crate) struct McpState {
     pub(crate) access: Arc<Access>,
     /// Notification streams end when shutdown starts.
     pub(crate) drain: Arc<Drain>,
+    /// This replica's identity in the fleet (stamped on the sessions it owns), and the
+    /// way to the replicas that own other sessions.
+    pub(crate) hop: Arc<Hop>,
 }
 
 impl McpState {
@@ -34,6 +37,7 @@ impl McpState {
         limits: McpLimits,
         access: Arc<Access>,
         drain: Arc<Drain>,
+        hop: Arc<Hop>,
     ) -> Self {
         Self {
             relay,
@@ -45,6 +49,7 @@ impl McpState {
             limits,
             access,
             drain,
+            hop,
         }
     }
 }

@@ -46,6 +46,15 @@ impl HttpClient {
         Self::build(connect_timeout, tls::refusing_config())
     }
 
+    /// Sends one request as it is (the gateway forwards requests between its replicas
+    /// with this); the response body streams.
+    pub fn send(
+        &self,
+        request: http::Request<Full<Bytes>>,
+    ) -> hyper_util::client::legacy::ResponseFuture {
+        self.inner.request(request)
+    }
+
     fn build(connect_timeout: Duration, config: rustls::ClientConfig) -> Self {
         let mut http = HttpConnector::new();
         http.enforce_http(false);

@@ -62,6 +62,8 @@ pub(super) async fn initialize(
         match opened {
             Ok(dedicated) => {
                 claims.pinned = Some(dedicated.instance().to_string());
+                // Its upstream lives here: other replicas forward its requests here.
+                claims.owner = Some(ctx.mcp.hop.me.clone());
                 ctx.dedicated = Some(dedicated);
             }
             Err(e) => return reply::json(encode(request.id, None, reply::open_error(&e))),

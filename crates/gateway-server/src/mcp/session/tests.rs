@@ -98,3 +98,49 @@ fn a_closure_is_kept_until_the_id_would_have_expired() {
     s.reap();
     assert_eq!(s.closed.len(), 1);
 }
+
+#[test]
+fn a_dedicated_session_is_placed_on_its_owner() {
+    let key = SessionKey::generate().unwrap();
+    let replica = |name: &str| {
+        let sessions = Sessions::new(
+            SessionSealer::new(key.clone(), Vec::new()),
+            Duration::from_secs(60),
+            Duration::from_secs(3600),
+            10,
+            10,
+        );
+        let hop = Hop::new(
+            Owner::this_process(format!("http://{name}:1"), name.to_owned()),
+            gateway_auth::HopSigner::derived(&key),
+            1024,
+        );
+        (sessions, hop)
+    };
+    let (a, hop_a) = replica("a");
+    let (b, hop_b) = replica("b");
+    // Shared-mode sessions have no owner: served anywhere.
+    let (shared, _) = issue(&a);
+    assert_eq!(b.place(&shared, &hop_b), Place::Here);
+    let mut owned = claims();
+    owned.owner = Some(hop_a.me.clone());
+    let (id, _) = a.issue(owned, Arc::default(), None).unwrap();
+    assert_eq!(a.place(&id, &hop_a), Place::Here);
+    assert_eq!(b.place(&id, &hop_b), Place::There(hop_a.me.clone()));
+    // `a` restarted: a new process with the same name and address.
+    let (a2, hop_a2) = replica("a");
+    assert_eq!(a2.place(&id, &hop_a2), Place::Gone);
+    // Unreadable ids stay here, where the handler answers 404.
+    assert_eq!(b.place("garbage", &hop_b), Place::Here);
+    // HTTP+SSE connections likewise.
+    let conn = a.connection_id(&hop_a.me);
+    assert_eq!(a.connection_place(&conn, &hop_a), Place::Here);
+    assert_eq!(
+        b.connection_place(&conn, &hop_b),
+        Place::There(hop_a.me.clone())
+    );
+    assert_eq!(a2.connection_place(&conn, &hop_a2), Place::Gone);
+    // A session id is no connection id, and the other way round.
+    assert_eq!(b.connection_place(&id, &hop_b), Place::Here);
+    assert_eq!(b.place(&conn, &hop_b), Place::Here);
+}
