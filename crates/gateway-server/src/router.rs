@@ -11,8 +11,8 @@ use tower_http::{
 };
 
 use crate::{
-    admin, auth, browser, drain, error::ApiError, mcp, openapi, request_id, rest, state::AppState,
-    trace::RequestSpan,
+    admin, auth, browser, drain, error::ApiError, mcp, metrics, openapi, request_id, rest,
+    state::AppState, trace::RequestSpan,
 };
 
 /// The application: MCP endpoints, REST facade, management API, API docs.
@@ -21,6 +21,7 @@ pub(crate) fn app(state: AppState) -> Router {
     let access = state.access.clone();
     let drain = state.drain.clone();
     let browser = state.browser.clone();
+    let http = state.http.clone();
     Router::new()
         .merge(mcp::routes())
         .merge(rest::routes())
@@ -48,6 +49,9 @@ pub(crate) fn app(state: AppState) -> Router {
         // open, and cuts off what outlives the drain deadline (drain.rs). Inside the
         // request-id layers, so a cut-off answer carries the id like any other error.
         .layer(axum::middleware::from_fn_with_state(drain, drain::track))
+        // Requests by route and status class, and the request's log line
+        // (metrics/http.rs, request_log.rs); inside the scope of the request id.
+        .layer(axum::middleware::from_fn_with_state(http, metrics::observe))
         // Inside the layer that sets `x-request-id`: error bodies quote it.
         .layer(request_id::ScopeLayer)
         // Outermost: every request and response carries `x-request-id` (a client's own

@@ -12,7 +12,7 @@ use gateway_core::{
 use serde_json::value::RawValue;
 
 use super::names::Namespace;
-use crate::relay::Relay;
+use crate::{metrics::Interface, relay::Relay};
 
 /// The result key of a list method and the item field that is namespaced.
 fn shape(method: &Method) -> (&'static str, &'static str, bool) {
@@ -28,7 +28,9 @@ fn shape(method: &Method) -> (&'static str, &'static str, bool) {
 pub(crate) async fn list(relay: &Relay, ns: &Namespace, method: &Method) -> Outcome {
     let (key, field, is_uri) = shape(method);
     let pages = join_all(ns.templates.iter().map(|template| async move {
-        let items = relay.list_all(template, method, key).await;
+        let items = relay
+            .list_all_from(Interface::Mcp, template, method, key)
+            .await;
         (template, items)
     }))
     .await;

@@ -22,7 +22,9 @@ use gateway_core::{
 use gateway_health::{CheckConfig, HealthBoard, HealthPolicy};
 use gateway_store::Store;
 use gateway_transport::Connector;
-pub(crate) use table::{InstanceHandle, InstanceStats, Routing, RoutingTable, TemplateRoute};
+pub(crate) use table::{
+    InstanceHandle, InstanceStats, InstanceStatus, Routing, RoutingTable, TemplateRoute,
+};
 
 use self::monitor::Monitor;
 use crate::config::SeedTemplate;
@@ -327,6 +329,7 @@ impl Registry {
             upstream,
             counter: InFlightCounter::new(),
             stats: InstanceStats::default(),
+            ops: Default::default(),
             health,
         }))
     }

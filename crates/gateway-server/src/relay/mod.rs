@@ -36,14 +36,17 @@ use std::sync::{Arc, atomic::Ordering};
 
 use gateway_core::jsonrpc::{Notification, Outcome};
 use gateway_health::RetryBudget;
-use tokio::sync::mpsc;
+use tokio::{sync::mpsc, time::Instant};
 
 pub(crate) use error::RelayError;
 pub(crate) use pages::ListError;
 pub(crate) use stats::GatewayStats;
 pub(crate) use target::{Call, Pinned, Target};
 
-use crate::registry::{InstanceHandle, Routing, RoutingTable};
+use crate::{
+    metrics::{Interface, server_outcome},
+    registry::{InstanceHandle, Routing, RoutingTable},
+};
 
 /// The relay: routing snapshot, retry budget and counters behind one `Arc`. A clone is
 /// one reference-count increment.
@@ -63,6 +66,8 @@ pub(crate) struct Options {
     /// Receives the call's `notifications/progress` (with the caller's own token), when
     /// its params carry a progress token.
     pub(crate) progress: Option<mpsc::Sender<Notification>>,
+    /// Where the request came in (the `interface` label of its metrics).
+    pub(crate) interface: Interface,
 }
 
 /// An upstream's answer (a result, or its JSON-RPC error, raw) and the instance that
@@ -81,6 +86,11 @@ impl Relay {
         }))
     }
 
+    /// The retry budget (its counters are metrics).
+    pub(crate) fn budget(&self) -> &RetryBudget {
+        &self.0.budget
+    }
+
     /// The current routing snapshot (templates, instances, balancers).
     pub(crate) fn routes(&self) -> Arc<RoutingTable> {
         self.0.routing.load_full()
@@ -94,7 +104,9 @@ impl Relay {
         options: Options,
     ) -> Result<Relayed, RelayError> {
         let inner = &*self.0;
-        let result = match target {
+        let started = Instant::now();
+        let interface = options.interface;
+        let (template, result) = match target {
             Target::Template(name) => {
                 let table = inner.routing.load_full();
                 let route = table
@@ -105,7 +117,8 @@ impl Relay {
                 }
                 inner.stats.requests.fetch_add(1, Ordering::Relaxed);
                 inner.budget.deposit();
-                retry::across_candidates(&inner.budget, route, &call, options).await
+                let result = retry::across_candidates(&inner.budget, route, &call, options).await;
+                (name, result)
             }
             Target::Instance(route, handle) => {
                 let timeout = route.settings.request_timeout();
@@ -115,12 +128,34 @@ impl Relay {
             Target::Pinned(pinned) => {
                 inner.stats.requests.fetch_add(1, Ordering::Relaxed);
                 let once = attempt::Attempt::once(&pinned.template, &pinned.handle, pinned.timeout);
-                once.run(&pinned.upstream, &call, options).await
+                (
+                    &*pinned.template,
+                    once.run(&pinned.upstream, &call, options).await,
+                )
             }
         };
         if result.is_err() {
             inner.stats.errors.fetch_add(1, Ordering::Relaxed);
         }
+        // The same calls as `requests` above, so `/metrics` and `/gateway/stats` agree.
+        let outcome = match &result {
+            Ok(Relayed {
+                outcome: Outcome::Result(_),
+                ..
+            }) => 0,
+            Ok(_) => server_outcome("jsonrpc_error"),
+            Err(e) => server_outcome(e.class()),
+        };
+        let method = &call.method;
+        inner
+            .stats
+            .ops
+            .record(template, method, interface, outcome, started.elapsed());
+        let instance = result
+            .as_ref()
+            .ok()
+            .map(|r| r.instance.instance.id.as_str());
+        crate::request_log::relayed(template, instance, method);
         result
     }
 }

@@ -8,6 +8,7 @@ use gateway_core::{
 use serde_json::value::RawValue;
 
 use super::{Call, Options, Relay, RelayError, Target};
+use crate::metrics::Interface;
 
 /// Upper bound on pages drained for one listing (a loop guard against broken cursors).
 const MAX_PAGES: usize = 1000;
@@ -38,17 +39,32 @@ pub(crate) enum BadPage {
 }
 
 impl Relay {
-    /// Every item of `method` (`key`: `tools`, `prompts`, ...) from `template`.
+    /// Every item of `method` (`key`: `tools`, `prompts`, ...) from `template`, for
+    /// the REST facade.
     pub(crate) async fn list_all(
         &self,
         template: &str,
         method: &Method,
         key: &'static str,
     ) -> Result<Vec<Box<RawValue>>, ListError> {
+        self.list_all_from(Interface::Rest, template, method, key)
+            .await
+    }
+
+    /// [`Relay::list_all`] for a request that came in on `interface`.
+    pub(crate) async fn list_all_from(
+        &self,
+        interface: Interface,
+        template: &str,
+        method: &Method,
+        key: &'static str,
+    ) -> Result<Vec<Box<RawValue>>, ListError> {
         let call = Call::new(method.clone(), None);
-        let first = self
-            .call(Target::Template(template), call, Options::default())
-            .await?;
+        let options = Options {
+            interface,
+            ..Options::default()
+        };
+        let first = self.call(Target::Template(template), call, options).await?;
         let mut items = Vec::new();
         let mut next = read_page(first.outcome, key, &mut items)?;
         let table = self.routes();
