@@ -374,6 +374,30 @@ async fn prometheus_stores_exactly_the_traffic_sent() {
             "{process}: {v:?}"
         );
     }
+
+    // Every query of the Grafana dashboard is valid PromQL on these series, and the
+    // request-rate panel has data.
+    let dashboard: Value = serde_json::from_str(
+        &std::fs::read_to_string(repo_root().join("deploy/grafana/mcp-gateway.json")).unwrap(),
+    )
+    .unwrap();
+    let mut queries = 0;
+    for panel in dashboard["panels"].as_array().unwrap() {
+        for target in panel["targets"].as_array().into_iter().flatten() {
+            let expr = target["expr"]
+                .as_str()
+                .unwrap()
+                .replace("$job", ".*")
+                .replace("$template", ".*")
+                .replace("$__rate_interval", "1m");
+            let result = prometheus.query(&expr).await;
+            if panel["title"] == "Client requests per second, by template" {
+                assert!(!result.is_empty(), "{expr}: no data");
+            }
+            queries += 1;
+        }
+    }
+    assert!(queries > 20, "{queries} dashboard queries");
     gw.stop().await;
 }
 
