@@ -578,3 +578,30 @@ async fn metrics_need_gateway_read_when_auth_is_on() {
     );
     gw.stop().await;
 }
+
+#[tokio::test]
+async fn metrics_off_keeps_the_counters_and_skips_the_timing() {
+    init_tracing();
+    let gw = TestGateway::builder(GATEWAY)
+        .env("MCP_GATEWAY_METRICS", "off")
+        .start()
+        .await;
+    let echo = EchoHttp::spawn(ECHO, 0, "e1").await;
+    gw.register(json!({"template_name": "echo", "instance_id": "e1", "endpoint": echo.url()}))
+        .await;
+    gw.wait_healthy("echo", 1).await;
+    gw.call_tool("echo", "echo", json!({"message": "m"})).await;
+    let stats = gw.http().get("/gateway/stats").await.expect_status(200);
+    assert_eq!(stats["total_requests"], 1, "{stats}");
+    let page = gw.http().get("/metrics").await;
+    let samples = parse_page(&page.text);
+    assert_eq!(sum(&samples, "mcp_gateway_requests_total", |_| true), 1.0);
+    for timed in [
+        "mcp_server_operation_duration_seconds_count",
+        "mcp_client_operation_duration_seconds_count",
+        "http_server_requests_total",
+    ] {
+        assert_eq!(sum(&samples, timed, |_| true), 0.0, "{timed}");
+    }
+    gw.stop().await;
+}

@@ -76,6 +76,7 @@ struct ConfigFile {
     log_level: Option<String>,
     log_format: Option<String>,
     metrics_addr: Option<String>,
+    metrics: Option<bool>,
     default_strategy: Option<String>,
     health_check_interval: Option<u64>,
     health_check_timeout: Option<u64>,
@@ -136,6 +137,9 @@ pub struct Settings {
     pub log_format: Option<LogFormat>,
     /// A listener of its own for `GET /metrics`, without authentication.
     pub metrics_addr: Option<std::net::SocketAddr>,
+    /// Whether calls and HTTP requests are timed and counted for `/metrics`
+    /// (`MCP_GATEWAY_METRICS`, file key `metrics`; default on).
+    pub metrics: bool,
     /// Settings new templates start with.
     pub template_defaults: LoadBalancerSettings,
     /// Largest accepted request body and upstream message, bytes.
@@ -229,6 +233,19 @@ impl Settings {
                 Some(v) => ("MCP_GATEWAY_METRICS_ADDR", Some(v)),
                 None => ("metrics_addr", file.metrics_addr),
             },
+        };
+        let metrics = match env("MCP_GATEWAY_METRICS").filter(|v| !v.trim().is_empty()) {
+            Some(v) => match v.trim().to_ascii_lowercase().as_str() {
+                "on" | "true" | "1" => true,
+                "off" | "false" | "0" => false,
+                _ => {
+                    return Err(ConfigError::new(
+                        "MCP_GATEWAY_METRICS",
+                        "expected on or off",
+                    ));
+                }
+            },
+            None => file.metrics.unwrap_or(true),
         };
         let metrics_addr = metrics_addr
             .map(|v| {
@@ -400,6 +417,7 @@ impl Settings {
             log_level,
             log_format,
             metrics_addr,
+            metrics,
             template_defaults,
             max_message_size,
             seed,

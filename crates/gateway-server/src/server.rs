@@ -130,9 +130,16 @@ impl Server {
         let sessions = sessions(&store, &settings).await?;
         let connector = Connector::new(settings.transport_options());
         let health = settings.health_policy;
-        let registry = Registry::load(store.clone(), connector, settings.template_defaults, health)
-            .await
-            .map_err(|e: RegistryError| Error::Registry(e.to_string()))?;
+        let metrics_on = settings.metrics;
+        let registry = Registry::load(
+            store.clone(),
+            connector,
+            settings.template_defaults,
+            health,
+            metrics_on,
+        )
+        .await
+        .map_err(|e: RegistryError| Error::Registry(e.to_string()))?;
         registry
             .seed(settings.seed.clone())
             .await
@@ -150,7 +157,7 @@ impl Server {
             ),
             None => None,
         };
-        let http = Arc::new(HttpMetrics::new(listener.open_connections()));
+        let http = Arc::new(HttpMetrics::new(listener.open_connections(), metrics_on));
         tracing::info!(
             database = backend,
             auth = access.is_enabled(),
@@ -168,7 +175,10 @@ impl Server {
             &settings.fleet,
             version,
         );
-        let stats = Arc::new(GatewayStats::new());
+        let stats = Arc::new(match metrics_on {
+            true => GatewayStats::new(),
+            false => GatewayStats::without_metrics(),
+        });
         let relay = Relay::new(
             registry.routing(),
             gateway_health::RetryBudget::default(),

@@ -258,6 +258,9 @@ fn mcp_limits_have_defaults_and_errors_name_the_key() {
 fn log_format_and_metrics_address_from_flag_env_or_file() {
     let none = Settings::load_with_env(Overrides::default(), env(&[])).unwrap();
     assert_eq!((none.log_format(), none.metrics_addr), (None, None));
+    assert!(none.metrics);
+    let off = Settings::load_with_env(Overrides::default(), env(&[("MCP_GATEWAY_METRICS", "off")]));
+    assert!(!off.unwrap().metrics);
     let file = write(r#"{"log_format":"text","metrics_addr":"127.0.0.1:9464"}"#);
     let from_file = Overrides {
         config_file: Some(file.0.clone()),
@@ -284,6 +287,7 @@ fn log_format_and_metrics_address_from_flag_env_or_file() {
     for (key, value) in [
         ("MCP_GATEWAY_LOG_FORMAT", "yaml"),
         ("MCP_GATEWAY_METRICS_ADDR", "localhost"),
+        ("MCP_GATEWAY_METRICS", "maybe"),
     ] {
         let e = Settings::load_with_env(Overrides::default(), env(&[(key, value)])).unwrap_err();
         assert_eq!(e.key(), key);

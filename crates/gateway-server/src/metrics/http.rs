@@ -27,25 +27,30 @@ const UNMATCHED: &str = "unmatched";
 const CLASSES: [&str; 5] = ["1xx", "2xx", "3xx", "4xx", "5xx"];
 
 /// Counters of the HTTP server.
-#[derive(Default)]
 pub(crate) struct HttpMetrics {
     /// By route template (the router's routes: a bounded set), then status class.
     routes: RwLock<HashMap<Box<str>, Arc<[AtomicU64; 5]>>>,
     /// Client connections open now (the listener's).
     open_connections: Arc<AtomicUsize>,
+    /// Whether requests are counted (`MCP_GATEWAY_METRICS`).
+    enabled: bool,
 }
 
 impl HttpMetrics {
     /// Counters reporting `open_connections` (kept by the listener).
-    pub(crate) fn new(open_connections: Arc<AtomicUsize>) -> Self {
+    pub(crate) fn new(open_connections: Arc<AtomicUsize>, enabled: bool) -> Self {
         Self {
             routes: RwLock::default(),
             open_connections,
+            enabled,
         }
     }
 
     /// Counts one answered request.
     pub(crate) fn count(&self, route: &str, status: u16) {
+        if !self.enabled {
+            return;
+        }
         let class = usize::from((status / 100).clamp(1, 5) - 1);
         let found = self.routes.read().get(route).cloned();
         let counters = match found {
@@ -124,7 +129,7 @@ mod tests {
 
     #[test]
     fn counts_by_route_and_class() {
-        let m = HttpMetrics::default();
+        let m = HttpMetrics::new(Arc::default(), true);
         m.count("/a", 200);
         m.count("/a", 204);
         m.count("/a", 503);

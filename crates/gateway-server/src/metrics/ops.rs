@@ -47,11 +47,21 @@ pub(crate) struct ClientOps(Slots);
 
 impl Default for ClientOps {
     fn default() -> Self {
-        Self(Slots::new(METHODS.len() * CLIENT_OUTCOMES.len()))
+        Self::new(true)
     }
 }
 
 impl ClientOps {
+    /// Recording attempts, or (`enabled` false) ignoring them.
+    pub(crate) fn new(enabled: bool) -> Self {
+        let len = if enabled {
+            METHODS.len() * CLIENT_OUTCOMES.len()
+        } else {
+            0
+        };
+        Self(Slots::new(len))
+    }
+
     /// Records an attempt; `outcome` indexes [`CLIENT_OUTCOMES`].
     pub(crate) fn record(&self, method: &Method, outcome: usize, elapsed: Duration) {
         let i = method_index(method) * CLIENT_OUTCOMES.len() + outcome;

@@ -27,7 +27,7 @@ pub(crate) use table::{
 };
 
 use self::monitor::Monitor;
-use crate::config::SeedTemplate;
+use crate::{config::SeedTemplate, metrics::ClientOps};
 
 pub(crate) struct Registry {
     store: Store,
@@ -41,6 +41,8 @@ pub(crate) struct Registry {
     table: Routing,
     /// Serialises writers; readers use `table`.
     writer: tokio::sync::Mutex<()>,
+    /// Whether instances time their attempts (`MCP_GATEWAY_METRICS`).
+    metrics: bool,
 }
 
 impl Registry {
@@ -50,6 +52,7 @@ impl Registry {
         connector: Connector,
         defaults: LoadBalancerSettings,
         health: HealthPolicy,
+        metrics: bool,
     ) -> Result<Self, RegistryError> {
         let registry = Self {
             store,
@@ -59,6 +62,7 @@ impl Registry {
             monitors: parking_lot::Mutex::new(HashMap::new()),
             table: Routing::default(),
             writer: tokio::sync::Mutex::new(()),
+            metrics,
         };
         let templates = registry.store.list_templates().await?;
         let instances = registry.store.list_instances().await?;
@@ -329,7 +333,7 @@ impl Registry {
             upstream,
             counter: InFlightCounter::new(),
             stats: InstanceStats::default(),
-            ops: Default::default(),
+            ops: ClientOps::new(self.metrics),
             health,
         }))
     }

@@ -34,7 +34,10 @@ mod tests;
 
 use std::sync::{Arc, atomic::Ordering};
 
-use gateway_core::jsonrpc::{Notification, Outcome};
+use gateway_core::{
+    jsonrpc::{Notification, Outcome},
+    mcp::Method,
+};
 use gateway_health::RetryBudget;
 use tokio::{sync::mpsc, time::Instant};
 
@@ -137,25 +140,44 @@ impl Relay {
         if result.is_err() {
             inner.stats.errors.fetch_add(1, Ordering::Relaxed);
         }
-        // The same calls as `requests` above, so `/metrics` and `/gateway/stats` agree.
-        let outcome = match &result {
-            Ok(Relayed {
-                outcome: Outcome::Result(_),
-                ..
-            }) => 0,
-            Ok(_) => server_outcome("jsonrpc_error"),
-            Err(e) => server_outcome(e.class()),
-        };
-        let method = &call.method;
-        inner
-            .stats
-            .ops
-            .record(template, method, interface, outcome, started.elapsed());
-        let instance = result
-            .as_ref()
-            .ok()
-            .map(|r| r.instance.instance.id.as_str());
-        crate::request_log::relayed(template, instance, method);
+        if inner.stats.metrics {
+            record(
+                &inner.stats,
+                template,
+                &call.method,
+                interface,
+                started,
+                &result,
+            );
+        }
         result
     }
+}
+
+/// Times a relayed call under its labels and notes it for the request's log line: the
+/// same calls as `GatewayStats::requests`, so `/metrics` and `/gateway/stats` agree.
+fn record(
+    stats: &GatewayStats,
+    template: &str,
+    method: &Method,
+    interface: Interface,
+    started: Instant,
+    result: &Result<Relayed, RelayError>,
+) {
+    let outcome = match result {
+        Ok(Relayed {
+            outcome: Outcome::Result(_),
+            ..
+        }) => 0,
+        Ok(_) => server_outcome("jsonrpc_error"),
+        Err(e) => server_outcome(e.class()),
+    };
+    stats
+        .ops
+        .record(template, method, interface, outcome, started.elapsed());
+    let instance = result
+        .as_ref()
+        .ok()
+        .map(|r| r.instance.instance.id.as_str());
+    crate::request_log::relayed(template, instance, method);
 }

@@ -15,6 +15,9 @@ pub(crate) struct GatewayStats {
     /// The same calls, timed by template, method, interface and outcome
     /// (`mcp_server_operation_duration_seconds`).
     pub(crate) ops: ServerOps,
+    /// Whether calls are timed and noted for the request log line
+    /// (`MCP_GATEWAY_METRICS`; the counters above are kept either way).
+    pub(crate) metrics: bool,
 }
 
 impl GatewayStats {
@@ -24,6 +27,15 @@ impl GatewayStats {
             requests: AtomicU64::new(0),
             errors: AtomicU64::new(0),
             ops: ServerOps::default(),
+            metrics: true,
+        }
+    }
+
+    /// Counters without the per-call timing (`MCP_GATEWAY_METRICS=off`).
+    pub(crate) fn without_metrics() -> Self {
+        Self {
+            metrics: false,
+            ..Self::new()
         }
     }
 }
