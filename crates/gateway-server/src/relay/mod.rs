@@ -150,12 +150,17 @@ impl Relay {
                 &result,
             );
         }
+        let instance = result
+            .as_ref()
+            .ok()
+            .map(|r| r.instance.instance.id.as_str());
+        crate::request_log::relayed(template, instance, &call.method);
         result
     }
 }
 
-/// Times a relayed call under its labels and notes it for the request's log line: the
-/// same calls as `GatewayStats::requests`, so `/metrics` and `/gateway/stats` agree.
+/// Times a relayed call under its labels: the same calls as `GatewayStats::requests`,
+/// so `/metrics` and `/gateway/stats` agree.
 fn record(
     stats: &GatewayStats,
     template: &str,
@@ -175,9 +180,4 @@ fn record(
     stats
         .ops
         .record(template, method, interface, outcome, started.elapsed());
-    let instance = result
-        .as_ref()
-        .ok()
-        .map(|r| r.instance.instance.id.as_str());
-    crate::request_log::relayed(template, instance, method);
 }

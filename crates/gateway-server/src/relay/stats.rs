@@ -15,8 +15,8 @@ pub(crate) struct GatewayStats {
     /// The same calls, timed by template, method, interface and outcome
     /// (`mcp_server_operation_duration_seconds`).
     pub(crate) ops: ServerOps,
-    /// Whether calls are timed and noted for the request log line
-    /// (`MCP_GATEWAY_METRICS`; the counters above are kept either way).
+    /// Whether calls are timed (`MCP_GATEWAY_METRICS`; the counters above are kept
+    /// either way).
     pub(crate) metrics: bool,
 }
 
