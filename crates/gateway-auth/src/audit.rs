@@ -6,6 +6,11 @@
 //! warning rather than slowing requests. Each event is also logged at `info` under the
 //! `audit` target. Events hold names, ids, addresses and outcomes, never secrets.
 
+use std::sync::{
+    Arc,
+    atomic::{AtomicU64, Ordering},
+};
+
 use gateway_store::{AuditRecord, Store};
 use tokio::{sync::mpsc, sync::oneshot, task::JoinHandle};
 
@@ -62,6 +67,8 @@ enum Message {
 #[derive(Clone, Debug)]
 pub struct Auditor {
     queue: mpsc::Sender<Message>,
+    /// Events dropped because the queue was full.
+    dropped: Arc<AtomicU64>,
 }
 
 impl std::fmt::Debug for Message {
@@ -75,7 +82,13 @@ impl Auditor {
     pub fn spawn(store: Store) -> (Auditor, JoinHandle<()>) {
         let (tx, rx) = mpsc::channel(QUEUE);
         let task = tokio::spawn(write_loop(store, rx));
-        (Auditor { queue: tx }, task)
+        (
+            Auditor {
+                queue: tx,
+                dropped: Arc::default(),
+            },
+            task,
+        )
     }
 
     /// Queues `event` (never waits).
@@ -101,8 +114,14 @@ impl Auditor {
             request_id: event.request_id,
         };
         if self.queue.try_send(Message::Event(record)).is_err() {
+            self.dropped.fetch_add(1, Ordering::Relaxed);
             tracing::warn!(action = event.action, "audit queue full: event dropped");
         }
+    }
+
+    /// Events dropped so far because the queue was full (monotonic).
+    pub fn dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
     }
 
     /// Waits until everything queued before this call is written (or dropped).

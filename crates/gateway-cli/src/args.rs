@@ -96,6 +96,14 @@ pub(crate) struct StartArgs {
     /// info). RUST_LOG, if set, wins over all of them.
     #[arg(long, value_name = "LEVEL")]
     pub(crate) log_level: Option<String>,
+    /// Log line format: json (one object per line) or text (else MCP_GATEWAY_LOG_FORMAT,
+    /// the config file's `log_format`, or json when stderr is not a terminal).
+    #[arg(long, value_name = "FORMAT", value_parser = ["json", "text"])]
+    pub(crate) log_format: Option<String>,
+    /// Also serve GET /metrics on this address, without authentication (else
+    /// MCP_GATEWAY_METRICS_ADDR, the config file's `metrics_addr`); keep it private.
+    #[arg(long, value_name = "HOST:PORT")]
+    pub(crate) metrics_addr: Option<String>,
     /// Discover existing deployments at start-up. Accepted for compatibility: this build
     /// has no deployment backend, so it logs a warning and serves the persisted registry
     /// and the configuration file's templates.

@@ -1,6 +1,8 @@
 //! [`RetryBudget`]: retries may add at most a fixed fraction of extra load, so a sick
 //! backend cannot multiply traffic into a retry storm.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use parking_lot::Mutex;
 
 /// A token bucket refilled by first attempts and drained by retries.
@@ -10,6 +12,9 @@ pub struct RetryBudget {
     reserve: f32,
     cap: f32,
     tokens: Mutex<f32>,
+    /// Retries granted and refused so far (monotonic).
+    granted: AtomicU64,
+    refused: AtomicU64,
 }
 
 impl RetryBudget {
@@ -22,6 +27,8 @@ impl RetryBudget {
             reserve,
             cap: reserve.max(1.0) * 10.0,
             tokens: Mutex::new(reserve),
+            granted: AtomicU64::new(0),
+            refused: AtomicU64::new(0),
         }
     }
 
@@ -34,12 +41,33 @@ impl RetryBudget {
     /// Takes one retry from the budget; `false` when it is spent.
     pub fn try_withdraw(&self) -> bool {
         let mut t = self.tokens.lock();
-        if *t >= 1.0 {
+        let granted = *t >= 1.0;
+        if granted {
             *t -= 1.0;
-            true
-        } else {
-            false
         }
+        drop(t);
+        let counter = if granted {
+            &self.granted
+        } else {
+            &self.refused
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        granted
+    }
+
+    /// Retries that can be taken now.
+    pub fn available(&self) -> f32 {
+        *self.tokens.lock()
+    }
+
+    /// Retries granted so far.
+    pub fn granted(&self) -> u64 {
+        self.granted.load(Ordering::Relaxed)
+    }
+
+    /// Retries refused so far because the budget was spent.
+    pub fn refused(&self) -> u64 {
+        self.refused.load(Ordering::Relaxed)
     }
 
     /// The standing reserve.
@@ -69,5 +97,8 @@ mod tests {
         }
         let granted = (0..100).filter(|_| b.try_withdraw()).count();
         assert_eq!(granted, 20, "100 first attempts buy 20 retries");
+        assert_eq!(b.granted(), 22);
+        assert_eq!(b.refused(), 81);
+        assert!(b.available() < 1.0);
     }
 }

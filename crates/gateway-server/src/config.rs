@@ -21,6 +21,12 @@ pub struct Overrides {
     pub database_url: Option<String>,
     /// `--log-level`.
     pub log_level: Option<String>,
+    /// `--log-format json|text` (else `MCP_GATEWAY_LOG_FORMAT`, the file's `log_format`,
+    /// or json when stderr is not a terminal).
+    pub log_format: Option<String>,
+    /// `--metrics-addr HOST:PORT`: also serve `GET /metrics` there, without
+    /// authentication (else `MCP_GATEWAY_METRICS_ADDR`, the file's `metrics_addr`).
+    pub metrics_addr: Option<String>,
     /// `--auth` (else `MCP_GATEWAY_AUTH`, the file's `auth`, or off).
     pub auth: Option<bool>,
     /// `--insecure-no-auth`: allow a non-loopback bind without authentication.
@@ -68,6 +74,9 @@ struct ConfigFile {
     port: Option<u16>,
     database_url: Option<String>,
     log_level: Option<String>,
+    log_format: Option<String>,
+    metrics_addr: Option<String>,
+    metrics: Option<bool>,
     default_strategy: Option<String>,
     health_check_interval: Option<u64>,
     health_check_timeout: Option<u64>,
@@ -125,6 +134,13 @@ pub struct Settings {
     pub database_url: String,
     /// tracing filter directive, e.g. `info`.
     pub log_level: String,
+    /// The log line format; `None`: json when stderr is not a terminal, else text.
+    pub log_format: Option<LogFormat>,
+    /// A listener of its own for `GET /metrics`, without authentication.
+    pub metrics_addr: Option<std::net::SocketAddr>,
+    /// Whether calls and HTTP requests are timed and counted for `/metrics`
+    /// (`MCP_GATEWAY_METRICS`, file key `metrics`; default on).
+    pub metrics: bool,
     /// Settings new templates start with.
     pub template_defaults: LoadBalancerSettings,
     /// Largest accepted request body and upstream message, bytes.
@@ -201,6 +217,44 @@ impl Settings {
             .or_else(|| env("MCP_GATEWAY_LOG_LEVEL"))
             .or(file.log_level)
             .unwrap_or_else(|| "info".to_owned());
+        let log_format = match overrides.log_format {
+            Some(v) => Some(LogFormat::parse("--log-format", &v)?),
+            None => match env("MCP_GATEWAY_LOG_FORMAT").filter(|v| !v.is_empty()) {
+                Some(v) => Some(LogFormat::parse("MCP_GATEWAY_LOG_FORMAT", &v)?),
+                None => file
+                    .log_format
+                    .as_deref()
+                    .map(|v| LogFormat::parse("log_format", v))
+                    .transpose()?,
+            },
+        };
+        let (key, metrics_addr) = match overrides.metrics_addr {
+            Some(v) => ("--metrics-addr", Some(v)),
+            None => match env("MCP_GATEWAY_METRICS_ADDR").filter(|v| !v.is_empty()) {
+                Some(v) => ("MCP_GATEWAY_METRICS_ADDR", Some(v)),
+                None => ("metrics_addr", file.metrics_addr),
+            },
+        };
+        let metrics = match env("MCP_GATEWAY_METRICS").filter(|v| !v.trim().is_empty()) {
+            Some(v) => match v.trim().to_ascii_lowercase().as_str() {
+                "on" | "true" | "1" => true,
+                "off" | "false" | "0" => false,
+                _ => {
+                    return Err(ConfigError::new(
+                        "MCP_GATEWAY_METRICS",
+                        "expected on or off",
+                    ));
+                }
+            },
+            None => file.metrics.unwrap_or(true),
+        };
+        let metrics_addr = metrics_addr
+            .map(|v| {
+                v.parse::<std::net::SocketAddr>().map_err(|_| {
+                    ConfigError::new(key, "expected an IP address and port, e.g. 127.0.0.1:9464")
+                })
+            })
+            .transpose()?;
 
         let base = LoadBalancerSettings::default();
         let strategy = match env("MCP_GATEWAY_DEFAULT_STRATEGY").filter(|v| !v.is_empty()) {
@@ -363,6 +417,9 @@ impl Settings {
             port,
             database_url,
             log_level,
+            log_format,
+            metrics_addr,
+            metrics,
             template_defaults,
             max_message_size,
             seed,
@@ -381,6 +438,11 @@ impl Settings {
         &self.log_level
     }
 
+    /// The configured log format (`None`: chosen by whether stderr is a terminal).
+    pub fn log_format(&self) -> Option<LogFormat> {
+        self.log_format
+    }
+
     /// Transport options derived from these settings.
     pub(crate) fn transport_options(&self) -> gateway_transport::Options {
         gateway_transport::Options {
@@ -388,6 +450,25 @@ impl Settings {
             connect_timeout: Duration::from_secs(10).min(self.template_defaults.request_timeout()),
             max_message_size: self.max_message_size,
             ..gateway_transport::Options::default()
+        }
+    }
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// One JSON object per line (for log collectors).
+    Json,
+    /// Human-readable text.
+    Text,
+}
+
+impl LogFormat {
+    fn parse(key: &str, value: &str) -> Result<LogFormat, ConfigError> {
+        match value.trim().to_ascii_lowercase().as_str() {
+            "json" => Ok(LogFormat::Json),
+            "text" => Ok(LogFormat::Text),
+            _ => Err(ConfigError::new(key, "expected json or text")),
         }
     }
 }

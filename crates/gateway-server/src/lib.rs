@@ -31,11 +31,13 @@ mod fleet;
 mod listen;
 mod mcp;
 mod media;
+mod metrics;
 mod offline;
 mod openapi;
 mod registry;
 mod relay;
 mod request_id;
+mod request_log;
 mod rest;
 mod router;
 mod server;
@@ -45,8 +47,8 @@ mod test_util;
 mod trace;
 
 pub use config::{
-    AuthSettings, BrowserSettings, ConfigError, FleetSettings, ListenSettings, McpSettings,
-    OAuthSettings, Overrides, SeedTemplate, Settings,
+    AuthSettings, BrowserSettings, ConfigError, FleetSettings, ListenSettings, LogFormat,
+    McpSettings, OAuthSettings, Overrides, SeedTemplate, Settings,
 };
 pub use database::{DatabaseStatus, MigrationStatusRow, database_status, migrate_database};
 pub use offline::{OfflineError, create_user, register as register_offline};

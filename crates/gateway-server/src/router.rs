@@ -11,7 +11,7 @@ use tower_http::{
 };
 
 use crate::{
-    admin, auth, browser, drain, error::ApiError, fleet, mcp, openapi, request_id, rest,
+    admin, auth, browser, drain, error::ApiError, fleet, mcp, metrics, openapi, request_id, rest,
     state::AppState, trace::RequestSpan,
 };
 
@@ -27,6 +27,7 @@ pub(crate) fn app(state: AppState) -> Router {
         state.mcp.clone(),
         mcp::divert,
     ));
+    let http = state.http.clone();
     Router::new()
         .merge(mcp_routes)
         .merge(rest::routes())
@@ -57,6 +58,9 @@ pub(crate) fn app(state: AppState) -> Router {
         // open, and cuts off what outlives the drain deadline (drain.rs). Inside the
         // request-id layers, so a cut-off answer carries the id like any other error.
         .layer(axum::middleware::from_fn_with_state(drain, drain::track))
+        // Requests by route and status class, and the request's log line
+        // (metrics/http.rs, request_log.rs); inside the scope of the request id.
+        .layer(axum::middleware::from_fn_with_state(http, metrics::observe))
         // Inside the layer that sets `x-request-id`: error bodies quote it.
         .layer(request_id::ScopeLayer)
         // Outermost: every request and response carries `x-request-id` (a client's own

@@ -18,6 +18,7 @@ use crate::{
     },
     listen::Listener,
     mcp::{McpState, Sessions},
+    metrics::HttpMetrics,
     registry::{Registry, RegistryError},
     relay::{Credentials, GatewayStats, Relay},
     router,
@@ -74,6 +75,8 @@ pub enum Error {
 /// A bound, ready-to-serve gateway.
 pub struct Server {
     listener: Listener,
+    /// `--metrics-addr`: `GET /metrics` alone, without authentication.
+    metrics: Option<TcpListener>,
     state: AppState,
     /// How long shutdown waits for in-flight requests before cutting them off.
     shutdown_grace: Duration,
@@ -152,25 +155,44 @@ impl Server {
             false => None,
         };
         let credentials = Credentials::new(exchanger);
-        let registry = Registry::load(store.clone(), connector, settings.template_defaults, health)
-            .await
-            .map_err(|e: RegistryError| Error::Registry(e.to_string()))?
-            .with_exchange_issuers(
-                settings
-                    .auth
-                    .oauth
-                    .issuers
-                    .iter()
-                    .filter(|i| settings.auth.enabled && i.token_exchange.is_some())
-                    .map(|i| i.name.clone())
-                    .collect(),
-            );
+        let metrics_on = settings.metrics;
+        let registry = Registry::load(
+            store.clone(),
+            connector,
+            settings.template_defaults,
+            health,
+            metrics_on,
+        )
+        .await
+        .map_err(|e: RegistryError| Error::Registry(e.to_string()))?
+        .with_exchange_issuers(
+            settings
+                .auth
+                .oauth
+                .issuers
+                .iter()
+                .filter(|i| settings.auth.enabled && i.token_exchange.is_some())
+                .map(|i| i.name.clone())
+                .collect(),
+        );
         registry
             .seed(settings.seed.clone())
             .await
             .map_err(|e| Error::Registry(e.to_string()))?;
         let listener =
             Listener::new(listener, &settings.listen).map_err(|e| Error::Tls(e.to_string()))?;
+        let metrics = match settings.metrics_addr {
+            Some(addr) => Some(
+                TcpListener::bind(addr)
+                    .await
+                    .map_err(|source| Error::Bind {
+                        addr: addr.to_string(),
+                        source,
+                    })?,
+            ),
+            None => None,
+        };
+        let http = Arc::new(HttpMetrics::new(listener.open_connections(), metrics_on));
         tracing::info!(
             database = backend,
             auth = access.is_enabled(),
@@ -189,7 +211,10 @@ impl Server {
             &settings.fleet,
             version,
         );
-        let stats = Arc::new(GatewayStats::new());
+        let stats = Arc::new(match metrics_on {
+            true => GatewayStats::new(),
+            false => GatewayStats::without_metrics(),
+        });
         let relay = Relay::new(
             registry.routing(),
             gateway_health::RetryBudget::default(),
@@ -211,11 +236,13 @@ impl Server {
         ));
         Ok(Server {
             listener,
+            metrics,
             shutdown_grace: settings.shutdown_grace,
             state: AppState::new(Shared {
                 registry,
                 relay,
                 stats,
+                http,
                 max_body: settings.max_message_size,
                 access,
                 mcp,
@@ -232,6 +259,11 @@ impl Server {
     /// router's; the registry's upstreams live as long as this server value.
     pub fn router(&self) -> axum::Router {
         router::app(self.state.clone())
+    }
+
+    /// The address of the metrics listener (`--metrics-addr`), if any.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().and_then(|l| l.local_addr().ok())
     }
 
     /// `https` when serving TLS, else `http`.
@@ -260,6 +292,19 @@ impl Server {
         let sessions = self.state.mcp.sessions.clone();
         let drain = self.state.drain.clone();
         let grace = self.shutdown_grace;
+        if let Some(listener) = self.metrics {
+            let app = crate::admin::metrics_only(self.state.clone());
+            let stop = drain.reached(Phase::Draining);
+            tracing::info!(addr = ?listener.local_addr().ok(), "serving /metrics without authentication");
+            tokio::spawn(async move {
+                let served = axum::serve(listener, app)
+                    .with_graceful_shutdown(stop)
+                    .await;
+                if let Err(e) = served {
+                    tracing::warn!(error = %e, "the metrics listener stopped");
+                }
+            });
+        }
         let app = router::app(self.state);
         let signalled = {
             let drain = drain.clone();

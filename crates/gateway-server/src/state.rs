@@ -12,6 +12,7 @@ use crate::{
     browser::Browser,
     drain::Drain,
     mcp::McpState,
+    metrics::HttpMetrics,
     registry::Registry,
     relay::{GatewayStats, Relay},
 };
@@ -42,8 +43,10 @@ pub(crate) struct Shared {
     pub(crate) registry: Arc<Registry>,
     /// The one way to an upstream (reads the registry's routing snapshot).
     pub(crate) relay: Relay,
-    /// The relay's counters (the statistics API reads them).
+    /// The relay's counters (the statistics API and `/metrics` read them).
     pub(crate) stats: Arc<GatewayStats>,
+    /// HTTP requests by route and status class, open connections.
+    pub(crate) http: Arc<HttpMetrics>,
     pub(crate) max_body: usize,
     /// Authentication, authorization, rate limits and audit (inert when auth is off).
     pub(crate) access: Arc<Access>,

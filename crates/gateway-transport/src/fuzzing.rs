@@ -77,7 +77,11 @@ pub fn outbound(data: &[u8]) {
         return;
     };
     let original = request.id.clone();
-    let era = if seed % 2 == 0 { Era::Legacy } else { Era::Modern };
+    let era = if seed % 2 == 0 {
+        Era::Legacy
+    } else {
+        Era::Modern
+    };
     let identity = Identity::new(&Options::default());
     let prepared = prepare(&mut request, 7, era, &identity);
     assert!(matches!(request.id, RequestId::Number(7)));

@@ -41,6 +41,10 @@ fn start_with_every_flag() {
         "--background",
         "--shutdown-grace",
         "5",
+        "--log-format",
+        "text",
+        "--metrics-addr",
+        "127.0.0.1:9464",
     ])
     .unwrap();
     let Command::Gateway(GatewayCommand::Start(start)) = cmd else {
@@ -54,6 +58,8 @@ fn start_with_every_flag() {
             config: Some(PathBuf::from("gw.json")),
             database: Some("sqlite::memory:".into()),
             log_level: Some("debug".into()),
+            log_format: Some("text".into()),
+            metrics_addr: Some("127.0.0.1:9464".into()),
             sync: true,
             background: true,
             auth: false,

@@ -5,7 +5,7 @@
 use std::io::{IsTerminal, Write};
 
 use anyhow::anyhow;
-use gateway_server::{Overrides, Server, Settings, shutdown_signal};
+use gateway_server::{LogFormat, Overrides, Server, Settings, shutdown_signal};
 use tracing_subscriber::EnvFilter;
 
 use super::background;
@@ -23,7 +23,11 @@ pub(crate) fn run(args: StartArgs) -> anyhow::Result<()> {
     if args.background {
         return background::spawn();
     }
-    init_tracing(settings.log_level(), settings.fleet.replica_id());
+    let json = match settings.log_format() {
+        Some(format) => format == LogFormat::Json,
+        None => !std::io::stderr().is_terminal(),
+    };
+    init_tracing(settings.log_level(), settings.fleet.replica_id(), json);
     if args.sync {
         tracing::warn!(
             "--sync: deployment discovery is not available in this build; \
@@ -45,6 +49,8 @@ pub(crate) fn overrides(args: &StartArgs) -> Overrides {
         port: args.port,
         database_url: args.database.clone(),
         log_level: args.log_level.clone(),
+        log_format: args.log_format.clone(),
+        metrics_addr: args.metrics_addr.clone(),
         auth: args.auth.then_some(true),
         insecure_no_auth: args.insecure_no_auth,
         shutdown_grace: args.shutdown_grace,
@@ -81,9 +87,9 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Logs to stderr at the settings' level (`RUST_LOG`, when set, wins), each line
-/// starting with `replica=<id>`.
-fn init_tracing(level: &str, replica: &str) {
+/// Logs to stderr at the settings' level (`RUST_LOG`, when set, wins), as JSON objects
+/// with a `replica` key, or as text lines starting with `replica=<id>`.
+fn init_tracing(level: &str, replica: &str, json: bool) {
     let from_env = std::env::var("RUST_LOG")
         .ok()
         .filter(|v| !v.trim().is_empty())
@@ -97,15 +103,28 @@ fn init_tracing(level: &str, replica: &str) {
     let filter = from_env
         .or_else(|| EnvFilter::try_new(level).ok())
         .unwrap_or_else(|| EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .event_format(crate::log_format::WithReplica {
-            replica: replica.to_owned(),
-            inner: tracing_subscriber::fmt::format(),
-        })
-        .try_init();
+        .with_writer(std::io::stderr);
+    if json {
+        let format = tracing_subscriber::fmt::format()
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .with_span_list(false);
+        let _ = builder
+            .fmt_fields(tracing_subscriber::fmt::format::JsonFields::new())
+            .event_format(crate::log_format::JsonWithReplica::new(replica, format))
+            .try_init();
+    } else {
+        let _ = builder
+            .with_ansi(std::io::stderr().is_terminal())
+            .event_format(crate::log_format::WithReplica {
+                replica: replica.to_owned(),
+                inner: tracing_subscriber::fmt::format(),
+            })
+            .try_init();
+    }
 }
 
 #[cfg(test)]
@@ -122,6 +141,8 @@ mod tests {
             config: Some(PathBuf::from("gw.json")),
             database: Some("sqlite::memory:".into()),
             log_level: Some("debug".into()),
+            log_format: Some("json".into()),
+            metrics_addr: Some("127.0.0.1:9464".into()),
             sync: true,
             background: false,
             auth: true,
@@ -138,6 +159,8 @@ mod tests {
         assert_eq!(o.config_file, Some(PathBuf::from("gw.json")));
         assert_eq!(o.database_url.as_deref(), Some("sqlite::memory:"));
         assert_eq!(o.log_level.as_deref(), Some("debug"));
+        assert_eq!(o.log_format.as_deref(), Some("json"));
+        assert_eq!(o.metrics_addr.as_deref(), Some("127.0.0.1:9464"));
         assert_eq!((o.auth, o.insecure_no_auth), (Some(true), true));
         assert_eq!(o.shutdown_grace, Some(5));
         assert_eq!(o.tls_cert, Some(PathBuf::from("cert.pem")));

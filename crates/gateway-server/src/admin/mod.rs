@@ -4,6 +4,7 @@ mod api_keys;
 mod audience;
 mod audit;
 mod gateway;
+mod metrics;
 mod ready;
 mod registry;
 mod users;
@@ -29,6 +30,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/gateway/health", get(gateway::health))
         .route("/gateway/ready", get(ready::ready))
         .route("/gateway/stats", get(gateway::stats))
+        .route("/metrics", get(metrics::metrics))
         .route("/gateway/registry", get(registry::registry))
         .route("/gateway/register", post(registry::register))
         .route(
@@ -50,6 +52,14 @@ pub(crate) fn routes() -> Router<AppState> {
         )
 }
 
+/// The router of the metrics listener (`--metrics-addr`): `GET /metrics` alone,
+/// without authentication (the operator chose who can reach that address).
+pub(crate) fn metrics_only(state: AppState) -> Router {
+    Router::new()
+        .route("/metrics", get(metrics::metrics))
+        .with_state(state)
+}
+
 /// The OpenAPI paths and schemas of this module.
 #[derive(utoipa::OpenApi)]
 #[openapi(
@@ -57,6 +67,7 @@ pub(crate) fn routes() -> Router<AppState> {
         gateway::health,
         ready::ready,
         gateway::stats,
+        metrics::metrics,
         registry::register,
         registry::register_alias,
         registry::deregister,

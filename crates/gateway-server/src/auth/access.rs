@@ -10,7 +10,7 @@ use gateway_auth::{
 use gateway_store::Store;
 
 use super::resource::Discovery;
-use crate::config::AuthSettings;
+use crate::{config::AuthSettings, metrics::Refusals};
 
 /// Authentication state shared by all requests (in `AppState`).
 pub(crate) struct Access {
@@ -24,6 +24,8 @@ pub(crate) struct Access {
     pub(crate) trusted_proxies: TrustedProxies,
     /// Protected resource metadata and challenges, when external issuers are trusted.
     pub(crate) discovery: Option<Arc<Discovery>>,
+    /// Refusals by reason (`/metrics`).
+    pub(crate) refusals: Refusals,
 }
 
 /// What start-up did about the first admin.
@@ -40,6 +42,7 @@ impl Access {
             endpoint_allowlist: settings.endpoint_allowlist.clone(),
             trusted_proxies: settings.trusted_proxies.clone(),
             discovery: None,
+            refusals: Refusals::default(),
         }
     }
 

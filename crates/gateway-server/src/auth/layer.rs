@@ -15,7 +15,11 @@ use super::{
     policy,
     resource::Discovery,
 };
-use crate::{error::ApiError, fleet::hop::Forwarded};
+use crate::{
+    error::ApiError,
+    fleet::hop::Forwarded,
+    metrics::{AuthFailure, RateLimited},
+};
 
 /// `X-API-Key`.
 const X_API_KEY: HeaderName = HeaderName::from_static("x-api-key");
@@ -74,10 +78,14 @@ async fn check(
     let credential = match credential(request.headers()) {
         Ok(Some(c)) => c,
         Ok(None) => {
+            access.refusals.auth_failed(AuthFailure::MissingCredentials);
             let refusal = ApiError::Unauthenticated { invalid: false }.into_response();
             return refuse(request, refusal).await;
         }
         Err(()) => {
+            access
+                .refusals
+                .auth_failed(AuthFailure::MalformedCredentials);
             let refusal = ApiError::Unauthenticated { invalid: true }.into_response();
             return refuse(request, refusal).await;
         }
@@ -93,6 +101,7 @@ async fn check(
     let principal = match authenticated {
         Ok(p) => p,
         Err(e) if e.is_unauthenticated() => {
+            access.refusals.auth_failed(AuthFailure::InvalidCredentials);
             access.audit(meta.event(
                 None,
                 "auth.invalid_credentials",
@@ -102,18 +111,29 @@ async fn check(
             let refusal = ApiError::Unauthenticated { invalid: true }.into_response();
             return refuse(request, refusal).await;
         }
-        Err(e) => return refuse(request, ApiError::from(e).into_response()).await,
+        Err(e) => {
+            access.refusals.auth_failed(AuthFailure::Unavailable);
+            return refuse(request, ApiError::from(e).into_response()).await;
+        }
     };
+    crate::request_log::principal(principal.username());
     let denial = if let Some(scope) = requirement.scope.filter(|s| !principal.has(*s)) {
-        Some(ApiError::from(gateway_auth::Error::MissingScope(scope)))
+        Some((
+            AuthFailure::MissingScope,
+            ApiError::from(gateway_auth::Error::MissingScope(scope)),
+        ))
     } else if requirement.template {
         policy::template_of(request.uri().path())
             .filter(|t| !principal.allows_template(t))
-            .map(|t| ApiError::TemplateForbidden(t.into_owned()))
+            .map(|t| {
+                let denial = ApiError::TemplateForbidden(t.into_owned());
+                (AuthFailure::TemplateForbidden, denial)
+            })
     } else {
         None
     };
-    if let Some(denial) = denial {
+    if let Some((reason, denial)) = denial {
+        access.refusals.auth_failed(reason);
         access.audit(meta.event(
             Some(principal.actor()),
             "authz.deny",
@@ -133,6 +153,7 @@ async fn check(
         ),
     };
     if let Some(decision) = decision.filter(|d| !d.allowed) {
+        access.refusals.rate_limited(RateLimited::RequestQuota);
         let mut response = ApiError::RateLimited(decision).into_response();
         rate_headers(response.headers_mut(), &decision);
         return refuse(request, response).await;

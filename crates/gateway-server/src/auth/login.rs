@@ -13,7 +13,7 @@ use serde::Deserialize;
 
 use super::Access;
 use super::{Caller, RequestMeta};
-use crate::error::ApiError;
+use crate::{error::ApiError, metrics::RateLimited};
 
 /// The OAuth2 resource-owner password form (`grant_type=password`).
 #[derive(Deserialize)]
@@ -71,7 +71,10 @@ pub(crate) async fn login(
                 .await
                 .map(|u| u.to_string());
             let action = match e {
-                gateway_auth::Error::Throttled { .. } => "login.throttled",
+                gateway_auth::Error::Throttled { .. } => {
+                    access.refusals.rate_limited(RateLimited::LoginThrottle);
+                    "login.throttled"
+                }
                 gateway_auth::Error::Busy { .. } => "login.busy",
                 _ => "login",
             };

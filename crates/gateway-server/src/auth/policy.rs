@@ -6,7 +6,7 @@
 //! | `POST/GET/DELETE /mcp` (aggregated MCP: lists show allowed templates only; calls need `mcp:call`) | `mcp:read` | per template |
 //! | `GET /mcp/{t}/{tools,resources,resources/templates,prompts}/list`, `GET /mcp/{t}/health` | `mcp:read` | yes |
 //! | `POST /mcp/{t}/{tools/call,resources/read,prompts/get}`, any other `/mcp/{t}/...` | `mcp:call` | yes |
-//! | `GET /gateway/{stats,registry,templates}` (answers list allowed templates only, see `admin::audience`) | `gateway:read` | per template |
+//! | `GET /gateway/{stats,registry,templates}`, `GET /metrics` (answers list allowed templates only, see `admin::audience`) | `gateway:read` | per template |
 //! | `GET /gateway/templates/{t}/load-balancer` | `gateway:read` | yes |
 //! | `POST /gateway/register` (the handler checks the body's template) | `gateway:write` | yes |
 //! | `POST /gateway/templates/{t}/instances`, deregister, `PUT /gateway/templates/{t}/load-balancer` | `gateway:write` | yes |
@@ -91,7 +91,7 @@ pub(crate) fn requirement(method: &Method, matched: Option<&str>) -> Requirement
             | "/mcp/{template}/health",
         ) => mcp(Scope::McpRead),
         (_, r) if r.starts_with("/mcp/{template}") => mcp(Scope::McpCall),
-        ("GET", "/gateway/stats" | "/gateway/registry" | "/gateway/templates") => {
+        ("GET", "/gateway/stats" | "/gateway/registry" | "/gateway/templates" | "/metrics") => {
             need(Scope::GatewayRead)
         }
         ("GET", "/gateway/templates/{template}/load-balancer") => per_template(Scope::GatewayRead),
@@ -160,6 +160,10 @@ mod tests {
         assert_eq!((r.scope, r.template), (Some(Scope::McpCall), true));
         assert_eq!(
             requirement(&get, Some("/gateway/registry")).scope,
+            Some(Scope::GatewayRead)
+        );
+        assert_eq!(
+            requirement(&get, Some("/metrics")).scope,
             Some(Scope::GatewayRead)
         );
         assert_eq!(

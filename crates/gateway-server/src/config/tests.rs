@@ -297,3 +297,43 @@ fn mcp_limits_have_defaults_and_errors_name_the_key() {
         assert_eq!(e.key(), key, "{e}");
     }
 }
+
+#[test]
+fn log_format_and_metrics_address_from_flag_env_or_file() {
+    let none = Settings::load_with_env(Overrides::default(), env(&[])).unwrap();
+    assert_eq!((none.log_format(), none.metrics_addr), (None, None));
+    assert!(none.metrics);
+    let off = Settings::load_with_env(Overrides::default(), env(&[("MCP_GATEWAY_METRICS", "off")]));
+    assert!(!off.unwrap().metrics);
+    let file = write(r#"{"log_format":"text","metrics_addr":"127.0.0.1:9464"}"#);
+    let from_file = Overrides {
+        config_file: Some(file.0.clone()),
+        ..Default::default()
+    };
+    let s = Settings::load_with_env(from_file.clone(), env(&[])).unwrap();
+    assert_eq!(s.log_format(), Some(LogFormat::Text));
+    assert_eq!(s.metrics_addr, Some("127.0.0.1:9464".parse().unwrap()));
+    let vars = [
+        ("MCP_GATEWAY_LOG_FORMAT", "JSON"),
+        ("MCP_GATEWAY_METRICS_ADDR", "0.0.0.0:9100"),
+    ];
+    let s = Settings::load_with_env(from_file.clone(), env(&vars)).unwrap();
+    assert_eq!(s.log_format(), Some(LogFormat::Json));
+    assert_eq!(s.metrics_addr, Some("0.0.0.0:9100".parse().unwrap()));
+    let flags = Overrides {
+        log_format: Some("text".into()),
+        metrics_addr: Some("[::1]:9101".into()),
+        ..from_file
+    };
+    let s = Settings::load_with_env(flags, env(&vars)).unwrap();
+    assert_eq!(s.log_format(), Some(LogFormat::Text));
+    assert_eq!(s.metrics_addr, Some("[::1]:9101".parse().unwrap()));
+    for (key, value) in [
+        ("MCP_GATEWAY_LOG_FORMAT", "yaml"),
+        ("MCP_GATEWAY_METRICS_ADDR", "localhost"),
+        ("MCP_GATEWAY_METRICS", "maybe"),
+    ] {
+        let e = Settings::load_with_env(Overrides::default(), env(&[(key, value)])).unwrap_err();
+        assert_eq!(e.key(), key);
+    }
+}

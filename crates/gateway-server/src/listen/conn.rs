@@ -2,7 +2,16 @@
 //! apart by hyper's auto builder) serving the router, under a watchdog that closes it
 //! when a request head stalls or it sits idle too long ([`super::activity`]).
 
-use std::{convert::Infallible, future::Future, net::SocketAddr, pin::Pin, sync::Arc};
+use std::{
+    convert::Infallible,
+    future::Future,
+    net::SocketAddr,
+    pin::Pin,
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
+};
 
 use axum::{
     Router,
@@ -40,10 +49,17 @@ pub(super) struct Shared {
     pub(super) limits: ConnLimits,
     pub(super) tls: Option<TlsAcceptor>,
     builder: auto::Builder<TokioExecutor>,
+    /// Connections open now.
+    open: Arc<AtomicUsize>,
 }
 
 impl Shared {
-    pub(super) fn new(app: Router, limits: ConnLimits, tls: Option<TlsAcceptor>) -> Shared {
+    pub(super) fn new(
+        app: Router,
+        limits: ConnLimits,
+        tls: Option<TlsAcceptor>,
+        open: Arc<AtomicUsize>,
+    ) -> Shared {
         let mut builder = auto::Builder::new(TokioExecutor::new());
         // The header-read and idle timeouts are the watchdog's (hyper's own header timer
         // would also run between requests, making the idle timeout the shorter of both).
@@ -58,6 +74,7 @@ impl Shared {
             limits,
             tls,
             builder,
+            open,
         }
     }
 }
@@ -70,6 +87,7 @@ pub(super) async fn serve(
     mut closing: watch::Receiver<bool>,
     _permit: OwnedSemaphorePermit,
 ) {
+    let _open = Open::count(&shared.open);
     let activity = Activity::new();
     let Some(tls) = &shared.tls else {
         let io = Watched::new(tcp, activity.clone());
@@ -92,6 +110,22 @@ pub(super) async fn serve(
     };
     let io = Watched::new(stream, activity.clone());
     http(io, peer, &shared, activity, closing).await;
+}
+
+/// Counts a connection as open until dropped.
+struct Open(Arc<AtomicUsize>);
+
+impl Open {
+    fn count(open: &Arc<AtomicUsize>) -> Open {
+        open.fetch_add(1, Ordering::Relaxed);
+        Open(open.clone())
+    }
+}
+
+impl Drop for Open {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 async fn http<I>(

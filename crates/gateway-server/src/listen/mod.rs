@@ -19,7 +19,12 @@ mod body;
 mod conn;
 mod tls;
 
-use std::{future::Future, io, net::SocketAddr, sync::Arc};
+use std::{
+    future::Future,
+    io,
+    net::SocketAddr,
+    sync::{Arc, atomic::AtomicUsize},
+};
 
 use axum::Router;
 use tokio::net::TcpListener;
@@ -38,6 +43,8 @@ pub(crate) struct Listener {
     tcp: TcpListener,
     tls: Option<TlsAcceptor>,
     limits: ConnLimits,
+    /// Connections open now (a metric).
+    open: Arc<AtomicUsize>,
 }
 
 impl Listener {
@@ -47,12 +54,22 @@ impl Listener {
         let tls = settings.tls.as_ref().map(tls::acceptor).transpose()?;
         let mut limits = settings.limits.clone();
         limits.max_connections = fit_open_files(&limits, open_files_limit());
-        Ok(Listener { tcp, tls, limits })
+        Ok(Listener {
+            tcp,
+            tls,
+            limits,
+            open: Arc::default(),
+        })
     }
 
     /// The bound address.
     pub(crate) fn local_addr(&self) -> io::Result<SocketAddr> {
         self.tcp.local_addr()
+    }
+
+    /// The count of connections open now, kept up to date while serving.
+    pub(crate) fn open_connections(&self) -> Arc<AtomicUsize> {
+        self.open.clone()
     }
 
     /// `https` with TLS, else `http`.
@@ -63,7 +80,7 @@ impl Listener {
     /// Serves `app` until `stop` resolves, then closes the listening socket and returns
     /// once every connection has closed.
     pub(crate) async fn serve(self, app: Router, stop: impl Future<Output = ()>) {
-        let shared = Arc::new(conn::Shared::new(app, self.limits, self.tls));
+        let shared = Arc::new(conn::Shared::new(app, self.limits, self.tls, self.open));
         accept::run(self.tcp, shared, stop).await;
     }
 }

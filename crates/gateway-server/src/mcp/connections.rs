@@ -44,6 +44,11 @@ pub(super) struct Queued {
 pub(super) type Places = (Permit<()>, Option<Permit<Arc<str>>>);
 
 impl Connections {
+    /// Connections open now.
+    pub(crate) fn open(&self) -> usize {
+        self.by_id.lock().len()
+    }
+
     /// A place under the replica's and (with auth on, `actor`) the principal's caps, or
     /// the refusal (503 / 429, `Retry-After`).
     pub(super) fn take_places(

@@ -50,6 +50,11 @@ pub(crate) struct SessionCounts {
 }
 
 impl SessionCounts {
+    /// Dedicated sessions in use, per template.
+    pub(crate) fn per_template(&self) -> Vec<(Arc<str>, usize)> {
+        self.per_template.snapshot()
+    }
+
     fn reserve(
         &self,
         template: &Arc<str>,

@@ -17,7 +17,10 @@ use tokio::sync::mpsc;
 use super::{
     dedicated::Dedicated, describe, fanout, names::Namespace, reply, scope::Scope, state::McpState,
 };
-use crate::relay::{Call, Options, Target};
+use crate::{
+    metrics::Interface,
+    relay::{Call, Options, Target},
+};
 
 /// A client's request, its method parsed once where it came in.
 pub(crate) struct ClientRequest {
@@ -46,6 +49,8 @@ pub(crate) struct Ctx {
     pub(crate) progress: Option<mpsc::Sender<Notification>>,
     /// The session's own upstream (templates in `dedicated` mode).
     pub(crate) dedicated: Option<Arc<Dedicated>>,
+    /// The transport the request came in on (a label of its metrics).
+    pub(crate) interface: Interface,
 }
 
 impl Ctx {
@@ -149,6 +154,7 @@ async fn forward(
     let options = Options {
         progress: ctx.progress.clone(),
         caller: ctx.principal.clone(),
+        interface: ctx.interface,
     };
     match ctx
         .mcp

@@ -14,7 +14,7 @@ use gateway_core::{
 use serde_json::value::RawValue;
 
 use super::names::Namespace;
-use crate::relay::Relay;
+use crate::{metrics::Interface, relay::Relay};
 
 /// The result key of a list method and the item field that is namespaced.
 fn shape(method: &Method) -> (&'static str, &'static str, bool) {
@@ -35,7 +35,9 @@ pub(crate) async fn list(
 ) -> Outcome {
     let (key, field, is_uri) = shape(method);
     let pages = join_all(ns.templates.iter().map(|template| async move {
-        let items = relay.list_all(template, method, key, caller).await;
+        let items = relay
+            .list_all_from(Interface::Mcp, template, method, key, caller)
+            .await;
         (template, items)
     }))
     .await;

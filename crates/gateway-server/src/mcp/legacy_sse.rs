@@ -38,7 +38,7 @@ use super::{
     state::McpState,
     stream::text,
 };
-use crate::{auth::Caller, drain::Phase};
+use crate::{auth::Caller, drain::Phase, metrics::Interface};
 
 /// Seconds a refused message is told to wait (the stream drains as the client reads).
 const RETRY_MESSAGE_SECS: u32 = 1;
@@ -190,6 +190,7 @@ pub(crate) async fn message(
         principal: caller.map(|c| c.0),
         progress: None,
         dedicated: None,
+        interface: Interface::LegacySse,
     };
     let work = async move {
         let response = answer(&ctx, request).await;

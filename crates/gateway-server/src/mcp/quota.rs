@@ -39,6 +39,11 @@ impl<K: Eq + Hash + Clone> Quota<K> {
         })
     }
 
+    /// Places taken, per key with any.
+    pub(crate) fn snapshot(&self) -> Vec<(K, usize)> {
+        self.0.lock().iter().map(|(k, n)| (k.clone(), *n)).collect()
+    }
+
     /// Places taken for `key`.
     #[cfg(test)]
     pub(crate) fn taken(&self, key: &K) -> usize {

@@ -28,7 +28,10 @@ use serde_json::value::RawValue;
 use tokio::sync::oneshot;
 
 use super::{closed::ClosedIds, dedicated::Dedicated, outbox::Outbox};
-use crate::fleet::hop::{Hop, Owner, Place};
+use crate::{
+    fleet::hop::{Hop, Owner, Place},
+    metrics::Histogram,
+};
 
 /// What an HTTP+SSE connection id carries: the connection and the replica holding its
 /// stream (sealed like session ids, so another replica can forward its messages there).
@@ -205,6 +208,9 @@ pub(crate) struct Sessions {
     closed: ClosedIds,
     idle_timeout: Duration,
     max_age: Duration,
+    /// How long sessions lasted, from issue to DELETE or to their last use before this
+    /// replica dropped them (`mcp_server_session_duration_seconds`).
+    pub(crate) durations: Histogram,
 }
 
 impl Sessions {
@@ -222,6 +228,7 @@ impl Sessions {
             closed: ClosedIds::new(max_closed),
             idle_timeout,
             max_age,
+            durations: Histogram::default(),
         }
     }
 
@@ -254,6 +261,9 @@ impl Sessions {
         entries.insert(id, live);
         drop(entries);
         if !evicted.is_empty() {
+            for live in &evicted {
+                self.record_end(live, live.last_seen_ms());
+            }
             tracing::debug!(
                 evicted = evicted.len(),
                 "live MCP sessions at their cap: least recently used idle entries dropped"
@@ -349,6 +359,7 @@ impl Sessions {
     pub(crate) fn close(&self, id: &str, issued: u64) {
         let expires = issued.saturating_add(self.max_age.as_secs());
         if let Some(live) = self.live.lock().remove(id) {
+            self.record_end(&live, unix_now_ms());
             for (_, tx) in live.in_flight.lock().drain() {
                 let _ = tx.send(());
             }
@@ -375,11 +386,31 @@ impl Sessions {
         let idle = u64::try_from(self.idle_timeout.as_millis()).unwrap_or(u64::MAX);
         let mut live = self.live.lock();
         let before = live.len();
-        live.retain(|_, s| now_ms.saturating_sub(s.last_seen_ms()) <= idle || s.is_busy());
+        live.retain(|_, s| {
+            let keep = now_ms.saturating_sub(s.last_seen_ms()) <= idle || s.is_busy();
+            if !keep {
+                self.record_end(s, s.last_seen_ms());
+            }
+            keep
+        });
         let reaped = before - live.len();
         drop(live);
         self.closed.purge(now);
         reaped
+    }
+
+    /// Records how long `live` lasted, until `end_ms`.
+    fn record_end(&self, live: &Live, end_ms: u64) {
+        let lasted = end_ms.saturating_sub(live.claims.issued.saturating_mul(1000));
+        self.durations.observe(Duration::from_millis(lasted));
+    }
+
+    /// Live sessions on this replica: `(shared, dedicated)` (with an upstream of their
+    /// own open).
+    pub(crate) fn live_by_mode(&self) -> (usize, usize) {
+        let live = self.live.lock();
+        let dedicated = live.values().filter(|l| l.dedicated.initialized()).count();
+        (live.len() - dedicated, dedicated)
     }
 
     /// Reaps every `every` until the returned handle is dropped... or forever: the task

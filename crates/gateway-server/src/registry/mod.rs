@@ -22,10 +22,12 @@ use gateway_core::{
 use gateway_health::{CheckConfig, HealthBoard, HealthPolicy};
 use gateway_store::Store;
 use gateway_transport::Connector;
-pub(crate) use table::{InstanceHandle, InstanceStats, Routing, RoutingTable, TemplateRoute};
+pub(crate) use table::{
+    InstanceHandle, InstanceStats, InstanceStatus, Routing, RoutingTable, TemplateRoute,
+};
 
 use self::monitor::Monitor;
-use crate::config::SeedTemplate;
+use crate::{config::SeedTemplate, metrics::ClientOps};
 
 pub(crate) struct Registry {
     store: Store,
@@ -42,6 +44,8 @@ pub(crate) struct Registry {
     /// Issuers (short names) with a token-exchange client: what `upstream_auth`
     /// `token_exchange` may name.
     exchange_issuers: Vec<String>,
+    /// Whether instances time their attempts (`MCP_GATEWAY_METRICS`).
+    metrics: bool,
 }
 
 impl Registry {
@@ -51,6 +55,7 @@ impl Registry {
         connector: Connector,
         defaults: LoadBalancerSettings,
         health: HealthPolicy,
+        metrics: bool,
     ) -> Result<Self, RegistryError> {
         let registry = Self {
             store,
@@ -61,6 +66,7 @@ impl Registry {
             table: Routing::default(),
             writer: tokio::sync::Mutex::new(()),
             exchange_issuers: Vec::new(),
+            metrics,
         };
         let templates = registry.store.list_templates().await?;
         let instances = registry.store.list_instances().await?;
@@ -394,6 +400,7 @@ impl Registry {
             upstream,
             counter: InFlightCounter::new(),
             stats: InstanceStats::default(),
+            ops: ClientOps::new(self.metrics),
             health,
         }))
     }

@@ -16,12 +16,16 @@ use gateway_core::{HealthStatus, Instance, LoadBalancerSettings, TemplateName};
 use gateway_health::HealthCell;
 use gateway_transport::{Connector, Upstream};
 
+use crate::metrics::ClientOps;
+
 /// One registered instance with its live connection and counters.
 pub(crate) struct InstanceHandle {
     pub(crate) instance: Instance,
     pub(crate) upstream: Upstream,
     pub(crate) counter: InFlightCounter,
     pub(crate) stats: InstanceStats,
+    /// Its attempts, timed by method and outcome (`mcp_client_operation_duration_seconds`).
+    pub(crate) ops: ClientOps,
     pub(crate) health: Arc<HealthCell>,
 }
 

@@ -12,7 +12,7 @@ use tokio::{sync::mpsc, time::Instant};
 use tracing::{Instrument as _, field::Empty};
 
 use super::{Call, Options, RelayError, Relayed};
-use crate::registry::InstanceHandle;
+use crate::{metrics::client_outcome, registry::InstanceHandle};
 
 /// One try on one instance.
 pub(super) struct Attempt<'a> {
@@ -104,9 +104,15 @@ impl<'a> Attempt<'a> {
             .instrument(span.clone())
             .await;
         let elapsed = started.elapsed();
+        let method = &call.method;
         match result {
             Ok(response) => {
                 handle.stats.record(true, elapsed);
+                let outcome = match &response.outcome {
+                    Outcome::Result(_) => 0,
+                    Outcome::Error(_) => client_outcome("jsonrpc_error"),
+                };
+                handle.ops.record(method, outcome, elapsed);
                 handle.health.report(Health::Success, elapsed);
                 let answered = match response.outcome {
                     Outcome::Result(_) => "ok",
@@ -117,6 +123,9 @@ impl<'a> Attempt<'a> {
             }
             Err(e) => {
                 handle.stats.record(false, elapsed);
+                handle
+                    .ops
+                    .record(method, client_outcome(e.class()), elapsed);
                 if e.is_instance_failure() {
                     handle.health.report(Health::Failure, elapsed);
                 }

@@ -38,9 +38,12 @@ mod tests;
 use std::sync::{Arc, atomic::Ordering};
 
 use gateway_auth::Principal;
-use gateway_core::jsonrpc::{Notification, Outcome};
+use gateway_core::{
+    jsonrpc::{Notification, Outcome},
+    mcp::Method,
+};
 use gateway_health::RetryBudget;
-use tokio::sync::mpsc;
+use tokio::{sync::mpsc, time::Instant};
 
 pub(crate) use credentials::{CredentialError, Credentials};
 pub(crate) use error::RelayError;
@@ -48,7 +51,10 @@ pub(crate) use pages::ListError;
 pub(crate) use stats::GatewayStats;
 pub(crate) use target::{Call, Pinned, Target};
 
-use crate::registry::{InstanceHandle, Routing, RoutingTable};
+use crate::{
+    metrics::{Interface, server_outcome},
+    registry::{InstanceHandle, Routing, RoutingTable},
+};
 
 /// The relay: routing snapshot, retry budget and counters behind one `Arc`. A clone is
 /// one reference-count increment.
@@ -72,6 +78,8 @@ pub(crate) struct Options {
     /// Who is calling (`None` with authentication off): what `passthrough` forwards and
     /// `token_exchange` exchanges.
     pub(crate) caller: Option<Arc<Principal>>,
+    /// Where the request came in (the `interface` label of its metrics).
+    pub(crate) interface: Interface,
 }
 
 /// An upstream's answer (a result, or its JSON-RPC error, raw) and the instance that
@@ -117,6 +125,11 @@ impl Relay {
             })
     }
 
+    /// The retry budget (its counters are metrics).
+    pub(crate) fn budget(&self) -> &RetryBudget {
+        &self.0.budget
+    }
+
     /// The current routing snapshot (templates, instances, balancers).
     pub(crate) fn routes(&self) -> Arc<RoutingTable> {
         self.0.routing.load_full()
@@ -130,7 +143,9 @@ impl Relay {
         options: Options,
     ) -> Result<Relayed, RelayError> {
         let inner = &*self.0;
-        let result = match target {
+        let started = Instant::now();
+        let interface = options.interface;
+        let (template, result) = match target {
             Target::Template(name) => {
                 let table = inner.routing.load_full();
                 let route = table
@@ -140,7 +155,7 @@ impl Relay {
                     return Err(RelayError::NoInstances(name.into()));
                 }
                 inner.stats.requests.fetch_add(1, Ordering::Relaxed);
-                match self.authorization(route, options.caller.as_deref()).await {
+                let result = match self.authorization(route, options.caller.as_deref()).await {
                     Ok(authorization) => {
                         inner.budget.deposit();
                         retry::across_candidates(
@@ -153,7 +168,8 @@ impl Relay {
                         .await
                     }
                     Err(e) => Err(e),
-                }
+                };
+                (name, result)
             }
             Target::Instance(route, handle) => {
                 let authorization = self.authorization(route, options.caller.as_deref()).await?;
@@ -172,7 +188,7 @@ impl Relay {
                     Some(route) => self.authorization(route, options.caller.as_deref()).await,
                     None => Ok(None),
                 };
-                match authorization {
+                let result = match authorization {
                     Ok(authorization) => {
                         let once = attempt::Attempt::once(
                             &pinned.template,
@@ -183,12 +199,51 @@ impl Relay {
                             .await
                     }
                     Err(e) => Err(e),
-                }
+                };
+                (&*pinned.template, result)
             }
         };
         if result.is_err() {
             inner.stats.errors.fetch_add(1, Ordering::Relaxed);
         }
+        if inner.stats.metrics {
+            record(
+                &inner.stats,
+                template,
+                &call.method,
+                interface,
+                started,
+                &result,
+            );
+        }
+        let instance = result
+            .as_ref()
+            .ok()
+            .map(|r| r.instance.instance.id.as_str());
+        crate::request_log::relayed(template, instance, &call.method);
         result
     }
+}
+
+/// Times a relayed call under its labels: the same calls as `GatewayStats::requests`,
+/// so `/metrics` and `/gateway/stats` agree.
+fn record(
+    stats: &GatewayStats,
+    template: &str,
+    method: &Method,
+    interface: Interface,
+    started: Instant,
+    result: &Result<Relayed, RelayError>,
+) {
+    let outcome = match result {
+        Ok(Relayed {
+            outcome: Outcome::Result(_),
+            ..
+        }) => 0,
+        Ok(_) => server_outcome("jsonrpc_error"),
+        Err(e) => server_outcome(e.class()),
+    };
+    stats
+        .ops
+        .record(template, method, interface, outcome, started.elapsed());
 }

@@ -10,6 +10,7 @@ use serde_json::value::RawValue;
 use std::sync::Arc;
 
 use super::{Call, Options, Relay, RelayError, Target};
+use crate::metrics::Interface;
 
 /// Upper bound on pages drained for one listing (a loop guard against broken cursors).
 const MAX_PAGES: usize = 1000;
@@ -41,7 +42,7 @@ pub(crate) enum BadPage {
 
 impl Relay {
     /// Every item of `method` (`key`: `tools`, `prompts`, ...) from `template`, asked
-    /// for `caller`.
+    /// for `caller` on the REST facade.
     pub(crate) async fn list_all(
         &self,
         template: &str,
@@ -49,7 +50,21 @@ impl Relay {
         key: &'static str,
         caller: Option<&Arc<Principal>>,
     ) -> Result<Vec<Box<RawValue>>, ListError> {
+        self.list_all_from(Interface::Rest, template, method, key, caller)
+            .await
+    }
+
+    /// [`Relay::list_all`] for a request that came in on `interface`.
+    pub(crate) async fn list_all_from(
+        &self,
+        interface: Interface,
+        template: &str,
+        method: &Method,
+        key: &'static str,
+        caller: Option<&Arc<Principal>>,
+    ) -> Result<Vec<Box<RawValue>>, ListError> {
         let options = || Options {
+            interface,
             caller: caller.cloned(),
             ..Options::default()
         };

@@ -117,6 +117,7 @@ fn fake(board: &HealthBoard, template: &str, id: &str, play: Play) -> Fake {
         upstream,
         counter: InFlightCounter::new(),
         stats: InstanceStats::default(),
+        ops: Default::default(),
     });
     Fake {
         handle,
@@ -444,4 +445,73 @@ async fn pages_are_drained_from_the_instance_that_issued_the_cursor() {
     let names: Vec<_> = items.iter().map(|i| i.get()).collect();
     assert_eq!(names, [r#"{"name":"a"}"#, r#"{"name":"b"}"#]);
     assert_eq!(only.handle.stats.requests.load(Ordering::Relaxed), 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn calls_and_attempts_are_timed_under_their_labels() {
+    // Two refused attempts, then no answer: one failed server operation, two failed
+    // client operations.
+    let s = setup(&[Play::Refuse, Play::Refuse], 3, 60, budget());
+    let options = Options {
+        interface: Interface::LegacySse,
+        ..Options::default()
+    };
+    let call = Call::new(Method::ToolsCall, None);
+    assert!(
+        s.relay
+            .call(Target::Template("t"), call, options)
+            .await
+            .is_err()
+    );
+    let mut server = Vec::new();
+    s.relay.0.stats.ops.each(|t, m, i, e, h| {
+        server.push((t.to_owned(), m, i, e, h.count()));
+    });
+    assert_eq!(
+        server,
+        [("t".to_owned(), "tools/call", "legacy_sse", "unavailable", 1)]
+    );
+    for f in &s.fakes {
+        let used: Vec<_> = f
+            .handle
+            .ops
+            .used()
+            .map(|(m, e, h)| (m, e, h.count()))
+            .collect();
+        assert_eq!(used.len(), 1, "{used:?}");
+        let (method, error_type, n) = used[0];
+        assert_eq!((method, n), ("tools/call", 1));
+        assert!(!error_type.is_empty() && error_type != "jsonrpc_error");
+    }
+
+    // An answer and an upstream's JSON-RPC error (REST by default).
+    let s = setup(&[Play::Answer], 3, 60, budget());
+    s.call(Method::ToolsList).await.unwrap();
+    let s2 = setup(&[Play::RpcError], 3, 60, budget());
+    s2.call(Method::parse("vendor/x")).await.unwrap();
+    let mut server = Vec::new();
+    s.relay
+        .0
+        .stats
+        .ops
+        .each(|_, m, i, e, h| server.push((m, i, e, h.count())));
+    s2.relay
+        .0
+        .stats
+        .ops
+        .each(|_, m, i, e, h| server.push((m, i, e, h.count())));
+    assert_eq!(
+        server,
+        [
+            ("tools/list", "rest", "", 1),
+            ("other", "rest", "jsonrpc_error", 1)
+        ]
+    );
+    let client: Vec<_> = s2.fakes[0]
+        .handle
+        .ops
+        .used()
+        .map(|(m, e, h)| (m, e, h.count()))
+        .collect();
+    assert_eq!(client, [("other", "jsonrpc_error", 1)]);
 }

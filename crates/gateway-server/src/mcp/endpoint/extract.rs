@@ -19,6 +19,7 @@ use crate::{
         dispatch::Ctx, names::Namespace, reply::Refusal, scope::Scope, session::Live,
         state::McpState,
     },
+    metrics::Interface,
 };
 
 /// The endpoint a request came to and who sent it.
@@ -105,6 +106,7 @@ impl Endpoint {
             principal: self.principal,
             progress: None,
             dedicated: None,
+            interface: Interface::Mcp,
         }
     }
 
