@@ -73,7 +73,7 @@ pub(crate) fn check_modern_view(
             _ => params.name.as_deref(),
         };
         let sent = header(HEADER_NAME).map(decode_header_value);
-        if sent.as_deref() != body.as_deref() {
+        if sent.as_deref() != body {
             return Err(ErrorObject::new(
                 code::HEADER_MISMATCH,
                 format!("mcp-name header does not match the request body's '{field}' parameter"),
