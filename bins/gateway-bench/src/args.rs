@@ -18,6 +18,22 @@ pub(crate) enum Command {
     /// Serve MCP on stdin/stdout, one request at a time (benchmark fixture: tools
     /// `sleep_ms {ms}` that blocks, and `echo {message}`).
     SerialStdio,
+    /// Serve a bare HTTP pass-through proxy in front of `--upstream` (the baseline the
+    /// gateway is measured against: request bytes forwarded, answer streamed back, no JSON
+    /// work). Prints `listening on http://ADDR`.
+    Passthrough(PassthroughArgs),
+}
+
+/// `gateway-bench passthrough` options.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct PassthroughArgs {
+    /// Where every request goes (http, loopback host only), e.g. the echo upstream's
+    /// `http://127.0.0.1:7071/mcp`; its path replaces the request's.
+    #[arg(long)]
+    pub(crate) upstream: String,
+    /// Address to listen on (loopback; port 0 picks a free one).
+    #[arg(long, default_value = "127.0.0.1:0")]
+    pub(crate) listen: String,
 }
 
 /// What each request is.

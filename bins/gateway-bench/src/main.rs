@@ -15,11 +15,14 @@
 //!
 //! `gateway-bench serial-stdio` is a benchmark fixture: an MCP server on stdin/stdout that
 //! answers one request at a time (like most single-threaded stdio servers), so a pool of
-//! processes has something to parallelise. `scripts/bench` runs every scenario.
+//! processes has something to parallelise. `gateway-bench passthrough --upstream URL` is
+//! the baseline: a bare hyper proxy that forwards request bytes and streams the answer
+//! back, doing no JSON work. `scripts/bench` runs every scenario.
 
 mod args;
 mod check;
 mod load;
+mod passthrough;
 mod plan;
 mod procstat;
 mod report;
@@ -46,5 +49,6 @@ fn run(cli: args::Cli) -> anyhow::Result<()> {
             Ok(())
         }
         args::Command::SerialStdio => serial_stdio::run(),
+        args::Command::Passthrough(passthrough_args) => passthrough::main(passthrough_args),
     }
 }

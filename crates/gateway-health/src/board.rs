@@ -170,16 +170,29 @@ impl HealthCell {
     /// Asks the circuit breaker to let one live request through.
     pub fn try_acquire(&self) -> bool {
         let now = Instant::now();
-        let allowed = self.state.lock().try_acquire(now);
-        self.refresh(now);
+        // One lock for the decision and the flags it may change (the request path).
+        let (allowed, flags) = {
+            let mut state = self.state.lock();
+            let allowed = state.try_acquire(now);
+            (allowed, Flags::of(&state, now))
+        };
+        self.publish(flags);
         allowed
     }
 
     /// Reports a live request's outcome.
     pub fn report(&self, outcome: Outcome, latency: Duration) {
         let now = Instant::now();
-        let changes = self.state.lock().on_request(outcome, latency, now);
-        self.apply(&changes, now);
+        let (changes, flags) = {
+            let mut state = self.state.lock();
+            let changes = state.on_request(outcome, latency, now);
+            (changes, Flags::of(&state, now))
+        };
+        if changes.is_empty() {
+            self.publish(flags);
+        } else {
+            self.apply(&changes, now);
+        }
     }
 
     /// Reports an active probe's result.
@@ -290,14 +303,17 @@ impl HealthCell {
     }
 
     fn refresh(&self, now: Instant) {
-        let (routable, awaiting, score) = {
-            let state = self.state.lock();
-            (
-                state.is_routable(now),
-                state.awaits_restart(now),
-                state.score(),
-            )
-        };
+        let flags = Flags::of(&self.state.lock(), now);
+        self.publish(flags);
+    }
+
+    /// Caches `flags` for the lock-free readers; a change wakes the route rebuild.
+    fn publish(&self, flags: Flags) {
+        let Flags {
+            routable,
+            awaiting,
+            score,
+        } = flags;
         let was = self.routable.swap(routable, Ordering::Relaxed);
         let was_awaiting = self.awaiting_restart.swap(awaiting, Ordering::Relaxed);
         let old_bucket = self.score_bucket.swap(bucket(score), Ordering::Relaxed);
@@ -312,6 +328,23 @@ impl std::fmt::Debug for HealthCell {
         f.debug_struct("HealthCell")
             .field("id", &self.id)
             .finish_non_exhaustive()
+    }
+}
+
+/// What the request path reads without locking, as of one moment.
+struct Flags {
+    routable: bool,
+    awaiting: bool,
+    score: HealthScore,
+}
+
+impl Flags {
+    fn of(state: &InstanceHealth, now: Instant) -> Self {
+        Flags {
+            routable: state.is_routable(now),
+            awaiting: state.awaits_restart(now),
+            score: state.score(),
+        }
     }
 }
 

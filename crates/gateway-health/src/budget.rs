@@ -1,17 +1,17 @@
 //! [`RetryBudget`]: retries may add at most a fixed fraction of extra load, so a sick
 //! backend cannot multiply traffic into a retry storm.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
-use parking_lot::Mutex;
-
-/// A token bucket refilled by first attempts and drained by retries.
+/// A token bucket refilled by first attempts and drained by retries. Lock-free: every
+/// call deposits, so the tokens live in an atomic (an `f32`'s bits) updated by
+/// compare-and-swap.
 #[derive(Debug)]
 pub struct RetryBudget {
     ratio: f32,
     reserve: f32,
     cap: f32,
-    tokens: Mutex<f32>,
+    tokens: AtomicU32,
     /// Retries granted and refused so far (monotonic).
     granted: AtomicU64,
     refused: AtomicU64,
@@ -26,7 +26,7 @@ impl RetryBudget {
             ratio: ratio.clamp(0.0, 1.0),
             reserve,
             cap: reserve.max(1.0) * 10.0,
-            tokens: Mutex::new(reserve),
+            tokens: AtomicU32::new(reserve.to_bits()),
             granted: AtomicU64::new(0),
             refused: AtomicU64::new(0),
         }
@@ -34,18 +34,14 @@ impl RetryBudget {
 
     /// Records a first attempt.
     pub fn deposit(&self) {
-        let mut t = self.tokens.lock();
-        *t = (*t + self.ratio).min(self.cap);
+        let cap = self.cap;
+        let ratio = self.ratio;
+        self.update(|t| (t < cap).then(|| (t + ratio).min(cap)));
     }
 
     /// Takes one retry from the budget; `false` when it is spent.
     pub fn try_withdraw(&self) -> bool {
-        let mut t = self.tokens.lock();
-        let granted = *t >= 1.0;
-        if granted {
-            *t -= 1.0;
-        }
-        drop(t);
+        let granted = self.update(|t| (t >= 1.0).then_some(t - 1.0));
         let counter = if granted {
             &self.granted
         } else {
@@ -57,7 +53,7 @@ impl RetryBudget {
 
     /// Retries that can be taken now.
     pub fn available(&self) -> f32 {
-        *self.tokens.lock()
+        f32::from_bits(self.tokens.load(Ordering::Acquire))
     }
 
     /// Retries granted so far.
@@ -68,6 +64,15 @@ impl RetryBudget {
     /// Retries refused so far because the budget was spent.
     pub fn refused(&self) -> u64 {
         self.refused.load(Ordering::Relaxed)
+    }
+
+    /// Applies `change` atomically; `false` (nothing stored) when it returns `None`.
+    fn update(&self, change: impl Fn(f32) -> Option<f32>) -> bool {
+        self.tokens
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |bits| {
+                change(f32::from_bits(bits)).map(f32::to_bits)
+            })
+            .is_ok()
     }
 
     /// The standing reserve.

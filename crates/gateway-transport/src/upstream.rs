@@ -5,9 +5,10 @@ use std::{sync::Arc, time::Duration};
 
 use gateway_core::{
     Headers, InstanceId, InstanceSpec, Transport, UpstreamTls,
-    jsonrpc::{Message, Notification, Request, Response},
+    jsonrpc::{Message, Notification, Request, RequestId, Response},
 };
 use http::{HeaderMap, HeaderName, HeaderValue};
+use serde_json::value::RawValue;
 use tokio::sync::{broadcast, mpsc, watch};
 
 use crate::{
@@ -303,6 +304,37 @@ impl Upstream {
             }
             #[cfg(any(test, feature = "test-util"))]
             Adapter::Fake(fake) => fake.call(request, options).await,
+        }
+    }
+
+    /// [`Upstream::call`] from borrowed parts, for a caller that may send the same call
+    /// again (the relay's retries): Streamable HTTP encodes them straight into the POST
+    /// body, without a copy; the other transports take a copy as [`Upstream::call`].
+    /// The response carries `id`.
+    pub async fn call_parts(
+        &self,
+        id: &RequestId,
+        method: &str,
+        params: Option<&RawValue>,
+        options: CallOptions,
+    ) -> Result<Response, Error> {
+        match &self.inner.adapter {
+            Adapter::Http(http) => {
+                let timeout = options.timeout.unwrap_or(self.inner.request_timeout);
+                http.call_parts(
+                    id,
+                    method,
+                    params,
+                    options.progress,
+                    timeout,
+                    options.authorization.as_ref(),
+                )
+                .await
+            }
+            _ => {
+                let request = Request::new(id.clone(), method, params.map(ToOwned::to_owned));
+                self.call(request, options).await
+            }
         }
     }
 

@@ -280,6 +280,23 @@ fn write_method_params(out: &mut Vec<u8>, method: &str, params: Option<&RawValue
     }
 }
 
+/// Encodes a request from borrowed parts; `params` is raw JSON text, written verbatim
+/// (the caller vouches for it: a value that was parsed, or spliced from parsed parts).
+/// Lets a caller that rewrites only the id or `_meta` send without copying the request.
+pub fn encode_request(id: &RequestId, method: &str, params: Option<&str>) -> Vec<u8> {
+    let mut out = Vec::with_capacity(48 + method.len() + params.map_or(0, str::len));
+    out.extend_from_slice(br#"{"jsonrpc":"2.0","id":"#);
+    id.write_json(&mut out);
+    out.extend_from_slice(br#","method":"#);
+    write_json_str(&mut out, method);
+    if let Some(params) = params {
+        out.extend_from_slice(br#","params":"#);
+        out.extend_from_slice(params.as_bytes());
+    }
+    out.push(b'}');
+    out
+}
+
 impl Request {
     /// A request with the given id, method and params.
     pub fn new(id: RequestId, method: impl Into<String>, params: Option<Box<RawValue>>) -> Self {

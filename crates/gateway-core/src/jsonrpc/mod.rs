@@ -10,4 +10,6 @@ mod message;
 
 pub use error_object::ErrorObject;
 pub use id::RequestId;
-pub use message::{Message, Notification, Outcome, ParseError, Request, Response, to_raw};
+pub use message::{
+    Message, Notification, Outcome, ParseError, Request, Response, encode_request, to_raw,
+};

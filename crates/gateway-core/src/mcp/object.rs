@@ -46,30 +46,10 @@ impl RawObject {
         self.0.iter().any(|(k, _)| k == key)
     }
 
-    /// Encodes the object.
+    /// Encodes the object. Serialised by serde_json (keys escaped, raw values written
+    /// as they are), so the result is not parsed again to be validated.
     pub fn to_raw(&self) -> Box<RawValue> {
-        let len = self
-            .0
-            .iter()
-            .map(|(k, v)| k.len() + v.get().len() + 4)
-            .sum::<usize>();
-        let mut out = Vec::with_capacity(len + 2);
-        out.push(b'{');
-        for (i, (key, value)) in self.0.iter().enumerate() {
-            if i > 0 {
-                out.push(b',');
-            }
-            crate::jsonrpc_write_str(&mut out, key);
-            out.push(b':');
-            out.extend_from_slice(value.get().as_bytes());
-        }
-        out.push(b'}');
-        // Keys are encoded by serde_json and values were valid raw JSON, so `out` is a
-        // valid JSON object in UTF-8.
-        String::from_utf8(out)
-            .ok()
-            .and_then(|s| RawValue::from_string(s).ok())
-            .unwrap_or_else(|| to_raw(&serde_json::Map::new()))
+        to_raw(self)
     }
 
     /// Edits the nested object under `key` (created when absent or not an object) and
@@ -81,6 +61,17 @@ impl RawObject {
             .unwrap_or_default();
         edit(&mut inner);
         self.insert(key, inner.to_raw());
+    }
+}
+
+impl serde::Serialize for RawObject {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(Some(self.0.len()))?;
+        for (key, value) in &self.0 {
+            map.serialize_entry(key, value)?;
+        }
+        map.end()
     }
 }
 

@@ -5,7 +5,9 @@ use std::borrow::Cow;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use super::wire::{META_PROGRESS_TOKEN, META_PROTOCOL_VERSION};
+use super::wire::{
+    META_CLIENT_CAPABILITIES, META_CLIENT_INFO, META_PROGRESS_TOKEN, META_PROTOCOL_VERSION,
+};
 
 /// The routed fields of a request's params; everything else is skipped unparsed.
 #[derive(Debug, Default, Deserialize)]
@@ -51,12 +53,21 @@ pub struct MetaView<'a> {
     /// `io.modelcontextprotocol/protocolVersion`: present on 2026-07-28 requests.
     #[serde(borrow, default, rename = "io.modelcontextprotocol/protocolVersion")]
     pub protocol_version: Option<Cow<'a, str>>,
+    /// `io.modelcontextprotocol/clientCapabilities`, raw: a request that has it (and
+    /// the two others) needs no `_meta` added on its way to a 2026-07-28 upstream.
+    #[serde(borrow, default, rename = "io.modelcontextprotocol/clientCapabilities")]
+    pub client_capabilities: Option<&'a RawValue>,
+    /// `io.modelcontextprotocol/clientInfo`, raw.
+    #[serde(borrow, default, rename = "io.modelcontextprotocol/clientInfo")]
+    pub client_info: Option<&'a RawValue>,
 }
 
 // Keep the serde renames and the shared constants in step.
 const _: () = {
     assert!(META_PROGRESS_TOKEN.len() == "progressToken".len());
     assert!(META_PROTOCOL_VERSION.len() == "io.modelcontextprotocol/protocolVersion".len());
+    assert!(META_CLIENT_CAPABILITIES.len() == "io.modelcontextprotocol/clientCapabilities".len());
+    assert!(META_CLIENT_INFO.len() == "io.modelcontextprotocol/clientInfo".len());
 };
 
 #[cfg(test)]

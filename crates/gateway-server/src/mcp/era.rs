@@ -14,18 +14,33 @@ use gateway_core::{
 use serde_json::{json, value::RawValue};
 
 /// The `_meta` protocol version of a request that carries one (a 2026-07-28 request).
+/// The endpoint reads it from the params view it parses once.
+#[cfg(test)]
 pub(crate) fn meta_version(params: Option<&RawValue>) -> Option<String> {
     let params = ParamsView::parse(params).ok()?;
     let meta = params.meta().ok()?;
     meta.protocol_version.map(|v| v.into_owned())
 }
 
-/// Checks a stateless request's version and its `MCP-Protocol-Version`, `Mcp-Method`
-/// and `Mcp-Name` headers against the body (`method`, `params`).
+/// `check_modern_view` on raw params (the unit tests' way in).
+#[cfg(test)]
 pub(crate) fn check_modern(
     headers: &HeaderMap,
     method: &Method,
     params: Option<&RawValue>,
+    version: &str,
+) -> Result<ProtocolVersion, ErrorObject> {
+    let view = ParamsView::parse(params).unwrap_or_default();
+    check_modern_view(headers, method, &view, version)
+}
+
+/// Checks a stateless request's version and its `MCP-Protocol-Version`, `Mcp-Method`
+/// and `Mcp-Name` headers against the body, on params already viewed (the endpoint
+/// reads them once).
+pub(crate) fn check_modern_view(
+    headers: &HeaderMap,
+    method: &Method,
+    params: &ParamsView<'_>,
     version: &str,
 ) -> Result<ProtocolVersion, ErrorObject> {
     let supported = ProtocolVersion::parse(version).filter(|v| v.era() == Era::Modern);
@@ -53,13 +68,12 @@ pub(crate) fn check_modern(
         return Err(mismatch("mcp-method", "method"));
     }
     if let Some(field) = method.name_param() {
-        let params = ParamsView::parse(params).unwrap_or_default();
         let body = match field {
-            "uri" => params.uri,
-            _ => params.name,
+            "uri" => params.uri.as_deref(),
+            _ => params.name.as_deref(),
         };
         let sent = header(HEADER_NAME).map(decode_header_value);
-        if sent.as_deref() != body.as_deref() {
+        if sent.as_deref() != body {
             return Err(ErrorObject::new(
                 code::HEADER_MISMATCH,
                 format!("mcp-name header does not match the request body's '{field}' parameter"),
@@ -110,6 +124,20 @@ pub(crate) fn modernize(method: &Method, result: Box<RawValue>) -> Box<RawValue>
             | Method::PromptsGet
             | Method::ServerDiscover
     );
+    // Most results already carry what they need: look before rebuilding.
+    #[derive(serde::Deserialize)]
+    struct Present {
+        #[serde(default, rename = "resultType")]
+        result_type: Option<serde::de::IgnoredAny>,
+        #[serde(default, rename = "cacheScope")]
+        cache_scope: Option<serde::de::IgnoredAny>,
+    }
+    if let Ok(present) = serde_json::from_str::<Present>(result.get())
+        && present.result_type.is_some()
+        && (!cacheable || present.cache_scope.is_some())
+    {
+        return result;
+    }
     let Ok(mut object) = RawObject::parse(&result) else {
         return result;
     };

@@ -4,7 +4,7 @@
 
 use std::{sync::Arc, time::Duration};
 
-use gateway_core::jsonrpc::{Notification, Outcome, Request, RequestId};
+use gateway_core::jsonrpc::{Notification, Outcome, RequestId};
 use gateway_health::Outcome as Health;
 use gateway_transport::{CallOptions, Error as TransportError, Upstream};
 use http::HeaderValue;
@@ -88,19 +88,20 @@ impl<'a> Attempt<'a> {
         );
         let _in_flight = handle.counter.enter();
         let started = Instant::now();
-        let request = Request::new(
-            RequestId::Number(0),
-            call.method.as_str(),
-            call.params.clone(),
-        );
         let options = CallOptions {
             timeout: Some(self.timeout),
             ready_timeout: self.ready_wait,
             progress,
             authorization: authorization.cloned(),
         };
+        // Borrowed: a retry sends the same params, and HTTP encodes them without a copy.
         let result = upstream
-            .call(request, options)
+            .call_parts(
+                &RequestId::Number(0),
+                call.method.as_str(),
+                call.params.as_deref(),
+                options,
+            )
             .instrument(span.clone())
             .await;
         let elapsed = started.elapsed();

@@ -118,25 +118,35 @@ async fn named(
     if body.meta.as_deref().is_some_and(|m| !is_object(m)) {
         return Err(ApiError::invalid("_meta", "must be an object"));
     }
-    // Assemble the params from raw parts: the arguments are never re-encoded.
-    let mut params = String::with_capacity(
-        64 + body.name.len() + body.arguments.as_ref().map_or(2, |a| a.get().len()),
-    );
-    params.push_str("{\"name\":");
-    params.push_str(&serde_json::to_string(&body.name).unwrap_or_default());
-    params.push_str(",\"arguments\":");
-    match body.arguments.as_deref().filter(|a| a.get() != "null") {
-        Some(arguments) => params.push_str(arguments.get()),
-        None => params.push_str("{}"),
-    }
-    if let Some(meta) = &body.meta {
-        params.push_str(",\"_meta\":");
-        params.push_str(meta.get());
-    }
-    params.push('}');
-    let params =
-        RawValue::from_string(params).map_err(|e| ApiError::invalid("body", e.to_string()))?;
+    // Assembled from raw parts: the arguments are never re-encoded, and the result is
+    // not parsed again (serde_json writes raw values as they are).
+    let params = to_raw(&NamedParams {
+        name: &body.name,
+        arguments: Arguments(body.arguments.as_deref().filter(|a| a.get() != "null")),
+        meta: body.meta.as_deref(),
+    });
     forward(relay, caller, template, method, params).await
+}
+
+/// The params of `tools/call` and `prompts/get`: `{"name", "arguments", "_meta"?}`.
+#[derive(serde::Serialize)]
+struct NamedParams<'a> {
+    name: &'a str,
+    arguments: Arguments<'a>,
+    #[serde(rename = "_meta", skip_serializing_if = "Option::is_none")]
+    meta: Option<&'a RawValue>,
+}
+
+/// The caller's arguments, raw; `{}` when absent or `null`.
+struct Arguments<'a>(Option<&'a RawValue>);
+
+impl serde::Serialize for Arguments<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self.0 {
+            Some(raw) => raw.serialize(s),
+            None => serde::ser::SerializeMap::end(s.serialize_map(Some(0))?),
+        }
+    }
 }
 
 async fn forward(

@@ -103,6 +103,7 @@ async fn list_all(
         }
         body.extend_from_slice(item.get().as_bytes());
     }
-    body.extend_from_slice(format!("],\"count\":{}}}", items.len()).as_bytes());
+    // Written in place (writing to a Vec cannot fail).
+    let _ = std::io::Write::write_fmt(&mut body, format_args!("],\"count\":{}}}", items.len()));
     Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }

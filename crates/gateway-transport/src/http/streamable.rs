@@ -12,7 +12,7 @@ use std::sync::{
 
 use gateway_core::{
     InstanceId,
-    jsonrpc::{Message, Notification, Request, Response},
+    jsonrpc::{Message, Notification, Request, RequestId, Response},
     mcp::{
         Era, Method, ProtocolVersion,
         wire::{HEADER_METHOD, HEADER_NAME, HEADER_SESSION_ID},
@@ -20,6 +20,7 @@ use gateway_core::{
 };
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use http_body_util::BodyExt;
+use serde_json::value::RawValue;
 use tokio::sync::{broadcast, mpsc};
 
 use super::{
@@ -217,16 +218,44 @@ impl StreamableUpstream {
         timeout: std::time::Duration,
         authorization: Option<&HeaderValue>,
     ) -> Result<Response, Error> {
+        self.call_parts(
+            &request.id,
+            &request.method,
+            request.params.as_deref(),
+            progress,
+            timeout,
+            authorization,
+        )
+        .await
+    }
+
+    /// [`Self::call`] from borrowed parts: the request is encoded straight into the POST
+    /// body (its params written verbatim or spliced), never copied first.
+    pub(crate) async fn call_parts(
+        &self,
+        id: &RequestId,
+        method: &str,
+        params: Option<&RawValue>,
+        progress: Option<mpsc::Sender<Notification>>,
+        timeout: std::time::Duration,
+        authorization: Option<&HeaderValue>,
+    ) -> Result<Response, Error> {
         self.in_flight.fetch_add(1, Ordering::Relaxed);
         let _done = InFlightGuard(&self.in_flight);
         let attempt = async {
             let mut retried = false;
             loop {
                 let session = self.session(authorization).await?;
-                let mut req = request.clone();
                 let upstream_id = self.next_id.fetch_add(1, Ordering::Relaxed);
-                let prepared =
-                    outbound::prepare(&mut req, upstream_id, session.info.era(), &self.identity);
+                let encoded = outbound::encode(
+                    id,
+                    method,
+                    params,
+                    upstream_id,
+                    session.info.era(),
+                    &self.identity,
+                );
+                let prepared = encoded.prepared;
                 let restore = prepared.restore;
                 let target = CallStream {
                     upstream_id: Some(upstream_id),
@@ -236,12 +265,11 @@ impl StreamableUpstream {
                 // 2026-07-28 upstreams get the method and routed name as headers too.
                 let name = prepared.routed_name.map(name_header);
                 let modern = match session.info.era() {
-                    Era::Modern => Some((self.header_value(&req.method)?, name.as_deref())),
+                    Era::Modern => Some((self.header_value(method)?, name.as_deref())),
                     Era::Legacy => None,
                 };
-                let bytes = Message::from(req).to_vec();
                 match self
-                    .post(&session, bytes, modern, target, authorization)
+                    .post(&session, encoded.bytes, modern, target, authorization)
                     .await?
                 {
                     Posted::Reply(response) => {

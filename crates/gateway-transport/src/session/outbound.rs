@@ -3,9 +3,9 @@
 //! modern request must carry. Everything else in `params` is left byte-for-byte.
 
 use gateway_core::{
-    jsonrpc::{Notification, Request, RequestId, Response, to_raw},
+    jsonrpc::{Notification, Request, RequestId, Response, encode_request, to_raw},
     mcp::{
-        Era, MetaView, Method, ParamsView, ProtocolVersion, RawObject,
+        Era, Method, ParamsView, ProtocolVersion, RawObject,
         wire::{
             META_CLIENT_CAPABILITIES, META_CLIENT_INFO, META_PROGRESS_TOKEN, META_PROTOCOL_VERSION,
         },
@@ -68,29 +68,123 @@ pub(crate) fn prepare(
     identity: &Identity,
 ) -> Prepared {
     let original_id = std::mem::replace(&mut request.id, RequestId::Number(upstream_id));
+    let rewrite = rewrite(
+        &request.method,
+        request.params.as_deref(),
+        upstream_id,
+        era,
+        identity,
+    );
+    match rewrite.params {
+        Params::Same => {}
+        Params::Spliced(text) => match RawValue::from_string(text) {
+            Ok(params) => request.params = Some(params),
+            // Not reached: a spliced object is valid JSON. Rebuilt, to be sure.
+            Err(_) => {
+                request.params = Some(rebuilt(
+                    request.params.as_deref(),
+                    None,
+                    upstream_id,
+                    era,
+                    identity,
+                ))
+            }
+        },
+        Params::Rebuilt(params) => request.params = Some(params),
+    }
+    Prepared {
+        restore: Restore {
+            original_id,
+            original_progress_token: rewrite.token,
+        },
+        routed_name: rewrite.routed_name,
+    }
+}
+
+/// A request encoded for one upstream conversation, straight from the caller's borrowed
+/// parts (no copy of the request or its params), with what [`prepare`] would return.
+pub(crate) struct Encoded {
+    pub(crate) bytes: Vec<u8>,
+    pub(crate) prepared: Prepared,
+}
+
+/// [`prepare`] and encode in one step, without copying the request: the params are
+/// written verbatim, spliced, or rebuilt (a progress token to replace).
+pub(crate) fn encode(
+    id: &RequestId,
+    method: &str,
+    params: Option<&RawValue>,
+    upstream_id: i64,
+    era: Era,
+    identity: &Identity,
+) -> Encoded {
+    let rewrite = rewrite(method, params, upstream_id, era, identity);
+    let upstream = RequestId::Number(upstream_id);
+    let bytes = match &rewrite.params {
+        Params::Same => encode_request(&upstream, method, params.map(RawValue::get)),
+        Params::Spliced(text) => encode_request(&upstream, method, Some(text)),
+        Params::Rebuilt(raw) => encode_request(&upstream, method, Some(raw.get())),
+    };
+    Encoded {
+        bytes,
+        prepared: Prepared {
+            restore: Restore {
+                original_id: id.clone(),
+                original_progress_token: rewrite.token,
+            },
+            routed_name: rewrite.routed_name,
+        },
+    }
+}
+
+/// What the upstream gets as params.
+enum Params {
+    /// The caller's, byte for byte.
+    Same,
+    /// The caller's object with the modern `_meta` appended (valid JSON text).
+    Spliced(String),
+    /// Rebuilt with an edited `_meta`.
+    Rebuilt(Box<RawValue>),
+}
+
+/// The decision [`prepare`] and [`encode`] share.
+struct Rewrite {
+    params: Params,
+    token: Option<Box<RawValue>>,
+    routed_name: Option<String>,
+}
+
+fn rewrite(
+    method: &str,
+    params: Option<&RawValue>,
+    upstream_id: i64,
+    era: Era,
+    identity: &Identity,
+) -> Rewrite {
     // Only 2026-07-28 upstreams get the routed name (as `Mcp-Name`): legacy calls are
     // not classified here at all.
     let routed = match era {
-        Era::Modern => Method::parse(&request.method).name_param(),
+        Era::Modern => Method::parse(method).name_param(),
         Era::Legacy => None,
     };
     let mut token = None;
     let mut has_meta = false;
+    // A modern client's `_meta` that already says all the gateway would add.
+    let mut meta_complete = false;
     let mut routed_name = None;
     // A params that is not an object, or has a mistyped routed field, takes the slow
     // path below (which rebuilds it), never the splice.
-    let mut viewed = request.params.is_none();
-    if let Some(view) = request
-        .params
-        .as_deref()
-        .and_then(|p| ParamsView::parse(Some(p)).ok())
-    {
+    let mut viewed = params.is_none();
+    if let Some(view) = params.and_then(|p| ParamsView::parse(Some(p)).ok()) {
         viewed = true;
         has_meta = view.meta.is_some();
-        token = view
-            .meta()
-            .ok()
-            .and_then(|m: MetaView<'_>| m.progress_token.map(ToOwned::to_owned));
+        if let Ok(meta) = view.meta() {
+            token = meta.progress_token.map(ToOwned::to_owned);
+            meta_complete = meta.protocol_version.as_deref()
+                == Some(ProtocolVersion::V2026_07_28.as_str())
+                && meta.client_capabilities.is_some()
+                && meta.client_info.is_some();
+        }
         routed_name = match routed {
             Some("uri") => view.uri,
             Some(_) => view.name,
@@ -98,49 +192,56 @@ pub(crate) fn prepare(
         }
         .map(std::borrow::Cow::into_owned);
     }
-    if viewed && token.is_none() && !has_meta && era == Era::Modern {
-        let spliced = request
-            .params
-            .as_deref()
-            .map_or(
-                Some(format!("{{\"_meta\":{}}}", identity.modern_meta)),
-                |p| with_meta(p.get(), &identity.modern_meta),
-            )
-            .and_then(|s| RawValue::from_string(s).ok());
-        if let Some(params) = spliced {
-            request.params = Some(params);
-            return Prepared {
-                restore: Restore {
-                    original_id,
-                    original_progress_token: None,
-                },
-                routed_name,
-            };
+    let params_out = if viewed && token.is_none() && era == Era::Modern && !has_meta {
+        match params {
+            None => Params::Spliced(format!("{{\"_meta\":{}}}", identity.modern_meta)),
+            Some(p) => match with_meta(p.get(), &identity.modern_meta) {
+                Some(spliced) => Params::Spliced(spliced),
+                None => Params::Rebuilt(rebuilt(Some(p), None, upstream_id, era, identity)),
+            },
         }
-    }
-    if token.is_some() || era == Era::Modern {
-        let mut params = request
-            .params
-            .as_deref()
-            .and_then(|p| RawObject::parse(p).ok())
-            .unwrap_or_default();
-        params.edit_object("_meta", |meta| {
-            if token.is_some() {
-                meta.insert_value(META_PROGRESS_TOKEN, &upstream_id);
-            }
-            if era == Era::Modern {
-                add_modern_meta(meta, &identity.capabilities, &identity.client_info);
-            }
-        });
-        request.params = Some(params.to_raw());
-    }
-    Prepared {
-        restore: Restore {
-            original_id,
-            original_progress_token: token,
-        },
+    } else if viewed && token.is_none() && era == Era::Modern && meta_complete {
+        // Nothing to add or replace: the client's bytes go as they came.
+        Params::Same
+    } else if token.is_some() || era == Era::Modern {
+        Params::Rebuilt(rebuilt(
+            params,
+            token.as_deref(),
+            upstream_id,
+            era,
+            identity,
+        ))
+    } else {
+        Params::Same
+    };
+    Rewrite {
+        params: params_out,
+        token,
         routed_name,
     }
+}
+
+/// `params` as an object with its `_meta` edited: the progress token replaced by
+/// `upstream_id` (when `token` is set), the modern keys added (2026-07-28).
+fn rebuilt(
+    params: Option<&RawValue>,
+    token: Option<&RawValue>,
+    upstream_id: i64,
+    era: Era,
+    identity: &Identity,
+) -> Box<RawValue> {
+    let mut params = params
+        .and_then(|p| RawObject::parse(p).ok())
+        .unwrap_or_default();
+    params.edit_object("_meta", |meta| {
+        if token.is_some() {
+            meta.insert_value(META_PROGRESS_TOKEN, &upstream_id);
+        }
+        if era == Era::Modern {
+            add_modern_meta(meta, &identity.capabilities, &identity.client_info);
+        }
+    });
+    params.to_raw()
 }
 
 /// The 2026-07-28 keys; a client's own capabilities and info are kept.
@@ -228,6 +329,89 @@ mod tests {
         );
         assert_eq!(restore.original_id, RequestId::from("c"));
         assert_eq!(restore.original_progress_token.unwrap().get(), r#""tok""#);
+    }
+
+    #[test]
+    fn encode_writes_what_prepare_makes() {
+        let identity = Identity::new(&Options::default());
+        for (era, text) in [
+            (
+                Era::Legacy,
+                r#"{"jsonrpc":"2.0","id":"c","method":"tools/call","params":{"name":"x","_meta":{"progressToken":"tok"},"arguments":{"a":1.50}}}"#,
+            ),
+            (
+                Era::Legacy,
+                r#"{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{ "cursor" : "x" }}"#,
+            ),
+            (
+                Era::Modern,
+                r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#,
+            ),
+            (
+                Era::Modern,
+                r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo", "arguments":{"a":1.50}} }"#,
+            ),
+            (
+                Era::Modern,
+                r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","_meta":{"k":1}}}"#,
+            ),
+            (
+                Era::Modern,
+                r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":[1]}"#,
+            ),
+        ] {
+            let original = request(text);
+            let encoded = encode(
+                &original.id,
+                &original.method,
+                original.params.as_deref(),
+                7,
+                era,
+                &identity,
+            );
+            let mut prepared = original.clone();
+            let expected = prepare(&mut prepared, 7, era, &identity);
+            assert_eq!(
+                String::from_utf8(encoded.bytes).unwrap(),
+                String::from_utf8(Message::from(prepared).to_vec()).unwrap(),
+                "{text}"
+            );
+            assert_eq!(encoded.prepared.restore.original_id, original.id);
+            assert_eq!(encoded.prepared.routed_name, expected.routed_name);
+        }
+    }
+
+    #[test]
+    fn modern_request_with_the_whole_meta_goes_verbatim() {
+        let identity = Identity::new(&Options::default());
+        let text = r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"a":1.50},"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientInfo":{"name":"c","version":"1"},"io.modelcontextprotocol/clientCapabilities":{}}}}"#;
+        let mut r = request(text);
+        let params = r.params.as_deref().unwrap().get().to_owned();
+        let prepared = prepare(&mut r, 2, Era::Modern, &identity);
+        assert_eq!(
+            r.params.unwrap().get(),
+            params,
+            "nothing to add: kept byte for byte"
+        );
+        assert_eq!(prepared.routed_name.as_deref(), Some("echo"));
+        // Another version, or a key missing: the gateway's keys are written.
+        let older = text.replace("2026-07-28", "2025-11-25");
+        let mut r = request(&older);
+        prepare(&mut r, 2, Era::Modern, &identity);
+        let params: serde_json::Value = serde_json::from_str(r.params.unwrap().get()).unwrap();
+        assert_eq!(params["_meta"][META_PROTOCOL_VERSION], "2026-07-28");
+        assert_eq!(
+            params["_meta"][META_CLIENT_INFO]["name"], "c",
+            "the client's own kept"
+        );
+        let no_info = text.replace(
+            r#""io.modelcontextprotocol/clientInfo":{"name":"c","version":"1"},"#,
+            "",
+        );
+        let mut r = request(&no_info);
+        prepare(&mut r, 2, Era::Modern, &identity);
+        let params: serde_json::Value = serde_json::from_str(r.params.unwrap().get()).unwrap();
+        assert_eq!(params["_meta"][META_CLIENT_INFO]["name"], "mcp-gateway");
     }
 
     #[test]

@@ -26,7 +26,11 @@ use crate::mcp::{
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(super) enum Era {
     Legacy,
-    Modern,
+    /// 2026-07-28; `progress`: its params carry a progress token (the endpoint has
+    /// already read them).
+    Modern {
+        progress: bool,
+    },
 }
 
 /// Runs `request` and answers it.
@@ -40,14 +44,16 @@ pub(super) async fn answer(
     let ClientRequest { id, method, params } = request;
     // Dedicated sessions stream whenever they may: the upstream can send requests
     // (sampling, elicitation, roots) while the call runs.
-    let wants_progress = sse_ok
-        && (ctx.dedicated.is_some()
-            || ParamsView::parse(params.as_deref())
-                .ok()
-                .and_then(|p| p.meta().ok())
-                .is_some_and(|m| m.progress_token.is_some()));
+    let has_token = || match era {
+        Era::Modern { progress } => progress,
+        Era::Legacy => ParamsView::parse(params.as_deref())
+            .ok()
+            .and_then(|p| p.meta().ok())
+            .is_some_and(|m| m.progress_token.is_some()),
+    };
+    let wants_progress = sse_ok && (ctx.dedicated.is_some() || has_token());
     // Only 2026-07-28 results are completed afterwards, by method.
-    let modern = (era == Era::Modern).then(|| method.clone());
+    let modern = matches!(era, Era::Modern { .. }).then(|| method.clone());
     if !wants_progress {
         let outcome = run(&ctx, &id, method, params, live).await;
         return reply::json(encode(id, modern.as_ref(), outcome));

@@ -11,7 +11,7 @@ use axum::{
 use gateway_core::{
     Scope as AuthScope, SessionMode,
     jsonrpc::{ErrorObject, Message},
-    mcp::Method,
+    mcp::{Method, ParamsView},
 };
 
 use super::{
@@ -106,14 +106,28 @@ pub(crate) async fn post(endpoint: Endpoint, meta: RequestMeta, posted: Posted) 
     if initializing {
         return initialize::initialize(endpoint.into_ctx(), request, dedicated).await;
     }
-    let params = request.params.as_deref();
-    match era::meta_version(params) {
-        Some(version) => match era::check_modern(&headers, &request.method, params, &version) {
-            Ok(_) => {
-                answer::answer(endpoint.into_ctx(), request, None, Era::Modern, accepts.sse).await
-            }
-            Err(error) => rpc_http(StatusCode::BAD_REQUEST, Some(request.id), &error),
-        },
+    // The routed fields of the params, read once for the era checks and the reply.
+    let view = ParamsView::parse(request.params.as_deref()).ok();
+    let meta = view.as_ref().and_then(|v| v.meta().ok());
+    let progress = meta.as_ref().is_some_and(|m| m.progress_token.is_some());
+    let checked = match (
+        &view,
+        meta.as_ref().and_then(|m| m.protocol_version.as_deref()),
+    ) {
+        (Some(view), Some(version)) => Some(era::check_modern_view(
+            &headers,
+            &request.method,
+            view,
+            version,
+        )),
+        _ => None,
+    };
+    match checked {
+        Some(Ok(_)) => {
+            let era = Era::Modern { progress };
+            answer::answer(endpoint.into_ctx(), request, None, era, accepts.sse).await
+        }
+        Some(Err(error)) => rpc_http(StatusCode::BAD_REQUEST, Some(request.id), &error),
         None => Refusal::transport(
             StatusCode::BAD_REQUEST,
             "Bad Request: Mcp-Session-Id header is required (send initialize first, or \
