@@ -27,6 +27,7 @@ mod m20261202_000001_add_template_upstream_tls;
 mod m20261210_000001_create_changes;
 mod m20261211_000001_add_template_upstream_auth;
 mod mysql;
+mod template_column;
 
 use sea_orm_migration::prelude::*;
 pub use sea_orm_migration::{MigrationStatus, MigratorTrait};

@@ -11,31 +11,16 @@ pub(crate) struct Migration;
 
 #[derive(DeriveIden)]
 enum GatewayTemplates {
-    Table,
     UpstreamTls,
 }
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(GatewayTemplates::Table)
-                    .add_column(ColumnDef::new(GatewayTemplates::UpstreamTls).text().null())
-                    .to_owned(),
-            )
-            .await
+        crate::template_column::add_nullable_text(manager, GatewayTemplates::UpstreamTls).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(GatewayTemplates::Table)
-                    .drop_column(GatewayTemplates::UpstreamTls)
-                    .to_owned(),
-            )
-            .await
+        crate::template_column::drop(manager, GatewayTemplates::UpstreamTls).await
     }
 }

@@ -10,31 +10,16 @@ pub(crate) struct Migration;
 
 #[derive(DeriveIden)]
 enum GatewayTemplates {
-    Table,
     UpstreamAuth,
 }
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(GatewayTemplates::Table)
-                    .add_column(ColumnDef::new(GatewayTemplates::UpstreamAuth).text().null())
-                    .to_owned(),
-            )
-            .await
+        crate::template_column::add_nullable_text(manager, GatewayTemplates::UpstreamAuth).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(GatewayTemplates::Table)
-                    .drop_column(GatewayTemplates::UpstreamAuth)
-                    .to_owned(),
-            )
-            .await
+        crate::template_column::drop(manager, GatewayTemplates::UpstreamAuth).await
     }
 }
