@@ -34,6 +34,9 @@ mod media;
 mod metrics;
 mod offline;
 mod openapi;
+/// OpenTelemetry trace export over OTLP (feature `otel`).
+#[cfg(feature = "otel")]
+pub mod otel;
 mod registry;
 mod relay;
 mod request_id;

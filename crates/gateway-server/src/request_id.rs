@@ -1,15 +1,24 @@
 //! The request id as a task-local, so every JSON error body can carry the same
 //! `request_id` as the `x-request-id` header without threading it through each handler
 //! and middleware. The scope wraps the service future directly (no boxing), and costs
-//! one clone of the header value per request.
+//! one clone of the header value per request. The client's W3C trace context
+//! (`traceparent`/`tracestate` headers) rides along, for the relay to pass on to
+//! upstreams and for the SERVER span's parent: one header lookup when there is none.
 
 use std::task::{Context, Poll};
 
 use axum::http::{HeaderValue, Request};
+use gateway_transport::TraceContext;
 use tokio::task::futures::TaskLocalFuture;
 
 tokio::task_local! {
-    static REQUEST_ID: Option<HeaderValue>;
+    static REQUEST_ID: Scoped;
+}
+
+/// What a request's scope holds.
+pub(crate) struct Scoped {
+    id: Option<HeaderValue>,
+    trace: Option<TraceContext>,
 }
 
 /// The header `SetRequestIdLayer::x_request_id` fills in.
@@ -19,9 +28,19 @@ const X_REQUEST_ID: &str = "x-request-id";
 /// the router is embedded without it, or in a task spawned off the request).
 pub(crate) fn current() -> Option<String> {
     REQUEST_ID
-        .try_with(|id| id.as_ref().and_then(|v| v.to_str().ok()).map(str::to_owned))
+        .try_with(|s| {
+            s.id.as_ref()
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        })
         .ok()
         .flatten()
+}
+
+/// The trace context the client sent as `traceparent`/`tracestate` headers, when
+/// running inside [`ScopeLayer`].
+pub(crate) fn client_trace() -> Option<TraceContext> {
+    REQUEST_ID.try_with(|s| s.trace.clone()).ok().flatten()
 }
 
 /// Runs the inner service with the request's `x-request-id` in scope; goes inside the
@@ -49,15 +68,19 @@ where
 {
     type Response = S::Response;
     type Error = S::Error;
-    type Future = TaskLocalFuture<Option<HeaderValue>, S::Future>;
+    type Future = TaskLocalFuture<Scoped, S::Future>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
     }
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
-        let id = request.headers().get(X_REQUEST_ID).cloned();
-        REQUEST_ID.scope(id, self.inner.call(request))
+        let headers = request.headers();
+        let scoped = Scoped {
+            id: headers.get(X_REQUEST_ID).cloned(),
+            trace: crate::trace::from_headers(headers),
+        };
+        REQUEST_ID.scope(scoped, self.inner.call(request))
     }
 }
 
@@ -69,8 +92,13 @@ mod tests {
     async fn current_is_the_scoped_id_and_none_outside() {
         assert_eq!(current(), None);
         let id = Some(HeaderValue::from_static("abc"));
-        let seen = REQUEST_ID.scope(id, async { current() }).await;
+        let scoped = Scoped { id, trace: None };
+        let seen = REQUEST_ID.scope(scoped, async { current() }).await;
         assert_eq!(seen.as_deref(), Some("abc"));
-        assert_eq!(REQUEST_ID.scope(None, async { current() }).await, None);
+        let none = Scoped {
+            id: None,
+            trace: None,
+        };
+        assert_eq!(REQUEST_ID.scope(none, async { current() }).await, None);
     }
 }

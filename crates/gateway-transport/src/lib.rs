@@ -55,4 +55,4 @@ pub use http::{HttpClient, TlsConfigError, check_upstream_tls};
 pub use info::{ServerInfo, ServerMessage};
 pub use link_state::LinkState;
 pub use options::{DEFAULT_ENV_ALLOWLIST, EraPreference, Options};
-pub use upstream::{CallOptions, Connector, Upstream};
+pub use upstream::{CallOptions, Connector, TraceContext, Upstream};

@@ -14,7 +14,11 @@ use tokio::sync::{broadcast, mpsc, watch};
 use crate::{
     Error, LinkState, Options, ServerInfo, ServerMessage, TlsConfigError,
     error::{ConfigProblem, ErrorKind, err},
-    http::{HttpClient, legacy_sse::SseDialer, streamable::StreamableUpstream},
+    http::{
+        HttpClient,
+        legacy_sse::SseDialer,
+        streamable::{CallHeaders, StreamableUpstream},
+    },
     session::{outbound::Identity, supervisor::Supervisor},
     stdio::StdioDialer,
 };
@@ -202,6 +206,64 @@ pub struct CallOptions {
     /// per-user token; Streamable HTTP only: stdio and legacy SSE links ignore it, so
     /// the gateway refuses per-user credentials for them). Marked sensitive.
     pub authorization: Option<HeaderValue>,
+    /// The W3C trace context the upstream is given: as `traceparent`/`tracestate`
+    /// headers on Streamable HTTP (the caller puts it in `params._meta` for every
+    /// transport).
+    pub trace: Option<TraceContext>,
+}
+
+/// A W3C trace context (<https://www.w3.org/TR/trace-context/>): `traceparent` and an
+/// optional `tracestate`, as header values (visible ASCII, checked once).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TraceContext {
+    /// `00-{trace id}-{parent span id}-{flags}`.
+    pub traceparent: HeaderValue,
+    /// Vendor entries, passed on as they came.
+    pub tracestate: Option<HeaderValue>,
+}
+
+impl TraceContext {
+    /// A context from a `traceparent` (and `tracestate`) as received: `None` unless the
+    /// `traceparent` has the W3C shape (`vv-{32 hex}-{16 hex}-{2 hex}`, ids not all
+    /// zero), so nothing malformed is passed on.
+    pub fn parse(traceparent: &str, tracestate: Option<&str>) -> Option<Self> {
+        let parts: Vec<&str> = traceparent.trim().split('-').collect();
+        let hex = |s: &str, len: usize| {
+            s.len() == len && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+        };
+        let valid = match parts.as_slice() {
+            [version, trace, span, flags, rest @ ..] => {
+                hex(version, 2)
+                    && *version != "ff"
+                    && (rest.is_empty() || *version != "00")
+                    && hex(trace, 32)
+                    && hex(span, 16)
+                    && hex(flags, 2)
+                    && trace.bytes().any(|b| b != b'0')
+                    && span.bytes().any(|b| b != b'0')
+            }
+            _ => false,
+        };
+        if !valid {
+            return None;
+        }
+        Some(Self {
+            traceparent: HeaderValue::from_str(traceparent.trim()).ok()?,
+            tracestate: tracestate
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .and_then(|s| HeaderValue::from_str(s).ok()),
+        })
+    }
+
+    /// The trace id (32 hex digits).
+    pub fn trace_id(&self) -> &str {
+        self.traceparent
+            .to_str()
+            .ok()
+            .and_then(|t| t.get(3..35))
+            .unwrap_or_default()
+    }
 }
 
 /// A connection to one upstream instance, shared by all callers. Cheap to clone.
@@ -247,6 +309,19 @@ impl Upstream {
         self.inner.transport
     }
 
+    /// The host and port of an HTTP or SSE instance (OpenTelemetry `server.address`
+    /// and `server.port`; the scheme's default port when the URL has none); `None` for
+    /// stdio.
+    pub fn server_address(&self) -> Option<(String, u16)> {
+        let origin = self.inner.origin.as_ref()?;
+        let (scheme, authority) = origin.base.split_once("://")?;
+        let authority: http::uri::Authority = authority.parse().ok()?;
+        let port = authority
+            .port_u16()
+            .unwrap_or(if scheme == "https" { 443 } else { 80 });
+        Some((authority.host().to_owned(), port))
+    }
+
     /// Waits until the upstream has completed its handshake (at most the connect
     /// timeout) and returns what it learned.
     pub async fn ready(&self) -> Result<Arc<ServerInfo>, Error> {
@@ -258,7 +333,7 @@ impl Upstream {
                 }
                 let ping = Request::new(gateway_core::jsonrpc::RequestId::Number(0), "ping", None);
                 let _ = http
-                    .call(ping, None, self.inner.request_timeout, None)
+                    .call(ping, None, self.inner.request_timeout, Default::default())
                     .await;
                 http.info()
                     .ok_or_else(|| err(&self.inner.instance, ErrorKind::NotReady))
@@ -294,13 +369,11 @@ impl Upstream {
                     .await
             }
             Adapter::Http(http) => {
-                http.call(
-                    request,
-                    options.progress,
-                    timeout,
-                    options.authorization.as_ref(),
-                )
-                .await
+                let headers = CallHeaders {
+                    authorization: options.authorization.as_ref(),
+                    trace: options.trace.as_ref(),
+                };
+                http.call(request, options.progress, timeout, headers).await
             }
             #[cfg(any(test, feature = "test-util"))]
             Adapter::Fake(fake) => fake.call(request, options).await,
@@ -327,7 +400,10 @@ impl Upstream {
                     params,
                     options.progress,
                     timeout,
-                    options.authorization.as_ref(),
+                    CallHeaders {
+                        authorization: options.authorization.as_ref(),
+                        trace: options.trace.as_ref(),
+                    },
                 )
                 .await
             }

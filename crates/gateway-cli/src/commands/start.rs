@@ -6,7 +6,9 @@ use std::io::{IsTerminal, Write};
 
 use anyhow::anyhow;
 use gateway_server::{LogFormat, Overrides, Server, Settings, shutdown_signal};
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::{
+    EnvFilter, Layer as _, layer::SubscriberExt as _, util::SubscriberInitExt as _,
+};
 
 use super::background;
 use crate::args::StartArgs;
@@ -27,18 +29,30 @@ pub(crate) fn run(args: StartArgs) -> anyhow::Result<()> {
         Some(format) => format == LogFormat::Json,
         None => !std::io::stderr().is_terminal(),
     };
-    init_tracing(settings.log_level(), settings.fleet.replica_id(), json);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| anyhow!("cannot start the async runtime: {e}"))?;
+    // Inside the runtime: trace export runs as one of its tasks.
+    let exporter = {
+        let _entered = runtime.enter();
+        init_tracing(settings.log_level(), settings.fleet.replica_id(), json)?
+    };
     if args.sync {
         tracing::warn!(
             "--sync: deployment discovery is not available in this build; \
              serving the persisted registry and the configuration file's templates"
         );
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| anyhow!("cannot start the async runtime: {e}"))?;
-    runtime.block_on(serve(settings))
+    let served = runtime.block_on(serve(settings));
+    // The last spans go out before the runtime stops.
+    #[cfg(feature = "otel")]
+    if let Some(exporter) = exporter {
+        exporter.shutdown();
+    }
+    #[cfg(not(feature = "otel"))]
+    let _ = exporter;
+    served
 }
 
 /// The flags as the server's overrides (highest precedence).
@@ -87,9 +101,18 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Trace export, when the build has it and an OTLP endpoint is set.
+#[cfg(feature = "otel")]
+type Exporter = gateway_server::otel::Tracing;
+/// This build exports no traces.
+#[cfg(not(feature = "otel"))]
+type Exporter = std::convert::Infallible;
+
 /// Logs to stderr at the settings' level (`RUST_LOG`, when set, wins), as JSON objects
-/// with a `replica` key, or as text lines starting with `replica=<id>`.
-fn init_tracing(level: &str, replica: &str, json: bool) {
+/// with a `replica` key, or as text lines starting with `replica=<id>`; with feature
+/// `otel` and an OTLP endpoint set, also exports the gateway's spans (a filter of their
+/// own: the log level stays as it is). Must run inside the tokio runtime.
+fn init_tracing(level: &str, replica: &str, json: bool) -> anyhow::Result<Option<Exporter>> {
     let from_env = std::env::var("RUST_LOG")
         .ok()
         .filter(|v| !v.trim().is_empty())
@@ -103,28 +126,40 @@ fn init_tracing(level: &str, replica: &str, json: bool) {
     let filter = from_env
         .or_else(|| EnvFilter::try_new(level).ok())
         .unwrap_or_else(|| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    if json {
+    #[cfg(feature = "otel")]
+    let (export, exporter) =
+        match gateway_server::otel::Tracing::install().map_err(|e| anyhow!("trace export: {e}"))? {
+            Some((layer, exporter)) => (Some(layer), Some(exporter)),
+            None => (None, None),
+        };
+    #[cfg(not(feature = "otel"))]
+    let (export, exporter) = (None::<tracing_subscriber::layer::Identity>, None);
+    let registry = tracing_subscriber::registry().with(export);
+    let fmt = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+    let _ = if json {
         let format = tracing_subscriber::fmt::format()
             .json()
             .flatten_event(true)
             .with_current_span(false)
             .with_span_list(false);
-        let _ = builder
+        let fmt = fmt
             .fmt_fields(tracing_subscriber::fmt::format::JsonFields::new())
-            .event_format(crate::log_format::JsonWithReplica::new(replica, format))
-            .try_init();
+            .event_format(crate::log_format::JsonWithReplica::new(replica, format));
+        registry.with(fmt.with_filter(filter)).try_init()
     } else {
-        let _ = builder
-            .with_ansi(std::io::stderr().is_terminal())
-            .event_format(crate::log_format::WithReplica {
+        let fmt = fmt.with_ansi(std::io::stderr().is_terminal()).event_format(
+            crate::log_format::WithReplica {
                 replica: replica.to_owned(),
                 inner: tracing_subscriber::fmt::format(),
-            })
-            .try_init();
+            },
+        );
+        registry.with(fmt.with_filter(filter)).try_init()
+    };
+    #[cfg(feature = "otel")]
+    if let Some(exporter) = &exporter {
+        tracing::info!(endpoint = exporter.endpoint(), "exporting traces over OTLP");
     }
+    Ok(exporter)
 }
 
 #[cfg(test)]

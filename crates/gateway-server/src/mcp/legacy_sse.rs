@@ -184,6 +184,21 @@ pub(crate) async fn message(
         return backlog_full(&backlog, request);
     };
     drop(body);
+    // The SERVER span (when traced; else the request's span, for the logs).
+    let span = crate::trace::server_span(
+        &request.method,
+        request.params.as_deref(),
+        crate::trace::Inbound {
+            id: Some(&request.id),
+            session: Some(query.session_id.as_str()),
+            protocol: None,
+        },
+    );
+    let span = if span.is_disabled() {
+        tracing::Span::current()
+    } else {
+        span
+    };
     let ctx = Ctx {
         mcp,
         scope: Scope::Template(Arc::from(template.as_str())),
@@ -204,7 +219,7 @@ pub(crate) async fn message(
             })
             .await;
     };
-    tokio::spawn(work.instrument(tracing::Span::current()));
+    tokio::spawn(work.instrument(span));
     StatusCode::ACCEPTED.into_response()
 }
 

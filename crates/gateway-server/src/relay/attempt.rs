@@ -1,6 +1,9 @@
 //! [`Attempt`]: one try of a call on one instance: counted in flight (the balancer's
 //! least-connections input), timed, reported to the instance's health and counters,
-//! and traced as an `upstream` span (template, instance, method, attempt, outcome).
+//! and traced as an `upstream` span (the OpenTelemetry CLIENT span: template, instance,
+//! method, attempt, outcome). The upstream gets the W3C trace context: this span's when
+//! traces are exported, else the client's own (from its `traceparent` header), as
+//! `params._meta.traceparent` on every transport and as headers over HTTP.
 
 use std::{sync::Arc, time::Duration};
 
@@ -9,7 +12,7 @@ use gateway_health::Outcome as Health;
 use gateway_transport::{CallOptions, Error as TransportError, Upstream};
 use http::HeaderValue;
 use tokio::{sync::mpsc, time::Instant};
-use tracing::{Instrument as _, field::Empty};
+use tracing::Instrument as _;
 
 use super::{Call, Options, RelayError, Relayed};
 use crate::{metrics::client_outcome, registry::InstanceHandle};
@@ -74,18 +77,22 @@ impl<'a> Attempt<'a> {
         authorization: Option<&HeaderValue>,
     ) -> Result<Outcome, TransportError> {
         let handle = self.handle;
-        // Field values are only evaluated when the span is enabled (debug level).
-        let span = tracing::debug_span!(
-            "upstream",
-            otel.kind = "client",
-            mcp.method.name = call.method.as_str(),
-            template = self.template,
-            instance = handle.instance.id.as_str(),
-            network.transport = upstream.transport().network(),
-            attempt = self.number,
-            outcome = Empty,
-            "error.type" = Empty,
+        let span = crate::trace::client_span(
+            &call.method,
+            call.params.as_deref(),
+            self.template,
+            handle.instance.id.as_str(),
+            upstream,
+            self.number,
         );
+        // This attempt's context when exported, else the client's (none: no rewrite).
+        #[cfg(feature = "otel")]
+        let trace = crate::otel::context_of(&span).or_else(crate::request_id::client_trace);
+        #[cfg(not(feature = "otel"))]
+        let trace = crate::request_id::client_trace();
+        let traced_params = trace
+            .as_ref()
+            .and_then(|t| crate::trace::with_trace_meta(call.params.as_deref(), t));
         let _in_flight = handle.counter.enter();
         let started = Instant::now();
         let options = CallOptions {
@@ -93,13 +100,14 @@ impl<'a> Attempt<'a> {
             ready_timeout: self.ready_wait,
             progress,
             authorization: authorization.cloned(),
+            trace,
         };
         // Borrowed: a retry sends the same params, and HTTP encodes them without a copy.
         let result = upstream
             .call_parts(
                 &RequestId::Number(0),
                 call.method.as_str(),
-                call.params.as_deref(),
+                traced_params.as_deref().or(call.params.as_deref()),
                 options,
             )
             .instrument(span.clone())
@@ -120,6 +128,7 @@ impl<'a> Attempt<'a> {
                     Outcome::Error(_) => "rpc_error",
                 };
                 span.record("outcome", answered);
+                crate::trace::record_outcome(&span, &response.outcome);
                 Ok(response.outcome)
             }
             Err(e) => {
@@ -132,6 +141,7 @@ impl<'a> Attempt<'a> {
                 }
                 span.record("outcome", "error");
                 span.record("error.type", e.class());
+                span.record("otel.status_code", "error");
                 Err(e)
             }
         }

@@ -206,6 +206,14 @@ impl Relay {
         if result.is_err() {
             inner.stats.errors.fetch_add(1, Ordering::Relaxed);
         }
+        // The SERVER span's `error.type` (a level check when not traced).
+        if tracing::level_enabled!(tracing::Level::DEBUG) {
+            let span = tracing::Span::current();
+            match &result {
+                Ok(relayed) => crate::trace::record_outcome(&span, &relayed.outcome),
+                Err(e) => crate::trace::record_failure(&span, e.class()),
+            }
+        }
         if inner.stats.metrics {
             record(
                 &inner.stats,

@@ -12,6 +12,7 @@ use gateway_core::{
 };
 use serde::Deserialize;
 use serde_json::value::RawValue;
+use tracing::Instrument as _;
 
 use super::body::JsonBody;
 use crate::{
@@ -157,6 +158,7 @@ async fn forward(
     params: Box<RawValue>,
 ) -> Result<Response, ApiError> {
     crate::trace::record_method(&method);
+    let span = crate::trace::server_span(&method, Some(&params), Default::default());
     let call = Call::new(method, Some(params));
     let options = Options {
         caller: caller.map(|c| c.0),
@@ -164,6 +166,7 @@ async fn forward(
     };
     let relayed = relay
         .call(Target::Template(template), call, options)
+        .instrument(span)
         .await?;
     let result = match relayed.outcome {
         Outcome::Result(result) => result,

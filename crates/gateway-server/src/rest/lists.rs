@@ -7,6 +7,7 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use gateway_core::mcp::Method;
+use tracing::Instrument as _;
 
 use crate::{auth::Caller, error::ApiError, relay::Relay};
 
@@ -89,9 +90,11 @@ async fn list_all(
     key: &'static str,
 ) -> Result<Response, ApiError> {
     crate::trace::record_method(&method);
+    let span = crate::trace::server_span(&method, None, Default::default());
     let caller = caller.map(|c| c.0);
     let items = relay
         .list_all(template, &method, key, caller.as_ref())
+        .instrument(span)
         .await?;
     let mut body = Vec::with_capacity(items.iter().map(|i| i.get().len() + 1).sum::<usize>() + 32);
     body.extend_from_slice(b"{\"");

@@ -5,14 +5,18 @@
 use std::sync::Arc;
 
 use axum::{
-    http::{StatusCode, header},
+    http::{HeaderMap, StatusCode, Uri, header},
     response::{IntoResponse, Response},
 };
 use gateway_core::{
     Scope as AuthScope, SessionMode,
     jsonrpc::{ErrorObject, Message},
-    mcp::{Method, ParamsView},
+    mcp::{
+        Method, ParamsView,
+        wire::{HEADER_PROTOCOL_VERSION, HEADER_SESSION_ID},
+    },
 };
+use tracing::Instrument as _;
 
 use super::{
     accept,
@@ -47,6 +51,38 @@ pub(crate) async fn post(endpoint: Endpoint, meta: RequestMeta, posted: Posted) 
         Message::Response(r) => return client::response(&endpoint, r).await,
     };
     crate::trace::record_method(&request.method);
+    // Not traced: no header is even looked up.
+    let span = if tracing::level_enabled!(tracing::Level::DEBUG) {
+        crate::trace::server_span(
+            &request.method,
+            request.params.as_deref(),
+            crate::trace::Inbound {
+                id: Some(&request.id),
+                session: header_str(&headers, HEADER_SESSION_ID),
+                protocol: header_str(&headers, HEADER_PROTOCOL_VERSION),
+            },
+        )
+    } else {
+        tracing::Span::none()
+    };
+    handle(endpoint, meta, headers, uri, request, accepts.sse)
+        .instrument(span)
+        .await
+}
+
+fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// A request, once parsed and accepted (inside its SERVER span).
+async fn handle(
+    endpoint: Endpoint,
+    meta: RequestMeta,
+    headers: HeaderMap,
+    uri: Uri,
+    request: ClientRequest,
+    sse: bool,
+) -> Response {
     let principal = endpoint.principal.as_deref();
     if let Some(scope) = missing_scope(principal, &request.method) {
         let error = reply::scope_error(&request.method, scope);
@@ -73,6 +109,11 @@ pub(crate) async fn post(endpoint: Endpoint, meta: RequestMeta, posted: Posted) 
             Ok(live) => live,
             Err(refusal) => return refusal.into_response(),
         };
+        // The negotiated revision (a client may omit the header).
+        if tracing::level_enabled!(tracing::Level::DEBUG) {
+            let span = tracing::Span::current();
+            span.record("mcp.protocol.version", live.claims.version.as_str());
+        }
         if let Err(message) = era::check_legacy_header(&headers) {
             return Refusal::transport(StatusCode::BAD_REQUEST, message).into_response();
         }
@@ -101,7 +142,7 @@ pub(crate) async fn post(endpoint: Endpoint, meta: RequestMeta, posted: Posted) 
                 }
             }
         }
-        return answer::answer(ctx, request, Some(live), Era::Legacy, accepts.sse).await;
+        return answer::answer(ctx, request, Some(live), Era::Legacy, sse).await;
     }
     if initializing {
         return initialize::initialize(endpoint.into_ctx(), request, dedicated).await;
@@ -125,7 +166,7 @@ pub(crate) async fn post(endpoint: Endpoint, meta: RequestMeta, posted: Posted) 
     match checked {
         Some(Ok(_)) => {
             let era = Era::Modern { progress };
-            answer::answer(endpoint.into_ctx(), request, None, era, accepts.sse).await
+            answer::answer(endpoint.into_ctx(), request, None, era, sse).await
         }
         Some(Err(error)) => rpc_http(StatusCode::BAD_REQUEST, Some(request.id), &error),
         None => Refusal::transport(

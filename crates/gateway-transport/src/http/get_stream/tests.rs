@@ -216,7 +216,7 @@ fn upstream(
 async fn open(up: &StreamableUpstream) {
     let ping = Request::new(RequestId::Number(1), "ping", None);
     let r = up
-        .call(ping, None, Duration::from_secs(5), None)
+        .call(ping, None, Duration::from_secs(5), Default::default())
         .await
         .unwrap();
     assert!(r.error_object().is_none());

@@ -100,6 +100,7 @@ impl Exchange for HandshakeHttp<'_> {
                 None,
                 target,
                 self.authorization.as_ref(),
+                None,
             )
             .await
             .map(|_| ())

@@ -36,13 +36,22 @@ mod reply;
 use handshake::HandshakeHttp;
 
 use crate::{
-    Error, Options, ServerInfo, ServerMessage,
+    Error, Options, ServerInfo, ServerMessage, TraceContext,
     error::{ErrorKind, LinkClosed, Opening, Violation, err},
     session::{
         handshake::{Exchange, handshake},
         outbound::{self, Identity, Restore},
     },
 };
+
+/// What one call adds to its POSTs.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct CallHeaders<'a> {
+    /// Replaces the instance's stored `Authorization` header (a per-user token).
+    pub(crate) authorization: Option<&'a HeaderValue>,
+    /// Sent as the W3C `traceparent`/`tracestate` headers.
+    pub(crate) trace: Option<&'a TraceContext>,
+}
 
 /// The session state shared by concurrent calls.
 #[derive(Debug)]
@@ -214,14 +223,13 @@ impl StreamableUpstream {
         }
     }
 
-    /// Sends `request`; `authorization`, when given, replaces the instance's stored
-    /// `Authorization` header on this call's requests.
+    /// Sends `request` with this call's own `headers`.
     pub(crate) async fn call(
         &self,
         request: Request,
         progress: Option<mpsc::Sender<Notification>>,
         timeout: std::time::Duration,
-        authorization: Option<&HeaderValue>,
+        headers: CallHeaders<'_>,
     ) -> Result<Response, Error> {
         self.call_parts(
             &request.id,
@@ -229,7 +237,7 @@ impl StreamableUpstream {
             request.params.as_deref(),
             progress,
             timeout,
-            authorization,
+            headers,
         )
         .await
     }
@@ -243,8 +251,12 @@ impl StreamableUpstream {
         params: Option<&RawValue>,
         progress: Option<mpsc::Sender<Notification>>,
         timeout: std::time::Duration,
-        authorization: Option<&HeaderValue>,
+        headers: CallHeaders<'_>,
     ) -> Result<Response, Error> {
+        let CallHeaders {
+            authorization,
+            trace,
+        } = headers;
         self.in_flight.fetch_add(1, Ordering::Relaxed);
         let _done = InFlightGuard(&self.in_flight);
         let attempt = async {
@@ -274,7 +286,14 @@ impl StreamableUpstream {
                     Era::Legacy => None,
                 };
                 match self
-                    .post(&session, encoded.bytes, modern, target, authorization)
+                    .post(
+                        &session,
+                        encoded.bytes,
+                        modern,
+                        target,
+                        authorization,
+                        trace,
+                    )
                     .await?
                 {
                     Posted::Reply(response) => {
@@ -314,7 +333,7 @@ impl StreamableUpstream {
             restore: None,
             progress: None,
         };
-        match self.post(&session, bytes, None, target, None).await? {
+        match self.post(&session, bytes, None, target, None, None).await? {
             Posted::SessionExpired => {
                 self.expire(&session);
                 Err(err(&self.instance, ErrorKind::Status(404)))
@@ -354,11 +373,22 @@ impl StreamableUpstream {
         modern: Option<(HeaderValue, Option<&str>)>,
         target: CallStream<'_>,
         authorization: Option<&HeaderValue>,
+        trace: Option<&TraceContext>,
     ) -> Result<Posted, Error> {
         self.check_size(bytes.len())?;
         let mut request = self.base_request(bytes, authorization);
         request::with_session(&mut request, &session.version, session.id.as_ref());
         let headers = request.headers_mut();
+        if let Some(trace) = trace {
+            headers.insert(
+                HeaderName::from_static("traceparent"),
+                trace.traceparent.clone(),
+            );
+            match &trace.tracestate {
+                Some(state) => headers.insert(HeaderName::from_static("tracestate"), state.clone()),
+                None => headers.remove("tracestate"),
+            };
+        }
         if let Some((method, name)) = modern {
             headers.insert(HeaderName::from_static(HEADER_METHOD), method);
             if let Some(name) = name {
