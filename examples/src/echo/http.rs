@@ -46,8 +46,16 @@ impl State {
         }
     }
 
-    /// Records a request's `method`, `tool` and `authorization` (when recording).
-    pub(crate) fn record(&self, method: &str, tool: Option<&str>, authorization: Option<&str>) {
+    /// Records a request's `method`, `tool`, `authorization`, `traceparent` header and
+    /// `_meta` (when recording).
+    pub(crate) fn record(
+        &self,
+        method: &str,
+        tool: Option<&str>,
+        authorization: Option<&str>,
+        traceparent: Option<&str>,
+        meta: Option<&serde_json::Value>,
+    ) {
         if !self.config.record_requests {
             return;
         }
@@ -57,6 +65,7 @@ impl State {
         }
         recorded.push_back(serde_json::json!({
             "method": method, "tool": tool, "authorization": authorization,
+            "traceparent": traceparent, "meta": meta,
         }));
     }
 

@@ -32,7 +32,10 @@
 //! # Test hook
 //! With `--record-requests`, `GET /__test/requests` answers `{"requests": [{"method",
 //! "tool", "authorization"}, ...]}`: the last 256 JSON-RPC requests received over HTTP
-//! with the `Authorization` header each carried (`null` when absent).
+//! with the `Authorization` header each carried (`null` when absent), and the W3C trace
+//! context: the `traceparent` header and `params._meta` (`traceparent`, `meta`).
+//! The unlisted tool `meta` (any transport) answers with the request's `params._meta`
+//! as `structuredContent` (`{}` when absent).
 
 mod body;
 mod cli;

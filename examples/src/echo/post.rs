@@ -131,6 +131,11 @@ async fn handle_request(
         &request.method,
         tool,
         hdr::get(&parts.headers, &header::AUTHORIZATION),
+        parts
+            .headers
+            .get("traceparent")
+            .and_then(|v| v.to_str().ok()),
+        request.params.as_ref().and_then(|p| p.get("_meta")),
     );
     let modern = match check_message(parts, &state, &request.method, request.params.as_ref()) {
         Ok(modern) => modern,

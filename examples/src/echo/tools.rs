@@ -112,6 +112,13 @@ pub(crate) async fn call(
             Some(_) => Err("argument 'message' must be a string".to_owned()),
         },
         "crash" => std::process::exit(3),
+        // Unlisted test hook: what `_meta` the server received.
+        "meta" => {
+            let meta = params.get("_meta").cloned().unwrap_or_else(|| json!({}));
+            let mut result = text(meta.to_string());
+            result["structuredContent"] = meta;
+            Ok(result)
+        }
         "whoami" => {
             let mut result = text(config.instance_id.clone());
             result["structuredContent"] =
