@@ -217,7 +217,8 @@ impl EchoHttp {
     }
 
     /// What a fixture started with `--record-requests` received: `{"method", "tool",
-    /// "authorization"}` per JSON-RPC request, oldest first (the last 256).
+    /// "authorization", "traceparent", "meta"}` per JSON-RPC request, oldest first (the
+    /// last 256).
     pub async fn recorded(&self) -> Vec<serde_json::Value> {
         let body: serde_json::Value =
             reqwest::get(format!("http://127.0.0.1:{}/__test/requests", self.port))
