@@ -493,3 +493,19 @@ async fn without_export_the_client_context_reaches_the_upstream_unchanged() {
     disabled.stop().await;
     plain.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn spans_still_batched_are_sent_at_shutdown() {
+    let receiver = Receiver::start().await;
+    // A batch delay no test waits for: only the flush at shutdown can send them.
+    let gw = exporting_gateway(&receiver, &[("OTEL_BSP_SCHEDULE_DELAY", "600000")]).await;
+    let echo = EchoHttp::spawn(ECHO, 0, "w1").await;
+    templates(&gw, &echo).await;
+    let (traceparent, trace, parent) = client_context();
+    call_tool(&gw, "web", META, &[("traceparent", &traceparent)]).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(receiver.spans().is_empty(), "nothing sent before shutdown");
+    assert!(gw.stop().await.success());
+    let spans = receiver.trace(&trace, 2).await;
+    server_and_client(&spans, &parent, "meta");
+}
