@@ -470,6 +470,34 @@ async fn without_export_the_client_context_reaches_the_upstream_unchanged() {
             result["structuredContent"]["traceparent"],
             traceparent.as_str()
         );
+        // MCP answered over SSE (a progress token): the call runs in a task of its own.
+        let mut meta = gateway_e2e::mcp::modern_meta();
+        meta["progressToken"] = json!("p");
+        let body = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+            "params": {"name": "meta", "arguments": {}, "_meta": meta}});
+        let r = McpHttp::new(gw.http().url("/mcp/local"))
+            .post(
+                &body,
+                &[
+                    ("mcp-protocol-version", "2026-07-28"),
+                    ("mcp-method", "tools/call"),
+                    ("mcp-name", "meta"),
+                    ("traceparent", &traceparent),
+                ],
+            )
+            .await;
+        assert!(
+            r.header("content-type")
+                .is_some_and(|c| c.starts_with("text/event-stream")),
+            "{}",
+            r.text
+        );
+        let answer = messages(&r).pop().unwrap();
+        assert_eq!(
+            answer["result"]["structuredContent"]["traceparent"],
+            traceparent.as_str(),
+            "{answer}"
+        );
         // No client context: nothing is added.
         let r = gw
             .http()

@@ -25,7 +25,8 @@ pub(crate) struct Scoped {
 const X_REQUEST_ID: &str = "x-request-id";
 
 /// The id of the request being served, when running inside [`ScopeLayer`] (absent when
-/// the router is embedded without it, or in a task spawned off the request).
+/// the router is embedded without it, or in a task spawned off the request without
+/// [`carried`]).
 pub(crate) fn current() -> Option<String> {
     REQUEST_ID
         .try_with(|s| {
@@ -41,6 +42,23 @@ pub(crate) fn current() -> Option<String> {
 /// running inside [`ScopeLayer`].
 pub(crate) fn client_trace() -> Option<TraceContext> {
     REQUEST_ID.try_with(|s| s.trace.clone()).ok().flatten()
+}
+
+/// `future` in the current request's scope (its id and the client's trace context),
+/// for work spawned off the request (an SSE answer, an HTTP+SSE message).
+pub(crate) fn carried<F: Future>(future: F) -> impl Future<Output = F::Output> {
+    let scoped = REQUEST_ID
+        .try_with(|s| Scoped {
+            id: s.id.clone(),
+            trace: s.trace.clone(),
+        })
+        .ok();
+    async move {
+        match scoped {
+            Some(scoped) => REQUEST_ID.scope(scoped, future).await,
+            None => future.await,
+        }
+    }
 }
 
 /// Runs the inner service with the request's `x-request-id` in scope; goes inside the
@@ -87,6 +105,27 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn spawned_work_can_carry_the_scope() {
+        let scoped = Scoped {
+            id: Some(HeaderValue::from_static("abc")),
+            trace: TraceContext::parse(
+                "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+                None,
+            ),
+        };
+        let (seen, trace) = REQUEST_ID
+            .scope(scoped, async {
+                tokio::spawn(carried(async { (current(), client_trace()) }))
+                    .await
+                    .unwrap()
+            })
+            .await;
+        assert_eq!(seen.as_deref(), Some("abc"));
+        assert!(trace.is_some());
+        assert_eq!(carried(async { current() }).await, None);
+    }
 
     #[tokio::test]
     async fn current_is_the_scoped_id_and_none_outside() {

@@ -219,7 +219,7 @@ pub(crate) async fn message(
             })
             .await;
     };
-    tokio::spawn(work.instrument(span));
+    tokio::spawn(crate::request_id::carried(work.instrument(span)));
     StatusCode::ACCEPTED.into_response()
 }
 

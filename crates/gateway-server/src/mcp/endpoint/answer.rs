@@ -91,7 +91,9 @@ pub(super) async fn answer(
         }
         let _ = events_tx.send(Bytes::from(body)).await;
     };
-    let work = tokio::spawn(work.instrument(tracing::Span::current()));
+    let work = tokio::spawn(crate::request_id::carried(
+        work.instrument(tracing::Span::current()),
+    ));
     // An in-flight request: it may finish while the server drains (the drain layer
     // ends it at the deadline).
     sse_response(
