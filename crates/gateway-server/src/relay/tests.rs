@@ -116,6 +116,7 @@ fn fake(board: &HealthBoard, template: &str, id: &str, play: Play) -> Fake {
         instance,
         upstream,
         counter: InFlightCounter::new(),
+        gate: crate::registry::admission_gate(&Default::default()),
         stats: InstanceStats::default(),
         ops: Default::default(),
     });
