@@ -21,7 +21,7 @@ use http_body_util::{BodyExt, Full, combinators::BoxBody};
 use hyper::{Request, Response, body::Incoming, service::service_fn};
 use hyper_util::{
     client::legacy::{Client as HyperClient, connect::HttpConnector},
-    rt::{TokioExecutor, TokioIo},
+    rt::TokioExecutor,
 };
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
@@ -44,15 +44,35 @@ struct Held<'a>(&'a AtomicUsize);
 
 impl<'a> Held<'a> {
     fn enter(now: &'a AtomicUsize, max: &AtomicUsize) -> Held<'a> {
-        let n = now.fetch_add(1, Ordering::SeqCst) + 1;
-        max.fetch_max(n, Ordering::SeqCst);
+        count_in(now, max);
         Held(now)
     }
+}
+
+fn count_in(now: &AtomicUsize, max: &AtomicUsize) {
+    let n = now.fetch_add(1, Ordering::SeqCst) + 1;
+    max.fetch_max(n, Ordering::SeqCst);
 }
 
 impl Drop for Held<'_> {
     fn drop(&mut self) {
         self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// Counts one open connection while its service lives.
+struct Open(Arc<Gauges>);
+
+impl Open {
+    fn enter(gauges: Arc<Gauges>) -> Open {
+        count_in(&gauges.connections, &gauges.max_connections);
+        Open(gauges)
+    }
+}
+
+impl Drop for Open {
+    fn drop(&mut self) {
+        self.0.connections.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
@@ -71,20 +91,13 @@ impl CountingProxy {
         let client: HyperClient<HttpConnector, Full<Bytes>> =
             HyperClient::builder(TokioExecutor::new()).build_http();
         let shared = gauges.clone();
-        let task = tokio::spawn(async move {
-            loop {
-                let Ok((stream, _)) = listener.accept().await else {
-                    return;
-                };
-                let (client, gauges) = (client.clone(), shared.clone());
-                tokio::spawn(async move {
-                    let _open = Held::enter(&gauges.connections, &gauges.max_connections);
-                    let service = service_fn(|req| forward(req, upstream_port, &client, &gauges));
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await;
-                });
-            }
+        let task = serve_http1(listener, move || {
+            let (client, gauges) = (client.clone(), shared.clone());
+            let open = Open::enter(gauges.clone());
+            service_fn(move |req| {
+                let _connection = &open;
+                forward(req, upstream_port, client.clone(), gauges.clone())
+            })
         });
         CountingProxy { port, gauges, task }
     }
@@ -117,8 +130,8 @@ impl Drop for CountingProxy {
 async fn forward(
     req: Request<Incoming>,
     upstream_port: u16,
-    client: &HyperClient<HttpConnector, Full<Bytes>>,
-    gauges: &Gauges,
+    client: HyperClient<HttpConnector, Full<Bytes>>,
+    gauges: Arc<Gauges>,
 ) -> Result<Response<BoxBody<Bytes, std::io::Error>>, Infallible> {
     let _serving = Held::enter(&gauges.requests, &gauges.max_requests);
     gauges.total_requests.fetch_add(1, Ordering::SeqCst);
@@ -128,11 +141,7 @@ async fn forward(
         .await
         .map(|b| b.to_bytes())
         .unwrap_or_default();
-    let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
-    parts.uri = format!("http://127.0.0.1:{upstream_port}{path}")
-        .parse()
-        .unwrap();
-    parts.headers.remove(hyper::header::HOST);
+    retarget(&mut parts, upstream_port);
     // The whole answer is read before the request counts as done.
     let answer = match client
         .request(Request::from_parts(parts, Full::new(body)))
