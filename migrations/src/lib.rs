@@ -26,6 +26,7 @@ mod m20261124_000008_add_template_session_mode;
 mod m20261202_000001_add_template_upstream_tls;
 mod m20261210_000001_create_changes;
 mod m20261211_000001_add_template_upstream_auth;
+mod m20261212_000001_add_template_upstream_limits;
 mod mysql;
 mod template_column;
 
@@ -51,6 +52,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000001_add_template_upstream_tls::Migration),
             Box::new(m20261210_000001_create_changes::Migration),
             Box::new(m20261211_000001_add_template_upstream_auth::Migration),
+            Box::new(m20261212_000001_add_template_upstream_limits::Migration),
         ]
     }
 
@@ -85,6 +87,7 @@ mod tests {
                 "m20261202_000001_add_template_upstream_tls",
                 "m20261210_000001_create_changes",
                 "m20261211_000001_add_template_upstream_auth",
+                "m20261212_000001_add_template_upstream_limits",
             ]
         );
         let mut sorted = names.clone();

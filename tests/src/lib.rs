@@ -13,11 +13,13 @@ pub mod http;
 pub mod mcp;
 pub mod oidc;
 mod process;
+mod proxy;
 pub mod rpc;
 
 pub use gateway::{TempDb, TestGateway};
 pub use http::{Http, Reply};
 pub use process::{Memory, Output, child_pids, memory, run};
+pub use proxy::{retarget, serve_http1};
 
 use std::{
     path::{Path, PathBuf},

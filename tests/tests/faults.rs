@@ -27,7 +27,7 @@ use hyper::{
 };
 use hyper_util::{
     client::legacy::{Client as HyperClient, connect::HttpConnector},
-    rt::{TokioExecutor, TokioIo},
+    rt::TokioExecutor,
 };
 use serde_json::json;
 use tokio::net::TcpListener;
@@ -67,21 +67,9 @@ impl FaultProxy {
         let client: HyperClient<HttpConnector, Full<Bytes>> =
             HyperClient::builder(TokioExecutor::new()).build_http();
         let state = fault.clone();
-        let task = tokio::spawn(async move {
-            loop {
-                let Ok((stream, _)) = listener.accept().await else {
-                    return;
-                };
-                let (client, state) = (client.clone(), state.clone());
-                tokio::spawn(async move {
-                    let service = service_fn(move |req| {
-                        proxy(req, upstream_port, client.clone(), state.clone())
-                    });
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await;
-                });
-            }
+        let task = serve_http1(listener, move || {
+            let (client, state) = (client.clone(), state.clone());
+            service_fn(move |req| proxy(req, upstream_port, client.clone(), state.clone()))
         });
         FaultProxy { port, fault, task }
     }
@@ -124,11 +112,7 @@ async fn proxy(
     if is_call && fault != Fault::None {
         return Ok(inject(fault));
     }
-    let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
-    parts.uri = format!("http://127.0.0.1:{upstream_port}{path}")
-        .parse()
-        .unwrap();
-    parts.headers.remove(hyper::header::HOST);
+    retarget(&mut parts, upstream_port);
     let forwarded = Request::from_parts(parts, Full::new(body));
     Ok(match client.request(forwarded).await {
         Ok(resp) => resp.map(|b| b.map_err(std::io::Error::other).boxed()),

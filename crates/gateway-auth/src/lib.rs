@@ -89,7 +89,7 @@ pub use error::{Error, Result};
 pub use fleet::{FleetRateLimiter, RedisLink};
 pub use principal::{ExternalToken, Principal};
 pub use rate_limit::{CheckFuture, Decision, MemoryRateLimiter, Quota, RateLimiter};
-pub use seal::{SealError, SessionKey, SessionSealer};
+pub use seal::{MAX_TOKEN_LEN, SealError, SessionKey, SessionSealer};
 pub use secret::Secret;
 pub use throttle::ThrottlePolicy;
 pub use trusted_proxies::TrustedProxies;

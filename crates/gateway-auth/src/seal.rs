@@ -34,8 +34,9 @@ const VERSION: u8 = 1;
 const KEY_ID_LEN: usize = 4;
 /// AES-GCM tag length.
 const TAG_LEN: usize = 16;
-/// Tokens longer than this are refused before decoding.
-const MAX_TOKEN_LEN: usize = 4096;
+/// Tokens longer than this are refused before decoding (so [`SessionSealer::seal`]
+/// is for short values, at most about 3 KB: ids, not documents).
+pub const MAX_TOKEN_LEN: usize = 4096;
 /// Binds tokens to this use: data sealed for another purpose does not open here.
 const AAD: &[u8] = b"mcp-gateway session v1";
 

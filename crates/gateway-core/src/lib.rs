@@ -36,8 +36,8 @@ pub use error::ValidationError;
 pub use model::{
     EndpointUrl, Headers, HealthProbe, HealthScore, HealthStatus, Instance, InstanceId,
     InstanceSpec, LoadBalancerSettings, Role, Scope, Scopes, SessionMode, StdioCommand, Strategy,
-    TemplateAccess, TemplateName, Transport, UpstreamAuth, UpstreamAuthMode, UpstreamTls, Username,
-    Weight,
+    TemplateAccess, TemplateName, Transport, UpstreamAuth, UpstreamAuthMode, UpstreamLimits,
+    UpstreamTls, Username, Weight,
 };
 
 /// Appends `s` as a JSON string literal (shared by the jsonrpc and mcp modules).

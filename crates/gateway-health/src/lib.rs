@@ -11,6 +11,8 @@
 //! - [`spawn_checker`]: one jittered probing task per instance (`ping`, or
 //!   `server/discover` for 2026-07-28 upstreams, `tools/list`, or an HTTP GET path).
 //! - [`RetryBudget`]: caps retries at a fraction of first attempts.
+//! - [`AdmissionGate`]: caps the requests one instance serves at once, with a bounded
+//!   wait queue; overflow is refused at once.
 //!
 //! ```
 //! use std::time::Duration;
@@ -31,6 +33,7 @@
 mod board;
 mod budget;
 mod checker;
+mod gate;
 mod policy;
 mod probe;
 mod state;
@@ -38,6 +41,7 @@ mod state;
 pub use board::{CheckRecord, CircuitState, Counters, HealthBoard, HealthCell, HealthSnapshot};
 pub use budget::RetryBudget;
 pub use checker::{CheckConfig, CheckerHandle, ProbeNow, spawn_checker};
+pub use gate::{AdmissionGate, Admitted, Refusal};
 pub use policy::HealthPolicy;
 pub use probe::probe;
 pub use state::{Circuit, CircuitPosition, InstanceHealth, LinkHealth, Outcome, Transition};

@@ -557,4 +557,6 @@ pub use oauth::OAuthSettings;
 pub use templates::SeedTemplate;
 
 #[cfg(test)]
+mod file_properties;
+#[cfg(test)]
 mod tests;

@@ -232,6 +232,12 @@ impl IntoResponse for ApiError {
         }
         let mut response = (status, Json(body)).into_response();
         auth_headers(&self, response.headers_mut());
+        if let ApiError::Relay(RelayError::Overloaded { .. }) = &self {
+            response.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from(RelayError::OVERLOADED_RETRY_AFTER_SECS),
+            );
+        }
         if status == StatusCode::SERVICE_UNAVAILABLE {
             response
                 .headers_mut()
@@ -251,6 +257,7 @@ fn relay_status(e: &RelayError) -> (StatusCode, &'static str) {
         RelayError::NoInstances(_) | RelayError::Unavailable { .. } => {
             (StatusCode::SERVICE_UNAVAILABLE, "unavailable")
         }
+        RelayError::Overloaded { .. } => (StatusCode::SERVICE_UNAVAILABLE, "overloaded"),
         RelayError::TimedOut { .. } => (StatusCode::GATEWAY_TIMEOUT, "upstream_timeout"),
         RelayError::Failed { .. } => (StatusCode::BAD_GATEWAY, "upstream_failed"),
         RelayError::Credentials { cause, .. } if cause.is_caller_error() => {

@@ -11,7 +11,7 @@ use std::{collections::BTreeMap, fmt, path::PathBuf, time::Duration};
 use gateway_core::{
     EndpointUrl, Headers, Instance, InstanceId, InstanceSpec, LoadBalancerSettings, SessionMode,
     StdioCommand, Strategy, TemplateName, UpstreamAuth, ValidationError, Weight,
-    api::{UpstreamAuthConfig, UpstreamTlsConfig},
+    api::{UpstreamAuthConfig, UpstreamLimitsConfig, UpstreamTlsConfig},
 };
 use sea_orm::ActiveValue::Set;
 use serde::{
@@ -54,6 +54,10 @@ pub(crate) fn template_row(
         upstream_auth: Set(Some(settings.upstream_auth())
             .filter(|auth| !auth.is_default())
             .map(|auth| to_json("upstream_auth", &UpstreamAuthConfig::from(auth)))
+            .transpose()?),
+        upstream_limits: Set(Some(settings.upstream_limits())
+            .filter(|limits| !limits.is_default())
+            .map(|limits| to_json("upstream_limits", &UpstreamLimitsConfig::from(limits)))
             .transpose()?),
         created_at_ms: Set(now_ms),
         updated_at_ms: Set(now_ms),
@@ -116,11 +120,21 @@ pub(crate) fn template_from_row(
             wire.validate().map_err(|e| corrupt("upstream_auth", &e))?
         }
     };
+    let upstream_limits = match &row.upstream_limits {
+        None => gateway_core::UpstreamLimits::default(),
+        Some(text) => {
+            let wire: UpstreamLimitsConfig =
+                from_json(text).map_err(|e| corrupt("upstream_limits", &e))?;
+            wire.validate()
+                .map_err(|e| corrupt("upstream_limits", &e))?
+        }
+    };
     Ok((
         name,
         settings
             .with_upstream_tls(upstream_tls)
-            .with_upstream_auth(upstream_auth),
+            .with_upstream_auth(upstream_auth)
+            .with_upstream_limits(upstream_limits),
     ))
 }
 

@@ -51,7 +51,7 @@ pub use error::{Error, Report};
 pub mod test_util {
     pub use crate::error::test_util::Failure;
 }
-pub use http::{HttpClient, TlsConfigError, check_upstream_tls};
+pub use http::{HttpClient, PoolLimits, TlsConfigError, check_upstream_tls};
 pub use info::{ServerInfo, ServerMessage};
 pub use link_state::LinkState;
 pub use options::{DEFAULT_ENV_ALLOWLIST, EraPreference, Options};

@@ -2,6 +2,8 @@
 
 use std::{num::NonZeroUsize, time::Duration};
 
+use crate::PoolLimits;
+
 /// Which protocol era to speak to an upstream.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum EraPreference {
@@ -44,6 +46,9 @@ pub struct Options {
     pub restart_backoff: Duration,
     /// Longest restart delay.
     pub restart_backoff_max: Duration,
+    /// Connection limits of each HTTP or SSE instance's pool. Anything but the default
+    /// (unlimited) gives every instance a pool of its own.
+    pub pool_limits: PoolLimits,
 }
 
 /// Variables a stdio child inherits from the gateway by default: enough to find
@@ -80,6 +85,7 @@ impl Default for Options {
             stdio_shutdown_grace: Duration::from_secs(2),
             restart_backoff: Duration::from_millis(100),
             restart_backoff_max: Duration::from_secs(30),
+            pool_limits: PoolLimits::default(),
         }
     }
 }

@@ -15,7 +15,7 @@ use crate::{
     Error, LinkState, Options, ServerInfo, ServerMessage, TlsConfigError,
     error::{ConfigProblem, ErrorKind, err},
     http::{
-        HttpClient,
+        HttpClient, PoolLimits,
         legacy_sse::SseDialer,
         streamable::{CallHeaders, StreamableUpstream},
     },
@@ -93,6 +93,14 @@ impl Connector {
     /// called inside a tokio runtime.
     pub fn connect(&self, instance: InstanceId, spec: &InstanceSpec) -> Result<Upstream, Error> {
         let (server_tx, _) = broadcast::channel(SERVER_MESSAGE_BUFFER);
+        // Limits hold per instance: a limited instance (and its probes) gets a pool of
+        // its own.
+        let shared = self.options.pool_limits == PoolLimits::default();
+        let http = if shared || matches!(spec, InstanceSpec::Stdio(_)) {
+            self.http.clone()
+        } else {
+            self.http.limited(self.options.pool_limits)
+        };
         let adapter = match spec {
             InstanceSpec::Stdio(command) => {
                 let dialer = StdioDialer {
@@ -116,7 +124,7 @@ impl Connector {
                     instance: instance.clone(),
                     url: parse_url(&instance, url.as_str())?,
                     headers: header_map(&instance, headers)?,
-                    client: self.http.clone(),
+                    client: http.clone(),
                     max_message_size: self.options.max_message_size,
                 };
                 Adapter::Linked(Supervisor::start(
@@ -133,7 +141,7 @@ impl Connector {
                     instance.clone(),
                     parse_url(&instance, url.as_str())?,
                     header_map(&instance, headers)?,
-                    self.http.clone(),
+                    http.clone(),
                     self.options.clone(),
                     self.identity.clone(),
                     server_tx.clone(),
@@ -150,7 +158,7 @@ impl Connector {
                         uri.authority().map_or("", |a| a.as_str())
                     ),
                     headers: header_map(&instance, headers)?,
-                    http: self.http.clone(),
+                    http,
                 })
             }
             InstanceSpec::Stdio(_) => None,
@@ -302,6 +310,12 @@ impl Upstream {
     /// The instance this connection serves.
     pub fn instance(&self) -> &InstanceId {
         &self.inner.instance
+    }
+
+    /// Whether `other` is this very connection (a clone of it), not merely one to the
+    /// same instance.
+    pub fn same_connection(&self, other: &Upstream) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
     }
 
     /// How this connection reaches its instance.

@@ -4,6 +4,7 @@
 mod auth;
 mod register;
 mod upstream_auth;
+mod upstream_limits;
 mod upstream_tls;
 mod views;
 pub mod whole;
@@ -14,6 +15,7 @@ pub use auth::{
 };
 pub use register::{CommandLine, RegisterInstance, ValidRegistration};
 pub use upstream_auth::UpstreamAuthConfig;
+pub use upstream_limits::UpstreamLimitsConfig;
 pub use upstream_tls::UpstreamTlsConfig;
 pub use views::{InstanceInfo, LoadBalancerConfig, LoadBalancerUpdate, rfc3339};
 

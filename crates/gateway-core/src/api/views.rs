@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::upstream_auth::UpstreamAuthConfig;
+use super::upstream_limits::UpstreamLimitsConfig;
 use super::upstream_tls::{UpstreamTlsConfig, nullable};
 use crate::{Instance, InstanceSpec, LoadBalancerSettings, Strategy};
 
@@ -182,6 +183,10 @@ pub struct LoadBalancerConfig {
     /// instance's stored headers).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub upstream_auth: Option<UpstreamAuthConfig>,
+    /// How much of each instance the gateway may use at once (absent from older
+    /// servers' answers, meaning the defaults).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upstream_limits: Option<UpstreamLimitsConfig>,
 }
 
 fn default_max_sessions() -> u32 {
@@ -210,6 +215,7 @@ impl From<&LoadBalancerSettings> for LoadBalancerConfig {
             upstream_auth: Some(s.upstream_auth())
                 .filter(|a| !a.is_default())
                 .map(UpstreamAuthConfig::from),
+            upstream_limits: Some(UpstreamLimitsConfig::from(s.upstream_limits())),
         }
     }
 }
@@ -305,6 +311,19 @@ pub struct LoadBalancerUpdate {
     /// exchange client.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub upstream_auth: Option<UpstreamAuthConfig>,
+    /// New per-instance limits, replacing the current ones as a whole (absent fields
+    /// take their defaults); `null` goes back to the defaults. Changing them reconnects
+    /// the template's instances.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "nullable"
+    )]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(value_type = Option<UpstreamLimitsConfig>, nullable)
+    )]
+    pub upstream_limits: Option<Option<UpstreamLimitsConfig>>,
 }
 
 impl LoadBalancerUpdate {
@@ -322,6 +341,11 @@ impl LoadBalancerUpdate {
             None => current.upstream_auth().clone(),
             Some(auth) => auth.validate()?,
         };
+        let upstream_limits = match &self.upstream_limits {
+            None => *current.upstream_limits(),
+            Some(None) => crate::UpstreamLimits::default(),
+            Some(Some(limits)) => limits.validate()?,
+        };
         let c = LoadBalancerConfig::from(current);
         let settings = LoadBalancerSettings::new(
             self.strategy.unwrap_or(c.strategy),
@@ -336,6 +360,7 @@ impl LoadBalancerUpdate {
             .with_health_probe(self.health_probe.clone().unwrap_or(c.health_probe))
             .with_upstream_tls(upstream_tls)
             .with_upstream_auth(upstream_auth)
+            .with_upstream_limits(upstream_limits)
             .with_session_mode(
                 self.session_mode.unwrap_or(c.session_mode),
                 self.max_sessions.unwrap_or(c.max_sessions),

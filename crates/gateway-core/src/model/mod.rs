@@ -10,6 +10,7 @@ mod session_mode;
 mod settings;
 mod strategy;
 mod upstream_auth;
+mod upstream_limits;
 mod upstream_tls;
 mod weight;
 
@@ -23,5 +24,6 @@ pub use session_mode::SessionMode;
 pub use settings::LoadBalancerSettings;
 pub use strategy::Strategy;
 pub use upstream_auth::{UpstreamAuth, UpstreamAuthMode};
+pub use upstream_limits::UpstreamLimits;
 pub use upstream_tls::{ClientIdentity, UpstreamTls};
 pub use weight::Weight;

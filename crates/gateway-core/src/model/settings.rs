@@ -3,7 +3,8 @@
 use std::time::Duration;
 
 use crate::{
-    HealthProbe, SessionMode, Strategy, UpstreamAuth, UpstreamTls, error::ValidationError,
+    HealthProbe, SessionMode, Strategy, UpstreamAuth, UpstreamLimits, UpstreamTls,
+    error::ValidationError,
 };
 
 /// How a template balances, checks and retries. Construct with [`LoadBalancerSettings::new`]
@@ -21,6 +22,7 @@ pub struct LoadBalancerSettings {
     max_sessions: u32,
     upstream_tls: Option<UpstreamTls>,
     upstream_auth: UpstreamAuth,
+    upstream_limits: UpstreamLimits,
 }
 
 /// Bounds, shared by validation and documentation.
@@ -96,6 +98,7 @@ impl LoadBalancerSettings {
             max_sessions: Self::DEFAULT_MAX_SESSIONS,
             upstream_tls: None,
             upstream_auth: UpstreamAuth::default(),
+            upstream_limits: UpstreamLimits::default(),
         })
     }
 
@@ -191,6 +194,17 @@ impl LoadBalancerSettings {
         self
     }
 
+    /// How much of each instance the gateway may use at once.
+    pub fn upstream_limits(&self) -> &UpstreamLimits {
+        &self.upstream_limits
+    }
+
+    /// A copy with other per-instance limits.
+    pub fn with_upstream_limits(mut self, limits: UpstreamLimits) -> Self {
+        self.upstream_limits = limits;
+        self
+    }
+
     /// A copy with another strategy.
     pub fn with_strategy(mut self, strategy: Strategy) -> Self {
         self.strategy = strategy;
@@ -216,6 +230,7 @@ impl Default for LoadBalancerSettings {
             max_sessions: Self::DEFAULT_MAX_SESSIONS,
             upstream_tls: None,
             upstream_auth: UpstreamAuth::default(),
+            upstream_limits: UpstreamLimits::default(),
         }
     }
 }

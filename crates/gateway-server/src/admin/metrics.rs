@@ -180,12 +180,36 @@ fn instances(page: &mut Exposition, templates: &[&Arc<TemplateRoute>]) {
             page.sample(name, &labels, f64::from(u8::from(s == current)));
         }
     }
-    let gauges: [PerInstance; 4] = [
+    let gauges: [PerInstance; 8] = [
         (
             "mcp_gateway_instance_in_flight",
             "gauge",
             "Upstream calls in flight on the instance.",
             |h| h.counter.get() as f64,
+        ),
+        (
+            "mcp_gateway_instance_admission_limit",
+            "gauge",
+            "The instance's upstream_limits.max_in_flight: calls it may serve at once.",
+            |h| h.gate.max_in_flight() as f64,
+        ),
+        (
+            "mcp_gateway_instance_admission_pending",
+            "gauge",
+            "Calls waiting for one of the instance's in-flight slots.",
+            |h| h.gate.pending() as f64,
+        ),
+        (
+            "mcp_gateway_instance_admission_refused_full_total",
+            "counter",
+            "Calls the instance's admission gate turned away at once (every slot taken and the wait queue full; with other instances left, the call went on to them).",
+            |h| h.gate.refused().0 as f64,
+        ),
+        (
+            "mcp_gateway_instance_admission_refused_expired_total",
+            "counter",
+            "Calls that waited for an in-flight slot of the instance until their deadline.",
+            |h| h.gate.refused().1 as f64,
         ),
         (
             "mcp_gateway_instance_health_score",

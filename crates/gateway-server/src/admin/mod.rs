@@ -85,6 +85,7 @@ pub(crate) fn metrics_only(state: AppState) -> Router {
         gateway_core::api::LoadBalancerUpdate,
         gateway_core::api::UpstreamTlsConfig,
         gateway_core::api::UpstreamAuthConfig,
+        gateway_core::api::UpstreamLimitsConfig,
         gateway_core::api::ErrorBody
     ))
 )]

@@ -2,12 +2,12 @@ use super::*;
 
 use crate::config::test_env as env;
 
-fn write(json: &str) -> tempfile_path::TempPath {
+pub(super) fn write(json: &str) -> tempfile_path::TempPath {
     tempfile_path::write(json)
 }
 
-mod tempfile_path {
-    pub(super) struct TempPath(pub(super) std::path::PathBuf);
+pub(super) mod tempfile_path {
+    pub(crate) struct TempPath(pub(crate) std::path::PathBuf);
     impl Drop for TempPath {
         fn drop(&mut self) {
             let _ = std::fs::remove_file(&self.0);

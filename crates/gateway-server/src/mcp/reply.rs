@@ -155,14 +155,24 @@ pub(super) fn cancelled() -> Outcome {
 pub(super) fn relay_error(e: &RelayError) -> Outcome {
     let code = match e {
         RelayError::TemplateNotFound(_) => code::INVALID_PARAMS,
-        RelayError::NoInstances(_) | RelayError::Unavailable { .. } => code::UPSTREAM_UNAVAILABLE,
+        RelayError::NoInstances(_)
+        | RelayError::Unavailable { .. }
+        | RelayError::Overloaded { .. } => code::UPSTREAM_UNAVAILABLE,
         RelayError::TimedOut { .. } => code::UPSTREAM_TIMEOUT,
         RelayError::Failed { .. } => code::UPSTREAM_FAILED,
         RelayError::Credentials { .. } => code::UPSTREAM_CREDENTIALS,
     };
     e.log_hidden_cause();
     let mut object = ErrorObject::new(code, e.to_string());
-    if let Some(id) = crate::request_id::current() {
+    let request_id = crate::request_id::current();
+    if let RelayError::Overloaded { .. } = e {
+        // Like the REST facade's `Retry-After`: when trying again makes sense.
+        object = object.with_data(json!({
+            "reason": "overloaded",
+            "retry_after": RelayError::OVERLOADED_RETRY_AFTER_SECS,
+            "request_id": request_id,
+        }));
+    } else if let Some(id) = request_id {
         object = object.with_data(json!({ "request_id": id }));
     }
     Outcome::Error(to_raw(&object))

@@ -1,5 +1,6 @@
 //! Which [`Connector`] a template's upstreams come from: the gateway's shared one,
-//! adjusted to the template's stdio pool size and, when it has upstream TLS settings,
+//! adjusted to the template's stdio pool size and per-instance connection limits
+//! (`upstream_limits`) and, when it has upstream TLS settings,
 //! with an HTTP connection pool of its own that trusts its CA bundle and presents its
 //! client certificate.
 //!
@@ -10,7 +11,7 @@
 use std::num::NonZeroUsize;
 
 use gateway_core::{LoadBalancerSettings, TemplateName};
-use gateway_transport::{Connector, TlsConfigError};
+use gateway_transport::{Connector, PoolLimits, TlsConfigError};
 
 use super::RegistryError;
 
@@ -20,7 +21,7 @@ pub(super) fn build(
     settings: &LoadBalancerSettings,
 ) -> Result<Connector, TlsConfigError> {
     let connector = base.with_upstream_tls(settings.upstream_tls())?;
-    Ok(with_pool(&connector, settings.pool_size()))
+    Ok(with_settings(&connector, settings))
 }
 
 /// Like [`build`] for an API or configuration change: an unusable file is refused
@@ -47,19 +48,41 @@ pub(super) fn build_or_refuse(
             error = %e.message(),
             "upstream TLS settings unusable: the template's HTTPS upstreams fail until they are set again"
         );
-        with_pool(&base.with_refusing_tls(), settings.pool_size())
+        with_settings(&base.with_refusing_tls(), settings)
     })
 }
 
-/// `connector` with `pool` processes per stdio instance (sharing its HTTP pool).
-pub(super) fn with_pool(connector: &Connector, pool: u32) -> Connector {
-    let pool = usize::try_from(pool)
+/// `connector` (sharing its HTTP settings) with the template's stdio processes per
+/// instance and per-instance connection limits.
+pub(super) fn with_settings(connector: &Connector, settings: &LoadBalancerSettings) -> Connector {
+    let pool = usize::try_from(settings.pool_size())
         .ok()
         .and_then(NonZeroUsize::new)
         .unwrap_or(NonZeroUsize::MIN);
-    if pool == connector.options().stdio_processes {
+    let limits = pool_limits(settings);
+    let options = connector.options();
+    if pool == options.stdio_processes && limits == options.pool_limits {
         connector.clone()
     } else {
-        connector.with_options(|o| o.stdio_processes = pool)
+        connector.with_options(|o| {
+            o.stdio_processes = pool;
+            o.pool_limits = limits;
+        })
+    }
+}
+
+/// Whether a settings change needs the template's instances reconnected: another stdio
+/// pool size, or other per-instance limits (connection pools and admission gates are
+/// made with the instance).
+pub(super) fn connection_changed(old: &LoadBalancerSettings, new: &LoadBalancerSettings) -> bool {
+    old.pool_size() != new.pool_size() || old.upstream_limits() != new.upstream_limits()
+}
+
+fn pool_limits(settings: &LoadBalancerSettings) -> PoolLimits {
+    let limits = settings.upstream_limits();
+    let size = |n: u32| usize::try_from(n).unwrap_or(usize::MAX);
+    PoolLimits {
+        max_connections: Some(size(limits.max_connections())),
+        max_idle: Some(size(limits.idle_connections())),
     }
 }

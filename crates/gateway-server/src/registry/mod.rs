@@ -19,7 +19,7 @@ use gateway_core::{
     HealthStatus, Instance, InstanceId, LoadBalancerSettings, TemplateName, Transport,
     api::{LoadBalancerUpdate, ValidRegistration},
 };
-use gateway_health::{CheckConfig, HealthBoard, HealthPolicy};
+use gateway_health::{AdmissionGate, CheckConfig, HealthBoard, HealthPolicy};
 use gateway_store::Store;
 use gateway_transport::Connector;
 pub(crate) use table::{
@@ -201,7 +201,7 @@ impl Registry {
             Some(t) => (t.settings.clone(), t.connector.clone()),
             None => (
                 self.defaults.clone(),
-                connectors::with_pool(&self.connector, self.defaults.pool_size()),
+                connectors::with_settings(&self.connector, &self.defaults),
             ),
         };
         let mut removed = None;
@@ -304,9 +304,9 @@ impl Registry {
     }
 
     /// Stores and publishes `settings`. Upstreams are restarted when their connection
-    /// changes: every instance for a new stdio pool size, HTTP and SSE instances for a
-    /// new TLS connector (`reconnect`; their health starts afresh, as failures under
-    /// the old TLS settings say nothing about the new ones). Calls in flight on a
+    /// changes: every instance for a new stdio pool size or new `upstream_limits`, HTTP
+    /// and SSE instances for a new TLS connector (`reconnect`; their health starts
+    /// afresh, as failures under the old TLS settings say nothing about the new ones). Calls in flight on a
     /// replaced upstream finish on it.
     async fn update_settings_locked(
         &self,
@@ -325,11 +325,12 @@ impl Registry {
         }
         let snapshot = self.snapshot();
         let route = snapshot.templates.get(template);
-        let pool_changed = route.is_some_and(|t| t.settings.pool_size() != settings.pool_size());
+        let pool_changed =
+            route.is_some_and(|t| connectors::connection_changed(&t.settings, &settings));
         let tls_changed = reconnect.is_some();
         let connector = match (reconnect, route) {
             (Some(connector), _) => connector,
-            (None, Some(t)) => connectors::with_pool(&t.connector, settings.pool_size()),
+            (None, Some(t)) => connectors::with_settings(&t.connector, &settings),
             (None, None) => connectors::build_or_refuse(&self.connector, template, &settings),
         };
         let mut replaced = Vec::new();
@@ -399,6 +400,7 @@ impl Registry {
             instance,
             upstream,
             counter: InFlightCounter::new(),
+            gate: admission_gate(settings),
             stats: InstanceStats::default(),
             ops: ClientOps::new(self.metrics),
             health,
@@ -535,4 +537,11 @@ pub(crate) fn now_ms() -> i64 {
 /// Loads a counter.
 pub(crate) fn load(counter: &std::sync::atomic::AtomicU64) -> u64 {
     counter.load(Ordering::Relaxed)
+}
+
+/// An instance's admission gate, from its template's `upstream_limits`.
+pub(crate) fn admission_gate(settings: &LoadBalancerSettings) -> AdmissionGate {
+    let limits = settings.upstream_limits();
+    let size = |n: u32| usize::try_from(n).unwrap_or(usize::MAX);
+    AdmissionGate::new(size(limits.max_in_flight()), size(limits.max_pending()))
 }

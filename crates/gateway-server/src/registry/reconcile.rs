@@ -68,13 +68,13 @@ impl Registry {
             .is_some_and(|r| reload_tls || r.settings.upstream_tls() != settings.upstream_tls());
         let pool_changed = route
             .as_ref()
-            .is_some_and(|r| r.settings.pool_size() != settings.pool_size());
+            .is_some_and(|r| connectors::connection_changed(&r.settings, &settings));
         let connector = match &route {
             None => connectors::build_or_refuse(&self.connector, template, &settings),
             Some(_) if tls_changed => {
                 connectors::build_or_refuse(&self.connector, template, &settings)
             }
-            Some(r) if pool_changed => connectors::with_pool(&r.connector, settings.pool_size()),
+            Some(r) if pool_changed => connectors::with_settings(&r.connector, &settings),
             Some(r) => r.connector.clone(),
         };
 

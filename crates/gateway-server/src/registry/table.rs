@@ -13,7 +13,7 @@ use std::{
 use arc_swap::ArcSwap;
 use gateway_balancer::{Balancer, Endpoint, InFlightCounter};
 use gateway_core::{HealthStatus, Instance, LoadBalancerSettings, TemplateName};
-use gateway_health::HealthCell;
+use gateway_health::{AdmissionGate, HealthCell};
 use gateway_transport::{Connector, Upstream};
 
 use crate::metrics::ClientOps;
@@ -23,6 +23,8 @@ pub(crate) struct InstanceHandle {
     pub(crate) instance: Instance,
     pub(crate) upstream: Upstream,
     pub(crate) counter: InFlightCounter,
+    /// Its share of `upstream_limits`: requests in flight and waiting.
+    pub(crate) gate: AdmissionGate,
     pub(crate) stats: InstanceStats,
     /// Its attempts, timed by method and outcome (`mcp_client_operation_duration_seconds`).
     pub(crate) ops: ClientOps,

@@ -46,7 +46,9 @@ impl<'a> Attempt<'a> {
         }
     }
 
-    /// Runs a single-try call: a transport failure is the call's error.
+    /// Runs a single-try call: a transport failure is the call's error. `gated`: the
+    /// call takes a slot of the instance's admission gate (waiting in line within its
+    /// timeout); a dedicated stdio child, the session's own process, is not gated.
     pub(super) async fn run(
         self,
         upstream: &Upstream,
@@ -54,6 +56,20 @@ impl<'a> Attempt<'a> {
         options: Options,
         authorization: Option<&HeaderValue>,
     ) -> Result<Relayed, RelayError> {
+        let gated = upstream.transport() != gateway_core::Transport::Stdio
+            || self.handle.upstream.same_connection(upstream);
+        let _admitted = if gated {
+            let deadline = Instant::now() + self.timeout;
+            Some(
+                self.handle
+                    .gate
+                    .admit(Some(deadline))
+                    .await
+                    .map_err(|refusal| RelayError::overloaded(self.template, refusal))?,
+            )
+        } else {
+            None
+        };
         match self
             .send(upstream, call, options.progress, authorization)
             .await

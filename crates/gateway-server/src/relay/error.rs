@@ -27,6 +27,16 @@ pub(crate) enum RelayError {
         #[source]
         cause: Option<TransportError>,
     },
+    /// Every instance that could take the call was at its `upstream_limits`: all
+    /// in-flight slots taken and the wait queue full, or the call waited in line until
+    /// its deadline. Nothing was sent; another try after `Retry-After` may succeed.
+    #[error(
+        "every instance of template {template:?} is at its limit of requests in flight \
+         ({}); retry after {} s",
+        if *.waited { "waited in line until the deadline" } else { "wait queue full" },
+        RelayError::OVERLOADED_RETRY_AFTER_SECS
+    )]
+    Overloaded { template: Box<str>, waited: bool },
     /// The upstream did not answer within the template's request timeout.
     #[error("upstream of template {template:?} timed out")]
     TimedOut {
@@ -55,6 +65,17 @@ pub(crate) enum RelayError {
 }
 
 impl RelayError {
+    /// `Retry-After` of an overloaded answer: slots free up as calls finish, so soon.
+    pub(crate) const OVERLOADED_RETRY_AFTER_SECS: u64 = 1;
+
+    /// The call was refused by an instance's admission gate.
+    pub(crate) fn overloaded(template: &str, refusal: gateway_health::Refusal) -> Self {
+        RelayError::Overloaded {
+            template: template.into(),
+            waited: refusal == gateway_health::Refusal::Expired,
+        }
+    }
+
     /// The transport failure a client is not shown, logged with the request id the
     /// client sees (its error body quotes it), so an operator can find it.
     pub(crate) fn log_hidden_cause(&self) {
@@ -87,6 +108,7 @@ impl RelayError {
         match self {
             RelayError::TemplateNotFound(_) => "template_not_found",
             RelayError::NoInstances(_) | RelayError::Unavailable { .. } => "unavailable",
+            RelayError::Overloaded { .. } => "overloaded",
             RelayError::TimedOut { .. } => "timeout",
             RelayError::Failed { .. } => "upstream_failed",
             RelayError::Credentials { .. } => "upstream_credentials",

@@ -1,4 +1,5 @@
-//! The candidates loop of a `Template` call: each candidate's breaker, the deadline,
+//! The candidates loop of a `Template` call: each candidate's admission gate
+//! (`upstream_limits`) and breaker, the deadline,
 //! the retry rule (idempotent methods, or requests that provably never left), the
 //! `max_retries` cap and the retry budget, and the 502/503/504 choice when no attempt
 //! got an answer.
@@ -42,14 +43,23 @@ pub(super) async fn across_candidates(
         else {
             break;
         };
+        // With other instances to try, a full instance or a restarting stdio child is
+        // passed over at once instead of holding the request.
+        let others_left = i + 1 < count;
+        // Admission before the breaker: a half-open trial slot is never taken by a
+        // request that then could not go.
+        let _admitted = match handle.gate.admit((!others_left).then_some(deadline)).await {
+            Ok(admitted) => admitted,
+            Err(refusal) => {
+                verdict.refused = Some(refusal);
+                continue;
+            }
+        };
         if !handle.health.try_acquire() {
             // Circuit open or half-open trials taken: the request never goes there.
             continue;
         }
         attempts += 1;
-        // With other instances to try, a restarting stdio child fails fast instead of
-        // holding the request.
-        let others_left = i + 1 < count;
         let attempt = Attempt {
             template,
             handle,
@@ -93,6 +103,8 @@ struct Verdict {
     broke: Option<TransportError>,
     unsent: Option<TransportError>,
     last_timed_out: bool,
+    /// The last admission refusal (an instance at its `upstream_limits`).
+    refused: Option<gateway_health::Refusal>,
 }
 
 impl Verdict {
@@ -116,9 +128,10 @@ impl Verdict {
             (_, Some(b), _) => Some(b),
             (t, None, u) => t.or(u),
         };
-        match decisive {
-            Some(e) => RelayError::from_transport(template, e),
-            None => RelayError::Unavailable {
+        match (decisive, self.refused) {
+            (Some(e), _) => RelayError::from_transport(template, e),
+            (None, Some(refusal)) => RelayError::overloaded(template, refusal),
+            (None, None) => RelayError::Unavailable {
                 template: template.into(),
                 cause: None,
             },

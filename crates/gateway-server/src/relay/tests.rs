@@ -109,6 +109,17 @@ fn instance(template: &str, id: &str) -> Instance {
 }
 
 fn fake(board: &HealthBoard, template: &str, id: &str, play: Play) -> Fake {
+    fake_gated(board, template, id, play, (1024, 1024))
+}
+
+/// A fake instance whose admission gate has `(max_in_flight, max_pending)`.
+fn fake_gated(
+    board: &HealthBoard,
+    template: &str,
+    id: &str,
+    play: Play,
+    (slots, queue): (usize, usize),
+) -> Fake {
     let instance = instance(template, id);
     let (upstream, calls, dropped) = fake_upstream(&instance.id, play);
     let handle = Arc::new(InstanceHandle {
@@ -116,6 +127,7 @@ fn fake(board: &HealthBoard, template: &str, id: &str, play: Play) -> Fake {
         instance,
         upstream,
         counter: InFlightCounter::new(),
+        gate: gateway_health::AdmissionGate::new(slots, queue),
         stats: InstanceStats::default(),
         ops: Default::default(),
     });
@@ -133,11 +145,22 @@ struct Setup {
 }
 
 fn setup(plays: &[Play], max_retries: u32, timeout_secs: u64, budget: RetryBudget) -> Setup {
+    setup_gated(plays, max_retries, timeout_secs, budget, (1024, 1024))
+}
+
+/// [`setup`] with every instance's admission gate `(max_in_flight, max_pending)`.
+fn setup_gated(
+    plays: &[Play],
+    max_retries: u32,
+    timeout_secs: u64,
+    budget: RetryBudget,
+    gate: (usize, usize),
+) -> Setup {
     let board = HealthBoard::new(HealthPolicy::default());
     let fakes: Vec<Fake> = plays
         .iter()
         .enumerate()
-        .map(|(i, play)| fake(&board, "t", &format!("t-{i}"), *play))
+        .map(|(i, play)| fake_gated(&board, "t", &format!("t-{i}"), *play, gate))
         .collect();
     let settings =
         LoadBalancerSettings::new(Strategy::RoundRobin, 30, 10, max_retries, timeout_secs, 1)
@@ -514,4 +537,61 @@ async fn calls_and_attempts_are_timed_under_their_labels() {
         .map(|(m, e, h)| (m, e, h.count()))
         .collect();
     assert_eq!(client, [("other", "jsonrpc_error", 1)]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_full_instance_is_passed_over_for_the_next() {
+    let s = setup_gated(&[Play::Answer, Play::Answer], 0, 60, budget(), (1, 0));
+    let _busy = s.fakes[0].handle.gate.admit(None).await.unwrap();
+    for _ in 0..4 {
+        let relayed = s.call(Method::ToolsCall).await.unwrap();
+        assert_eq!(relayed.instance.instance.id.as_str(), "t-1");
+    }
+    assert_eq!(s.fakes[0].calls.load(Ordering::SeqCst), 0);
+    // Round robin offered it first in two calls of four: passed over, counted.
+    assert_eq!(s.fakes[0].handle.gate.refused(), (2, 0));
+}
+
+#[tokio::test(start_paused = true)]
+async fn every_instance_full_is_overloaded_at_once_and_nothing_is_sent() {
+    let s = setup_gated(&[Play::Answer, Play::Answer], 3, 60, budget(), (1, 0));
+    let _a = s.fakes[0].handle.gate.admit(None).await.unwrap();
+    let _b = s.fakes[1].handle.gate.admit(None).await.unwrap();
+    let started = tokio::time::Instant::now();
+    let e = s.call(Method::ToolsCall).await.err().unwrap();
+    assert!(
+        matches!(e, RelayError::Overloaded { waited: false, .. }),
+        "{e:?}"
+    );
+    assert_eq!(started.elapsed(), Duration::ZERO, "refused without waiting");
+    assert_eq!(s.calls(), 0);
+    assert_eq!(e.class(), "overloaded");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_queued_call_runs_when_a_slot_frees_and_gives_up_at_its_deadline() {
+    let s = Arc::new(setup_gated(&[Play::Answer], 0, 5, budget(), (1, 1)));
+    let busy = s.fakes[0].handle.gate.admit(None).await.unwrap();
+    let started = tokio::time::Instant::now();
+    let queued = {
+        let s = s.clone();
+        tokio::spawn(async move { s.call(Method::ToolsCall).await.map(|_| ()) })
+    };
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(s.fakes[0].handle.gate.pending(), 1);
+    drop(busy);
+    queued.await.unwrap().unwrap();
+    assert_eq!(started.elapsed(), Duration::from_secs(2));
+    assert_eq!(s.calls(), 1);
+
+    // Held for good: the waiting call gives up at its deadline (5 s), unsent.
+    let _held = s.fakes[0].handle.gate.admit(None).await.unwrap();
+    let started = tokio::time::Instant::now();
+    let e = s.call(Method::ToolsCall).await.err().unwrap();
+    assert!(
+        matches!(e, RelayError::Overloaded { waited: true, .. }),
+        "{e:?}"
+    );
+    assert_eq!(started.elapsed(), Duration::from_secs(5));
+    assert_eq!(s.calls(), 1);
 }

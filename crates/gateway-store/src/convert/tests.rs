@@ -190,6 +190,7 @@ fn templates_round_trip_and_validate() {
         max_sessions: value(row.max_sessions),
         upstream_tls: value(row.upstream_tls),
         upstream_auth: value(row.upstream_auth),
+        upstream_limits: value(row.upstream_limits),
         created_at_ms: value(row.created_at_ms),
         updated_at_ms: value(row.updated_at_ms),
     };
@@ -283,6 +284,35 @@ fn templates_round_trip_and_validate() {
         other => panic!("{other:?}"),
     }
     model.upstream_auth = None;
+
+    // Per-instance limits: the defaults are stored as NULL, others as JSON.
+    assert_eq!(model.upstream_limits, None);
+    let limits = gateway_core::UpstreamLimits::new(64, 0, 32, 4).unwrap();
+    let with_limits = settings.clone().with_upstream_limits(limits);
+    let stored = value(
+        template_row(&name, &with_limits, 10)
+            .unwrap()
+            .upstream_limits,
+    )
+    .unwrap();
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&stored).unwrap(),
+        serde_json::json!({"max_in_flight": 64, "max_pending": 0,
+            "max_connections": 32, "idle_connections": 4})
+    );
+    model.upstream_limits = Some(stored);
+    assert_eq!(
+        template_from_row(&model).unwrap().1.upstream_limits(),
+        &limits
+    );
+    for bad in [r#"{"max_in_flight": 0}"#, r#"{"max_queue": 1}"#, "{"] {
+        model.upstream_limits = Some(bad.to_owned());
+        match template_from_row(&model).unwrap_err() {
+            Error::Corrupt { field, .. } => assert_eq!(field, "upstream_limits", "{bad}"),
+            other => panic!("{other:?}"),
+        }
+    }
+    model.upstream_limits = None;
 
     model.pool_size = 0;
     match template_from_row(&model).unwrap_err() {

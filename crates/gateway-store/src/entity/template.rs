@@ -5,8 +5,9 @@ use sea_orm::entity::prelude::*;
 /// One row of `gateway_templates` (schema: migrations `m20261124_000001_create_templates`,
 /// `m20261124_000007_add_template_health_probe`,
 /// `m20261124_000008_add_template_session_mode`,
-/// `m20261202_000001_add_template_upstream_tls` and
-/// `m20261211_000001_add_template_upstream_auth`).
+/// `m20261202_000001_add_template_upstream_tls`,
+/// `m20261211_000001_add_template_upstream_auth` and
+/// `m20261212_000001_add_template_upstream_limits`).
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "gateway_templates")]
 pub(crate) struct Model {
@@ -26,6 +27,8 @@ pub(crate) struct Model {
     /// JSON of `gateway_core::api::UpstreamAuthConfig` (no secrets), or `NULL` for
     /// `static`.
     pub(crate) upstream_auth: Option<String>,
+    /// JSON of `gateway_core::api::UpstreamLimitsConfig`, or `NULL` for the defaults.
+    pub(crate) upstream_limits: Option<String>,
     pub(crate) created_at_ms: i64,
     pub(crate) updated_at_ms: i64,
 }

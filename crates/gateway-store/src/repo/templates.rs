@@ -57,6 +57,7 @@ impl Store {
                 Column::MaxSessions,
                 Column::UpstreamTls,
                 Column::UpstreamAuth,
+                Column::UpstreamLimits,
                 Column::UpdatedAtMs,
             ])
             .to_owned();

@@ -1,8 +1,9 @@
 //! [`HttpClient`]: one pooled keep-alive HTTP/1.1 + HTTP/2 client (rustls with ring).
 //! The gateway shares one among every HTTP upstream, and builds one more per template
-//! with its own TLS settings (CA bundle, client certificate).
+//! with its own TLS settings (CA bundle, client certificate), and one per instance
+//! with connection limits ([`HttpClient::limited`]).
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 use bytes::Bytes;
 use gateway_core::UpstreamTls;
@@ -13,12 +14,30 @@ use hyper_util::{
     rt::{TokioExecutor, TokioTimer},
 };
 
-use super::tls::{self, TlsConfigError};
+use super::{
+    limited::LimitedConnector,
+    tls::{self, TlsConfigError},
+};
+
+/// How long an idle pooled connection is kept.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(90);
 
 /// A cheap-to-clone pooled HTTP client.
 #[derive(Clone, Debug)]
 pub struct HttpClient {
-    pub(crate) inner: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
+    pub(crate) inner: Client<LimitedConnector<HttpsConnector<HttpConnector>>, Full<Bytes>>,
+    /// What it was built from, to build a limited pool with the same TLS settings.
+    config: Arc<rustls::ClientConfig>,
+    connect_timeout: Duration,
+}
+
+/// The connection limits of one pool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PoolLimits {
+    /// Open connections, busy or idle (`None`: unlimited).
+    pub max_connections: Option<usize>,
+    /// Idle connections kept per host (`None`: all of them, until the idle timeout).
+    pub max_idle: Option<usize>,
 }
 
 impl HttpClient {
@@ -31,19 +50,33 @@ impl HttpClient {
                 tls::refusing_config()
             }
         };
-        Self::build(connect_timeout, config)
+        Self::build(connect_timeout, Arc::new(config), PoolLimits::default())
     }
 
     /// Builds a client with its own pool that verifies TLS and authenticates as `tls`
     /// says. Reads the PEM files now; the error names the setting and the file.
     pub fn with_tls(connect_timeout: Duration, tls: &UpstreamTls) -> Result<Self, TlsConfigError> {
-        Ok(Self::build(connect_timeout, tls::client_config(tls)?))
+        Ok(Self::build(
+            connect_timeout,
+            Arc::new(tls::client_config(tls)?),
+            PoolLimits::default(),
+        ))
     }
 
     /// Builds a client whose HTTPS connections all fail verification (it trusts no CA);
     /// plain HTTP still works.
     pub fn refusing_tls(connect_timeout: Duration) -> Self {
-        Self::build(connect_timeout, tls::refusing_config())
+        Self::build(
+            connect_timeout,
+            Arc::new(tls::refusing_config()),
+            PoolLimits::default(),
+        )
+    }
+
+    /// A client with the same TLS settings over a pool of its own with `limits` (one
+    /// upstream instance's pool).
+    pub fn limited(&self, limits: PoolLimits) -> Self {
+        Self::build(self.connect_timeout, self.config.clone(), limits)
     }
 
     /// Sends one request as it is (the gateway forwards requests between its replicas
@@ -55,22 +88,34 @@ impl HttpClient {
         self.inner.request(request)
     }
 
-    fn build(connect_timeout: Duration, config: rustls::ClientConfig) -> Self {
+    fn build(
+        connect_timeout: Duration,
+        config: Arc<rustls::ClientConfig>,
+        limits: PoolLimits,
+    ) -> Self {
         let mut http = HttpConnector::new();
         http.enforce_http(false);
         http.set_nodelay(true);
         http.set_connect_timeout(Some(connect_timeout));
         http.set_keepalive(Some(Duration::from_secs(60)));
         let https = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_tls_config(config)
+            .with_tls_config((*config).clone())
             .https_or_http()
             .enable_http1()
             .enable_http2()
             .wrap_connector(http);
-        let inner = Client::builder(TokioExecutor::new())
-            .pool_idle_timeout(Duration::from_secs(90))
-            .pool_timer(TokioTimer::new())
-            .build(https);
-        Self { inner }
+        let mut builder = Client::builder(TokioExecutor::new());
+        builder
+            .pool_idle_timeout(IDLE_TIMEOUT)
+            .pool_timer(TokioTimer::new());
+        if let Some(idle) = limits.max_idle {
+            builder.pool_max_idle_per_host(idle);
+        }
+        let inner = builder.build(LimitedConnector::new(https, limits.max_connections));
+        Self {
+            inner,
+            config,
+            connect_timeout,
+        }
     }
 }

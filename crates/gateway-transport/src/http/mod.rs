@@ -6,11 +6,12 @@
 mod client;
 mod get_stream;
 pub(crate) mod legacy_sse;
+mod limited;
 mod post_back;
 mod request;
 pub(crate) mod sse;
 pub(crate) mod streamable;
 mod tls;
 
-pub use client::HttpClient;
+pub use client::{HttpClient, PoolLimits};
 pub use tls::{TlsConfigError, check_upstream_tls};
