@@ -49,14 +49,20 @@ async fn propagation(envs: &[(&str, &str)], wake: &str) {
         replica(GATEWAY, &db, "my-b", envs)
     );
     let (ca, cb) = (a.client(), b.client());
-    let ready = cb
-        .get("/gateway/ready", Cred::None)
-        .await
-        .expect_status(200);
+    // A replica just started may still be loading its routing table (503): wait for
+    // ready, then read it.
+    wait_until("replica B ready", Duration::from_secs(10), || async {
+        cb.get("/gateway/ready", Cred::None).await.status == 200
+    })
+    .await;
     wait_until("wake source", Duration::from_secs(5), || async {
         cb.get("/gateway/ready", Cred::None).await.json()["change_feed"]["wake"] == wake
     })
     .await;
+    let ready = cb
+        .get("/gateway/ready", Cred::None)
+        .await
+        .expect_status(200);
     assert_eq!(ready["database"], "reachable");
     let token = admin_token(&a.base_url()).await;
     let echo = EchoHttp::spawn(ECHO, 0, "my-echo").await;
