@@ -36,6 +36,11 @@ async def main(base_url, tools_template, resources_template):
         out["call"] = dump(call)
         out["call_error"] = dump(await client.call_tool(tools_template, "fail", {"message": "nope"}))
 
+        # A template whose upstream offers no resources or prompts (the echo server
+        # answers method-not-found): their client raises on anything but 200 + a list.
+        out["tools_template_resources"] = await client.list_resources(tools_template)
+        out["tools_template_prompts"] = await client.list_prompts(tools_template)
+
         resources = await client.list_resources(resources_template)
         out["resources_count"] = len(resources)
         first_uri = resources[0]["uri"]

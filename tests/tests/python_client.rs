@@ -87,6 +87,11 @@ async fn the_predecessors_python_client_works_against_the_gateway() {
     assert_eq!(r["call_error"]["isError"], true, "{}", r["call_error"]);
     assert_eq!(r["call_error"]["content"][0]["text"], "nope");
 
+    // A template without resources or prompts lists none (their client raised on the
+    // 404 this used to be).
+    assert_eq!(r["tools_template_resources"], json!([]), "{r}");
+    assert_eq!(r["tools_template_prompts"], json!([]), "{r}");
+
     // list_resources, read_resource, list_prompts, get_prompt (server-everything).
     let direct = rpc::direct_stdio(&everything.display().to_string(), &["stdio"]);
     let (resources, _) = rpc::drain(&direct, "resources/list", "resources").await;

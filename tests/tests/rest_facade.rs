@@ -133,6 +133,34 @@ async fn tools_list_returns_upstream_tools_verbatim_with_count() {
 }
 
 #[tokio::test]
+async fn a_template_without_resources_or_prompts_lists_none_and_reading_stays_an_error() {
+    // The echo upstream answers resources/* and prompts/* with method-not-found; the
+    // predecessor's clients expect 200 and an empty list from the list routes.
+    let (gw, _a, _b) = gateway_with_http_echo().await;
+    for (path, key) in [
+        ("/mcp/echo/resources/list", "resources"),
+        ("/mcp/echo/resources/templates/list", "resourceTemplates"),
+        ("/mcp/echo/prompts/list", "prompts"),
+    ] {
+        let body = gw.http().get(path).await.expect_status(200);
+        assert_eq!(body, json!({key: [], "count": 0}), "{path}");
+    }
+    gw.http()
+        .post("/mcp/echo/resources/read", &json!({"uri": "x://y"}))
+        .await
+        .expect_error(404, "method_not_found");
+    gw.http()
+        .post("/mcp/echo/prompts/get", &json!({"name": "p"}))
+        .await
+        .expect_error(404, "method_not_found");
+    // Other upstream errors of a list are not hidden: an unknown template is still 404.
+    gw.http()
+        .get("/mcp/nope/prompts/list")
+        .await
+        .expect_error(404, "template_not_found");
+}
+
+#[tokio::test]
 async fn tools_call_returns_the_call_tool_result_verbatim() {
     let (gw, a, _b) = gateway_with_http_echo().await;
     let sum = gw.call_tool("echo", "add", json!({"a": 2, "b": 40})).await;

@@ -48,6 +48,7 @@ mod state;
 #[cfg(test)]
 mod test_util;
 mod trace;
+mod trace_context;
 
 pub use config::{
     AuthSettings, BrowserSettings, ConfigError, FleetSettings, ListenSettings, LogFormat,

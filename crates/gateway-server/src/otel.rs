@@ -155,10 +155,16 @@ fn traces_url(base: &str) -> String {
 pub(crate) fn set_parent(span: &Span, trace: &TraceContext) {
     let mut carrier = HashMap::with_capacity(2);
     if let Ok(parent) = trace.traceparent.to_str() {
-        carrier.insert(crate::trace::TRACEPARENT.to_owned(), parent.to_owned());
+        carrier.insert(
+            crate::trace_context::TRACEPARENT.to_owned(),
+            parent.to_owned(),
+        );
     }
     if let Some(state) = trace.tracestate.as_ref().and_then(|s| s.to_str().ok()) {
-        carrier.insert(crate::trace::TRACESTATE.to_owned(), state.to_owned());
+        carrier.insert(
+            crate::trace_context::TRACESTATE.to_owned(),
+            state.to_owned(),
+        );
     }
     let cx = TraceContextPropagator::new().extract(&carrier);
     // Without the export layer (debug logs only) there is no parent to set.

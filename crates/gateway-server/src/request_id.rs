@@ -96,7 +96,7 @@ where
         let headers = request.headers();
         let scoped = Scoped {
             id: headers.get(X_REQUEST_ID).cloned(),
-            trace: crate::trace::from_headers(headers),
+            trace: crate::trace_context::from_headers(headers),
         };
         REQUEST_ID.scope(scoped, self.inner.call(request))
     }

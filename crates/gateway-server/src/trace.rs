@@ -8,10 +8,7 @@
 //! `http.route`, ...). Every span is at debug level: filtered out (no OTLP export, no
 //! debug log), they cost a level check, and their field values are never computed.
 
-use axum::{
-    extract::MatchedPath,
-    http::{HeaderMap, Request},
-};
+use axum::{extract::MatchedPath, http::Request};
 use gateway_core::{
     jsonrpc::{Outcome, RequestId},
     mcp::{Method, ParamsView, RawObject},
@@ -21,10 +18,7 @@ use serde_json::value::RawValue;
 use tower_http::trace::MakeSpan;
 use tracing::{Level, Span, field::Empty};
 
-/// The keys of the W3C trace context, as headers and in `params._meta` (SEP-414).
-pub(crate) const TRACEPARENT: &str = "traceparent";
-/// See [`TRACEPARENT`].
-pub(crate) const TRACESTATE: &str = "tracestate";
+pub(crate) use crate::trace_context::{TRACEPARENT, TRACESTATE};
 
 /// Makes the `request` span (for `tower_http::trace::TraceLayer`).
 #[derive(Clone, Copy, Debug)]
@@ -64,14 +58,6 @@ pub(crate) fn record_error(class: &'static str) {
     if tracing::level_enabled!(Level::DEBUG) {
         record_failure(&Span::current(), class);
     }
-}
-
-/// The client's trace context from the `traceparent`/`tracestate` headers (`None`
-/// without a well-formed `traceparent`: one header lookup).
-pub(crate) fn from_headers(headers: &HeaderMap) -> Option<TraceContext> {
-    let parent = headers.get(TRACEPARENT)?.to_str().ok()?;
-    let state = headers.get(TRACESTATE).and_then(|v| v.to_str().ok());
-    TraceContext::parse(parent, state)
 }
 
 /// What the SERVER span reads from `params._meta`.
@@ -305,6 +291,7 @@ pub(crate) fn with_trace_meta(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::http::HeaderMap;
     use gateway_core::jsonrpc::to_raw;
 
     #[test]
@@ -358,7 +345,7 @@ mod tests {
                 .unwrap(),
         );
         headers.insert(TRACESTATE, "k=v".parse().unwrap());
-        let trace = from_headers(&headers).unwrap();
+        let trace = crate::trace_context::from_headers(&headers).unwrap();
         assert_eq!(trace.tracestate.unwrap(), "k=v");
     }
 }
