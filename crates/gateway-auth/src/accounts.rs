@@ -34,8 +34,6 @@ use crate::{
 
 /// The user created on first start.
 pub const BOOTSTRAP_ADMIN: &str = "admin";
-/// Longest key lifetime: ten years.
-const MAX_KEY_LIFETIME_SECS: u64 = 10 * 365 * 24 * 3600;
 /// Highest per-key rate limit, per minute.
 const MAX_RATE_LIMIT: u32 = 10_000_000;
 /// Why a key cannot create keys (the 403's detail).
@@ -349,7 +347,7 @@ impl Authenticator {
         let expires_at_ms = match request.expires_in {
             None => None,
             Some(0) => return Err(Error::invalid("expires_in", "must be at least 1 second")),
-            Some(secs) if secs > MAX_KEY_LIFETIME_SECS => {
+            Some(secs) if secs > CreateApiKey::MAX_LIFETIME_SECS => {
                 return Err(Error::invalid("expires_in", "must be at most 10 years"));
             }
             Some(secs) => {

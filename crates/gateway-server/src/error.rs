@@ -358,3 +358,33 @@ fn auth_headers(error: &ApiError, headers: &mut axum::http::HeaderMap) {
         headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
     }
 }
+
+#[cfg(test)]
+mod readme {
+    /// Every error code this module answers with (the string beside each status) is in
+    /// the README's error table, in backquotes, so clients can look each one up.
+    #[test]
+    fn every_error_code_is_documented() {
+        let source = include_str!("error.rs");
+        let readme = include_str!("../../../README.md");
+        let mut codes = Vec::new();
+        for piece in source.split("StatusCode::").skip(1) {
+            let Some(rest) = piece.split_once(", \"").map(|(_, r)| r) else {
+                continue;
+            };
+            if let Some((code, _)) = rest.split_once('"')
+                && !code.is_empty()
+                && code.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
+            {
+                codes.push(code);
+            }
+        }
+        codes.push("request_timeout"); // listen/body.rs
+        assert!(codes.len() > 30, "found only {codes:?}");
+        let missing: Vec<_> = codes
+            .iter()
+            .filter(|c| !readme.contains(&format!("`{c}`")))
+            .collect();
+        assert!(missing.is_empty(), "README lacks {missing:?}");
+    }
+}

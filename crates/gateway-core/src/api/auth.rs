@@ -175,6 +175,11 @@ pub struct CreateApiKey {
     pub rate_limit: Option<u32>,
 }
 
+impl CreateApiKey {
+    /// The longest lifetime a key may be given (10 years).
+    pub const MAX_LIFETIME_SECS: u64 = 10 * 365 * 24 * 3600;
+}
+
 /// An API key as the API shows it (never with its secret or hash).
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

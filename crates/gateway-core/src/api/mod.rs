@@ -2,6 +2,7 @@
 //! both sides agree by construction. Validation lives here too: one place per input.
 
 mod auth;
+mod predecessor;
 mod register;
 mod upstream_auth;
 mod upstream_limits;
@@ -13,11 +14,12 @@ pub use auth::{
     ApiKeyInfo, AuditEntry, AuditPage, CreateApiKey, CreateUser, CreatedApiKey, LoginRequest, Me,
     TokenResponse, UpdateUser, UserInfo,
 };
+pub use predecessor::{CreateApiKeyBody, LegacyRegisterInstance};
 pub use register::{CommandLine, RegisterInstance, ValidRegistration};
 pub use upstream_auth::UpstreamAuthConfig;
 pub use upstream_limits::UpstreamLimitsConfig;
 pub use upstream_tls::UpstreamTlsConfig;
-pub use views::{InstanceInfo, LoadBalancerConfig, LoadBalancerUpdate, rfc3339};
+pub use views::{InstanceInfo, LoadBalancerConfig, LoadBalancerUpdate, parse_rfc3339, rfc3339};
 
 use serde::{Deserialize, Serialize};
 

@@ -37,7 +37,7 @@ pub(crate) struct KeyQuery {
 /// caller limited to templates means the caller's list), and a rate limit above the
 /// owner's role default only from an admin.
 #[utoipa::path(post, path = "/auth/api-keys", tag = "auth", operation_id = "create_api_key",
-    request_body = CreateApiKey,
+    request_body = gateway_core::api::CreateApiKeyBody,
     responses((status = 201, description = "Created; `key` is shown only now", body = CreatedApiKey),
               (status = 400, description = "Invalid input", body = gateway_core::api::ErrorBody),
               (status = 403, description = "Called with an API key, or scopes, templates or rate limit beyond the owner's or yours", body = gateway_core::api::ErrorBody)),
@@ -46,8 +46,10 @@ pub(crate) async fn create(
     State(state): State<AppState>,
     Caller(caller): Caller,
     meta: RequestMeta,
-    JsonBody(body): JsonBody<CreateApiKey>,
+    JsonBody(body): JsonBody<gateway_core::api::CreateApiKeyBody>,
 ) -> Result<Response, ApiError> {
+    // The predecessor's fields (`expires_at`, ...) become the guide's request here.
+    let body: CreateApiKey = body.into_request(crate::registry::now_ms())?;
     let auth = state.access.authenticator()?;
     let result = auth.create_api_key(&caller, &body).await;
     let target = match &result {

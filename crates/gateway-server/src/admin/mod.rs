@@ -79,6 +79,7 @@ pub(crate) fn metrics_only(state: AppState) -> Router {
     ),
     components(schemas(
         gateway_core::api::RegisterInstance,
+        gateway_core::api::LegacyRegisterInstance,
         gateway_core::api::CommandLine,
         gateway_core::api::InstanceInfo,
         gateway_core::api::LoadBalancerConfig,
@@ -111,6 +112,7 @@ pub(crate) struct AdminApi;
         gateway_core::api::UpdateUser,
         gateway_core::api::UserInfo,
         gateway_core::api::CreateApiKey,
+        gateway_core::api::CreateApiKeyBody,
         gateway_core::api::ApiKeyInfo,
         gateway_core::api::CreatedApiKey,
         gateway_core::api::AuditEntry,

@@ -36,18 +36,21 @@ pub(crate) async fn register(
     register_in(&state, (caller, meta), None, body).await
 }
 
-/// Registers an instance of the template named in the path (predecessor's route).
+/// Registers an instance of the template named in the path (predecessor's route). It
+/// also takes the predecessor's instance body: `instance_metadata` is `metadata`, and
+/// its state fields (`status`, `backend`, `consecutive_failures`, ...) are ignored.
 #[utoipa::path(post, path = "/gateway/templates/{template}/instances", tag = "registry",
     params(("template" = String, Path, description = "Template name")),
-    request_body = RegisterInstance,
+    request_body = gateway_core::api::LegacyRegisterInstance,
     responses((status = 201, description = "Created", body = InstanceInfo), (status = 400, description = "Invalid input (the `field` names it)", body = gateway_core::api::ErrorBody), (status = 409, description = "Already exists", body = gateway_core::api::ErrorBody)))]
 pub(crate) async fn register_alias(
     State(state): State<AppState>,
     caller: Option<Caller>,
     meta: RequestMeta,
     Path(template): Path<String>,
-    JsonBody(body): JsonBody<RegisterInstance>,
+    JsonBody(body): JsonBody<gateway_core::api::LegacyRegisterInstance>,
 ) -> Result<(StatusCode, Json<InstanceInfo>), ApiError> {
+    let body = body.into_registration()?;
     register_in(&state, (caller, meta), Some(&template), body).await
 }
 
