@@ -554,5 +554,36 @@ async fn create_api_key_flags_set_scopes_templates_and_expiry() {
         .clone();
     assert_eq!(before, 3);
     assert_eq!(after, before, "no key created");
+
+    // Without --role and --scopes a key gets the user preset, even from an admin:
+    // `admin` and `gateway:write` only when asked for.
+    let sorted = |created: &Value| {
+        let mut scopes: Vec<String> = created["scopes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s.as_str().unwrap().to_owned())
+            .collect();
+        scopes.sort_unstable();
+        scopes
+    };
+    let out = shell.ok("mcpp gateway create-api-key plain --json").await;
+    let plain: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        sorted(&plain),
+        ["gateway:read", "mcp:call", "mcp:read"],
+        "{plain}"
+    );
+    // --role and --scopes combine (the README's example): the scopes narrow the role.
+    let out = shell
+        .ok("mcpp gateway create-api-key my-app --role user --scopes mcp:read --json")
+        .await;
+    let narrowed: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(sorted(&narrowed), ["mcp:read"], "{narrowed}");
+    let outside = shell
+        .sh("mcpp gateway create-api-key wide --role user --scopes admin")
+        .await;
+    assert_ne!(outside.code, Some(0), "{outside:?}");
+    assert!(outside.stderr.contains("scopes"), "{}", outside.stderr);
     gw.stop().await;
 }

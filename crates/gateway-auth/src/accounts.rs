@@ -313,11 +313,27 @@ impl Authenticator {
             .filter(|u| u.active)
             .ok_or_else(|| user_not_found(owner_name))?;
         let scopes = match (&request.scopes, parse_role(request.role.as_deref())?) {
-            (Some(list), _) => {
-                Scopes::parse_list(list).map_err(|e| Error::invalid("scopes", e.to_string()))?
+            (Some(list), preset) => {
+                let scopes = Scopes::parse_list(list)
+                    .map_err(|e| Error::invalid("scopes", e.to_string()))?;
+                // A role and scopes together: the scopes narrow the role's preset.
+                if let Some(role) = preset
+                    && let Some(extra) = scopes.first_missing_from(role.scopes())
+                {
+                    return Err(Error::invalid(
+                        "scopes",
+                        format!(
+                            "{extra} is not among the {role} role's scopes ({}); leave out `role`, or choose a role that has it",
+                            role.scopes()
+                        ),
+                    ));
+                }
+                scopes
             }
             (None, Some(role)) => role.scopes(),
-            (None, None) => owner.role.scopes(),
+            // Neither: the `user` role's scopes (within the owner's). `admin` and
+            // `gateway:write` are never given unless asked for.
+            (None, None) => Role::User.scopes().intersect(owner.role.scopes()),
         };
         if scopes.is_empty() {
             return Err(Error::invalid("scopes", "a key needs at least one scope"));

@@ -265,17 +265,13 @@ pub(crate) struct CreateUserArgs {
 pub(crate) struct CreateApiKeyArgs {
     /// A label for the key, e.g. the application using it.
     pub(crate) name: String,
-    /// Scope preset: user (mcp:read, mcp:call, gateway:read) or admin (all).
+    /// Scope preset: user (mcp:read, mcp:call, gateway:read) or admin (all). Without
+    /// --role and --scopes a key gets the user preset (admin only when asked for).
     #[arg(long, value_enum)]
     pub(crate) role: Option<RoleArg>,
-    /// Explicit scopes instead of a role, comma-separated
-    /// (mcp:read, mcp:call, gateway:read, gateway:write, admin).
-    #[arg(
-        long,
-        value_delimiter = ',',
-        value_name = "S1,S2",
-        conflicts_with = "role"
-    )]
+    /// Scopes, comma-separated (mcp:read, mcp:call, gateway:read, gateway:write, admin);
+    /// with --role they narrow its preset.
+    #[arg(long, value_delimiter = ',', value_name = "S1,S2")]
     pub(crate) scopes: Vec<String>,
     /// Templates the key may use, comma-separated (default: the owner's).
     #[arg(long, value_delimiter = ',', value_name = "T1,T2")]

@@ -486,7 +486,10 @@ fn create_api_key_flags() {
     assert_eq!(e.kind(), ErrorKind::ValueValidation);
     assert_eq!(e.exit_code(), 2);
     assert!(e.to_string().contains("unknown unit"), "{e}");
-    // A role is a preset of scopes: not both.
-    let e = create_api_key(&["app", "--role", "user", "--scopes", "mcp:read"]).unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::ArgumentConflict);
+    // A role and scopes combine (the scopes narrow the preset; the README's example).
+    let both = create_api_key(&["my-app", "--role", "user", "--scopes", "mcp:read"]).unwrap();
+    assert_eq!(
+        (both.role, both.scopes),
+        (Some(RoleArg::User), vec!["mcp:read".to_owned()])
+    );
 }

@@ -1,4 +1,4 @@
-//! `mcpp gateway create-api-key NAME [--role R | --scopes ..] [--templates ..]
+//! `mcpp gateway create-api-key NAME [--role R] [--scopes ..] [--templates ..]
 //! [--expires 90d] [--owner USER] [--rate-limit N]`: the key is printed once.
 
 use gateway_core::api::CreateApiKey;

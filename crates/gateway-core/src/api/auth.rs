@@ -157,10 +157,12 @@ pub struct CreateApiKey {
         schema(pattern = "^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
     )]
     pub owner: Option<String>,
-    /// Role preset for the key's scopes (default: the owner's role).
+    /// Role preset for the key's scopes. Without `role` and `scopes` a key gets the
+    /// `user` role's scopes (within the owner's): `admin` and `gateway:write` only
+    /// when asked for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub role: Option<String>,
-    /// Explicit scopes (instead of the role preset); must be a subset of the owner's.
+    /// Explicit scopes, within the owner's (and, with `role`, within its preset).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scopes: Option<Vec<String>>,
     /// Templates the key may use (within the owner's); absent means the owner's.
