@@ -112,6 +112,13 @@ async fn openapi_json_is_openapi_3_and_lists_every_endpoint() {
     ] {
         assert!(schemas.contains_key(name), "schema {name} missing");
     }
+    // Without --auth nothing asks for credentials.
+    assert!(paths["/gateway/registry"]["get"]["security"].is_null());
+    // `/` sends a browser to the docs.
+    let root = gw.http().get("/").await;
+    assert_eq!(root.status, 307, "{}", root.text);
+    assert_eq!(root.header("location"), Some("/docs/"));
+
     // Every route in the document is really served (no 404 from the router fallback).
     let http = gw.http();
     for (method, path) in ENDPOINTS {
@@ -273,4 +280,41 @@ async fn every_operation_has_responses_and_a_tag() {
             assert!(op["tags"].is_array(), "{method} {path} has no tag");
         }
     }
+}
+
+#[tokio::test]
+async fn with_auth_every_protected_operation_declares_security() {
+    use gateway_e2e::auth::{AuthGateway, Cred};
+    let gw = AuthGateway::builder(GATEWAY).start().await;
+    let doc = gw
+        .client()
+        .get("/openapi.json", Cred::None)
+        .await
+        .expect_status(200);
+    let public = ["/gateway/health", "/gateway/ready", "/auth/login"];
+    let mut protected = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            let security = &operation["security"];
+            if public.contains(&path.as_str()) {
+                assert!(security.is_null(), "{method} {path} is public: {security}");
+                continue;
+            }
+            let names: Vec<String> = security
+                .as_array()
+                .unwrap_or_else(|| panic!("{method} {path} declares no security"))
+                .iter()
+                .flat_map(|r| r.as_object().unwrap().keys().cloned())
+                .collect();
+            // A bearer token everywhere; API keys too except where keys are refused
+            // (creating keys).
+            assert!(
+                names.contains(&"bearer".to_owned()),
+                "{method} {path}: {security}"
+            );
+            protected += 1;
+        }
+    }
+    assert!(protected >= 25, "only {protected} protected operations");
+    gw.stop().await;
 }

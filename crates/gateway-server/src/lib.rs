@@ -58,7 +58,8 @@ pub use database::{DatabaseStatus, MigrationStatusRow, database_status, migrate_
 pub use offline::{OfflineError, create_user, register as register_offline};
 pub use server::{Error, Server, shutdown_signal};
 
-/// The OpenAPI document as JSON (for tooling and tests).
+/// The OpenAPI document as JSON (for tooling and tests), as a gateway with
+/// authentication serves it.
 pub fn openapi_json() -> String {
-    serde_json::to_string_pretty(&openapi::document()).unwrap_or_default()
+    serde_json::to_string_pretty(&openapi::document(true)).unwrap_or_default()
 }

@@ -29,13 +29,15 @@ pub(crate) fn app(state: AppState) -> Router {
         mcp::divert,
     ));
     let http = state.http.clone();
+    // The document declares credentials only when the gateway asks for them.
+    let auth_on = state.access.is_enabled();
     Router::new()
         .merge(mcp_routes)
         .merge(rest::routes())
         .merge(admin::routes())
         .merge(auth::routes())
         .with_state(state)
-        .merge(openapi::routes())
+        .merge(openapi::routes(auth_on))
         // After every route: it applies to the method routers registered so far.
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(not_found)

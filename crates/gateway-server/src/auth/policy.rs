@@ -48,7 +48,12 @@ const fn need(scope: Scope) -> Requirement {
 pub(crate) fn is_public(path: &str) -> bool {
     matches!(
         path,
-        "/gateway/health" | "/gateway/ready" | "/openapi.json" | "/docs" | "/redoc" | "/auth/login"
+        "/" | "/gateway/health"
+            | "/gateway/ready"
+            | "/openapi.json"
+            | "/docs"
+            | "/redoc"
+            | "/auth/login"
     ) || path.starts_with("/docs/")
         || path.starts_with("/redoc/")
         || path == super::resource::WELL_KNOWN
@@ -194,6 +199,7 @@ mod tests {
     #[test]
     fn public_paths() {
         for p in [
+            "/",
             "/gateway/health",
             "/gateway/ready",
             "/openapi.json",

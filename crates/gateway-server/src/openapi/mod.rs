@@ -4,7 +4,7 @@
 use axum::{
     Router,
     http::header,
-    response::{Html, IntoResponse},
+    response::{Html, IntoResponse, Redirect},
     routing::get,
 };
 use utoipa::OpenApi;
@@ -45,14 +45,15 @@ impl ApiDoc {
     }
 }
 
-/// The full document, as served at `/openapi.json`.
-pub(crate) fn document() -> serde_json::Value {
+/// The full document, as served at `/openapi.json` by a gateway with (`auth_on`) or
+/// without authentication: with it, every non-public operation declares `security`.
+pub(crate) fn document(auth_on: bool) -> serde_json::Value {
     let mut doc = ApiDoc::openapi_full();
     doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
     // utoipa's types cannot hold every JSON Schema form the shared answers use, so
     // they are added to the JSON. Serialising derived types cannot fail.
     let mut json = serde_json::to_value(&doc).unwrap_or_default();
-    responses::complete(&mut json);
+    responses::complete(&mut json, auth_on);
     json
 }
 
@@ -62,9 +63,11 @@ const REDOC_HTML: &str = r#"<!DOCTYPE html>
 <meta name="viewport" content="width=device-width, initial-scale=1"></head>
 <body><redoc spec-url="/openapi.json"></redoc><script src="/redoc/redoc.standalone.js"></script></body></html>"#;
 
-pub(crate) fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
+pub(crate) fn routes<S: Clone + Send + Sync + 'static>(auth_on: bool) -> Router<S> {
     Router::new()
-        .merge(SwaggerUi::new("/docs").external_url_unchecked("/openapi.json", document()))
+        // A browser pointed at the gateway lands on its API docs.
+        .route("/", get(|| async { Redirect::temporary("/docs/") }))
+        .merge(SwaggerUi::new("/docs").external_url_unchecked("/openapi.json", document(auth_on)))
         .route("/redoc", get(|| async { Html(REDOC_HTML) }))
         .route(
             "/redoc/redoc.standalone.js",

@@ -1,5 +1,5 @@
 //! What every operation of a kind can answer, documented once instead of on each
-//! handler: the browser guard's 403 on every route; 401 and 429 on routes that need a
+//! handler: the `security` of every non-public route (bearer token or API key); the browser guard's 403 on every route; 401 and 429 on routes that need a
 //! credential; 400 on routes with a body or query parameters; 415, 413 and 408 on
 //! routes with a JSON body; 404 `auth_disabled` on the
 //! account routes of a gateway without `--auth`. Also the body rules that one Rust type
@@ -10,8 +10,9 @@ use serde_json::{Map, Value, json};
 
 use crate::auth::is_public;
 
-/// Adds the shared answers and body rules to the document `doc` (as JSON).
-pub(super) fn complete(doc: &mut Value) {
+/// Adds the shared answers and body rules to the document `doc` (as JSON); `auth_on`:
+/// the gateway asks for credentials, so protected operations declare `security`.
+pub(super) fn complete(doc: &mut Value, auth_on: bool) {
     if let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) {
         for (path, item) in paths.iter_mut() {
             let Some(item) = item.as_object_mut() else {
@@ -22,7 +23,7 @@ pub(super) fn complete(doc: &mut Value) {
                     continue;
                 }
                 if let Some(operation) = operation.as_object_mut() {
-                    add_shared_answers(path, operation);
+                    add_shared_answers(path, operation, auth_on);
                 }
             }
         }
@@ -30,7 +31,14 @@ pub(super) fn complete(doc: &mut Value) {
     add_body_rules(doc);
 }
 
-fn add_shared_answers(path: &str, operation: &mut Map<String, Value>) {
+fn add_shared_answers(path: &str, operation: &mut Map<String, Value>, auth_on: bool) {
+    if auth_on && !is_public(path) {
+        // With `--auth` every route but the public ones takes a bearer token or an API
+        // key (Swagger UI's "Authorize" then applies to them).
+        operation
+            .entry("security")
+            .or_insert_with(|| json!([{"bearer": []}, {"api_key": []}]));
+    }
     let has_body = operation.contains_key("requestBody");
     let has_query = operation
         .get("parameters")
@@ -212,7 +220,7 @@ mod tests {
     #[test]
     fn public_routes_get_the_guard_only_and_body_routes_the_body_answers() {
         let mut d = doc();
-        complete(&mut d);
+        complete(&mut d, true);
         let health = &d["paths"]["/gateway/health"]["get"]["responses"];
         assert!(health.get("403").is_some());
         assert!(health.get("401").is_none(), "health is public");
@@ -230,7 +238,7 @@ mod tests {
     #[test]
     fn register_needs_a_template_name_and_an_endpoint_or_a_command() {
         let mut d = doc();
-        complete(&mut d);
+        complete(&mut d, true);
         let schema = &d["paths"]["/gateway/register"]["post"]["requestBody"]["content"]["application/json"]
             ["schema"];
         assert_eq!(schema["allOf"][1]["required"], json!(["template_name"]));
@@ -245,7 +253,7 @@ mod tests {
 mod document_tests {
     #[test]
     fn the_served_document_carries_the_shared_answers() {
-        let doc = super::super::document();
+        let doc = super::super::document(true);
         let call = &doc["paths"]["/mcp/{template}/tools/call"]["post"]["responses"];
         for status in ["403", "408", "413", "415", "429"] {
             assert!(call.get(status).is_some(), "{status} in {call}");
