@@ -298,3 +298,34 @@ async fn a_config_file_seeds_templates_and_instances() {
     let registry = gw.http().get("/gateway/registry").await.expect_status(200);
     assert_eq!(registry["total_instances"], 1, "{registry}");
 }
+
+#[tokio::test]
+async fn a_log_level_that_is_not_one_stops_the_start_saying_what_to_use() {
+    // `verbose` used to be taken as a target name and silence every log line.
+    let db = TempDb::new();
+    let out = run(
+        MCPP,
+        [
+            "gateway",
+            "start",
+            "--port",
+            "0",
+            "--database",
+            &db.url(),
+            "--log-level",
+            "verbose",
+        ],
+        &[],
+        CLI_TIMEOUT,
+    )
+    .await;
+    assert_ne!(out.code, Some(0), "{out:?}");
+    assert!(
+        out.stderr.contains("--log-level")
+            && out
+                .stderr
+                .contains("use error, warn, info, debug, trace or off"),
+        "{}",
+        out.stderr
+    );
+}

@@ -212,11 +212,16 @@ impl Settings {
             .or_else(|| env("MCP_GATEWAY_DATABASE_URL").filter(|v| !v.is_empty()))
             .or(file.database_url)
             .unwrap_or_else(gateway_store::default_database_url);
-        let log_level = overrides
-            .log_level
-            .or_else(|| env("MCP_GATEWAY_LOG_LEVEL"))
-            .or(file.log_level)
-            .unwrap_or_else(|| "info".to_owned());
+        let log_level = match (
+            overrides.log_level,
+            env("MCP_GATEWAY_LOG_LEVEL"),
+            file.log_level,
+        ) {
+            (Some(v), ..) => checked_log_level("--log-level", v)?,
+            (None, Some(v), _) => checked_log_level("MCP_GATEWAY_LOG_LEVEL", v)?,
+            (None, None, Some(v)) => checked_log_level("log_level", v)?,
+            (None, None, None) => "info".to_owned(),
+        };
         let log_format = match overrides.log_format {
             Some(v) => Some(LogFormat::parse("--log-format", &v)?),
             None => match env("MCP_GATEWAY_LOG_FORMAT").filter(|v| !v.is_empty()) {
@@ -504,6 +509,29 @@ pub(crate) fn boolean(key: &str, value: &str) -> Result<bool, ConfigError> {
             key,
             format!("{value:?} is not a boolean (use 1 or 0)"),
         )),
+    }
+}
+
+/// A log level (`error`, `warn`, `info`, `debug`, `trace`, `off`, any case) or a
+/// tracing filter with targets (`info,gateway_server=debug`). A bare word that is
+/// neither would be read as a target name and silence every log line, so it is refused.
+fn checked_log_level(key: &str, value: String) -> Result<String, ConfigError> {
+    const LEVELS: [&str; 7] = ["error", "warn", "warning", "info", "debug", "trace", "off"];
+    let word = value.trim();
+    let is_level = LEVELS.iter().any(|l| l.eq_ignore_ascii_case(word));
+    let is_filter = word.contains(['=', ',']);
+    if is_level {
+        Ok(word.to_ascii_lowercase().replace("warning", "warn"))
+    } else if is_filter {
+        Ok(word.to_owned())
+    } else {
+        Err(ConfigError::new(
+            key,
+            format!(
+                "unknown log level {:?}: use error, warn, info, debug, trace or off (or a filter such as info,gateway_server=debug)",
+                word.chars().take(40).collect::<String>()
+            ),
+        ))
     }
 }
 

@@ -337,3 +337,34 @@ fn log_format_and_metrics_address_from_flag_env_or_file() {
         assert_eq!(e.key(), key);
     }
 }
+
+#[test]
+fn a_log_level_that_is_not_one_is_refused_naming_where_it_came_from() {
+    let load = |flag: Option<&str>, vars: &[(&str, &str)]| {
+        Settings::load_with_env(
+            Overrides {
+                log_level: flag.map(str::to_owned),
+                ..Default::default()
+            },
+            env(vars),
+        )
+    };
+    let e = load(Some("verbose"), &[]).unwrap_err();
+    assert_eq!(e.key(), "--log-level");
+    assert!(
+        e.to_string()
+            .contains("use error, warn, info, debug, trace or off"),
+        "{e}"
+    );
+    let e = load(None, &[("MCP_GATEWAY_LOG_LEVEL", "loud")]).unwrap_err();
+    assert_eq!(e.key(), "MCP_GATEWAY_LOG_LEVEL");
+    assert_eq!(load(Some("DEBUG"), &[]).unwrap().log_level(), "debug");
+    assert_eq!(load(Some("Warning"), &[]).unwrap().log_level(), "warn");
+    assert_eq!(
+        load(Some("info,gateway_server=trace"), &[])
+            .unwrap()
+            .log_level(),
+        "info,gateway_server=trace"
+    );
+    assert_eq!(load(None, &[]).unwrap().log_level(), "info");
+}
