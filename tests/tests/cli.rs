@@ -329,3 +329,68 @@ async fn a_log_level_that_is_not_one_stops_the_start_saying_what_to_use() {
         out.stderr
     );
 }
+
+#[tokio::test]
+async fn start_errors_name_the_real_cause_and_the_right_fix() {
+    // An unknown URL scheme is not called sqlite.
+    let out = run(
+        MCPP,
+        ["gateway", "start", "--port", "0", "--database", "foo://bar"],
+        &[],
+        CLI_TIMEOUT,
+    )
+    .await;
+    assert_ne!(out.code, Some(0), "{out:?}");
+    assert!(
+        out.stderr.contains("unsupported URL scheme")
+            && out
+                .stderr
+                .contains("expected a sqlite:, postgres:, postgresql: or mysql: URL")
+            && !out.stderr.contains("(sqlite)"),
+        "{}",
+        out.stderr
+    );
+
+    // A host that is not this machine's is not fixed by another port.
+    let db = TempDb::new();
+    let out = run(
+        MCPP,
+        [
+            "gateway",
+            "start",
+            "--port",
+            "0",
+            "--database",
+            &db.url(),
+            "--host",
+            "192.0.2.1",
+            "--auth",
+        ],
+        &[(
+            "MCP_GATEWAY_JWT_SECRET",
+            "0123456789abcdef0123456789abcdef-cli-test",
+        )],
+        CLI_TIMEOUT,
+    )
+    .await;
+    assert_ne!(out.code, Some(0), "{out:?}");
+    assert!(
+        out.stderr.contains("check --host") && !out.stderr.contains("another --port"),
+        "{}",
+        out.stderr
+    );
+
+    // A port in use is.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port().to_string();
+    let db = TempDb::new();
+    let out = run(
+        MCPP,
+        ["gateway", "start", "--port", &port, "--database", &db.url()],
+        &[],
+        CLI_TIMEOUT,
+    )
+    .await;
+    assert_ne!(out.code, Some(0), "{out:?}");
+    assert!(out.stderr.contains("pick another --port"), "{}", out.stderr);
+}

@@ -31,7 +31,8 @@ pub enum Error {
     /// The database could not be opened or migrated.
     #[error("database ({backend}): {source}")]
     Database {
-        /// `sqlite`, `postgres` or `mysql` (the URL is not shown: it may hold a password).
+        /// `sqlite`, `postgres`, `mysql` or `unsupported URL scheme` (the URL is not
+        /// shown: it may hold a password).
         backend: &'static str,
         /// The cause.
         #[source]
@@ -463,7 +464,8 @@ fn backend_of(url: &str) -> &'static str {
     match url.split(':').next() {
         Some("postgres" | "postgresql") => "postgres",
         Some("mysql" | "mariadb") => "mysql",
-        _ => "sqlite",
+        Some("sqlite") => "sqlite",
+        _ => "unsupported URL scheme",
     }
 }
 
