@@ -160,6 +160,20 @@ fn init_tracing(level: &str, replica: &str, json: bool) -> anyhow::Result<Option
     Ok(exporter)
 }
 
+/// What to do about an address that cannot be listened on: only a port in use is
+/// solved by another port; an unknown or foreign host by another --host.
+fn bind_hint(cause: &std::io::Error) -> &'static str {
+    match cause.kind() {
+        std::io::ErrorKind::AddrInUse => "is another gateway running? pick another --port",
+        std::io::ErrorKind::PermissionDenied => {
+            "ports below 1024 need privileges: pick a --port of 1024 or more"
+        }
+        _ => {
+            "check --host: it must be an address of this machine (e.g. 127.0.0.1 or 0.0.0.0) or a name that resolves to one"
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::path::PathBuf;
@@ -206,19 +220,5 @@ mod tests {
         assert!(none.shutdown_grace.is_none());
         assert!(none.tls_cert.is_none() && none.tls_key.is_none() && none.tls_client_ca.is_none());
         assert!(!none.behind_tls_proxy);
-    }
-}
-
-/// What to do about an address that cannot be listened on: only a port in use is
-/// solved by another port; an unknown or foreign host by another --host.
-fn bind_hint(cause: &std::io::Error) -> &'static str {
-    match cause.kind() {
-        std::io::ErrorKind::AddrInUse => "is another gateway running? pick another --port",
-        std::io::ErrorKind::PermissionDenied => {
-            "ports below 1024 need privileges: pick a --port of 1024 or more"
-        }
-        _ => {
-            "check --host: it must be an address of this machine (e.g. 127.0.0.1 or 0.0.0.0) or a name that resolves to one"
-        }
     }
 }
