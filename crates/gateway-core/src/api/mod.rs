@@ -2,24 +2,28 @@
 //! both sides agree by construction. Validation lives here too: one place per input.
 
 mod auth;
+mod instance_info;
+mod load_balancer;
 mod predecessor;
 mod register;
+mod time;
 mod upstream_auth;
 mod upstream_limits;
 mod upstream_tls;
-mod views;
 pub mod whole;
 
 pub use auth::{
     ApiKeyInfo, AuditEntry, AuditPage, CreateApiKey, CreateUser, CreatedApiKey, LoginRequest, Me,
     TokenResponse, UpdateUser, UserInfo,
 };
+pub use instance_info::InstanceInfo;
+pub use load_balancer::{LoadBalancerConfig, LoadBalancerUpdate};
 pub use predecessor::{CreateApiKeyBody, LegacyRegisterInstance};
 pub use register::{CommandLine, RegisterInstance, ValidRegistration};
+pub use time::{parse_rfc3339, rfc3339};
 pub use upstream_auth::UpstreamAuthConfig;
 pub use upstream_limits::UpstreamLimitsConfig;
 pub use upstream_tls::UpstreamTlsConfig;
-pub use views::{InstanceInfo, LoadBalancerConfig, LoadBalancerUpdate, parse_rfc3339, rfc3339};
 
 use serde::{Deserialize, Serialize};
 
