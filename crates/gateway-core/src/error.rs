@@ -110,3 +110,21 @@ impl ValidationError {
         }
     }
 }
+
+/// `v` when it is within `lo..=hi`, else [`ValidationError::OutOfRange`] naming `field`
+/// (the one range check of the settings types).
+pub(crate) fn in_range<T: PartialOrd + Copy + Into<i64>>(
+    field: &'static str,
+    v: T,
+    (lo, hi): (T, T),
+) -> Result<T, ValidationError> {
+    if v < lo || v > hi {
+        return Err(ValidationError::OutOfRange {
+            field,
+            value: v.into(),
+            min: lo.into(),
+            max: hi.into(),
+        });
+    }
+    Ok(v)
+}

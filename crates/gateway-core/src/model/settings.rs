@@ -51,21 +51,7 @@ impl LoadBalancerSettings {
         timeout_secs: u64,
         pool_size: u32,
     ) -> Result<Self, ValidationError> {
-        fn check<T: PartialOrd + Copy + Into<i64>>(
-            field: &'static str,
-            v: T,
-            (lo, hi): (T, T),
-        ) -> Result<T, ValidationError> {
-            if v < lo || v > hi {
-                return Err(ValidationError::OutOfRange {
-                    field,
-                    value: v.into(),
-                    min: lo.into(),
-                    max: hi.into(),
-                });
-            }
-            Ok(v)
-        }
+        let check = crate::error::in_range;
         let secs = |field, v: u64, range: (u64, u64)| -> Result<Duration, ValidationError> {
             let clamp = |x: u64| i64::try_from(x).unwrap_or(i64::MAX);
             if v < range.0 || v > range.1 {

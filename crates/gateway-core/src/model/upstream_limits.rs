@@ -45,22 +45,7 @@ impl UpstreamLimits {
         max_connections: u32,
         idle_connections: u32,
     ) -> Result<Self, ValidationError> {
-        fn check(
-            field: &'static str,
-            v: u32,
-            (lo, hi): (u32, u32),
-        ) -> Result<u32, ValidationError> {
-            if (lo..=hi).contains(&v) {
-                Ok(v)
-            } else {
-                Err(ValidationError::OutOfRange {
-                    field,
-                    value: v.into(),
-                    min: lo.into(),
-                    max: hi.into(),
-                })
-            }
-        }
+        let check = crate::error::in_range::<u32>;
         Ok(Self {
             max_in_flight: check(
                 "upstream_limits.max_in_flight",
